@@ -1,0 +1,212 @@
+"""Stack settings: one schema shared by the Pulumi program, the offline CLI and Pulumi.yaml.
+
+Pulumi applies the defaults declared in Pulumi.yaml only when the CLI runs the program, not under
+mocks or when the CLI reads a stack file itself, so the defaults live here and a test checks that
+Pulumi.yaml declares exactly the same keys, types and defaults. No Pulumi import: the CLI's
+`validate` must stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.customers import DEFAULT_MAX_HOSTNAMES, ValidationRules
+
+PROJECT = "saas-domains"
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    type: str  # the Pulumi.yaml config type: string | boolean | integer | array
+    default: Any
+    description: str
+    required: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("zone", "string", None, "The SaaS zone apex in Cloudflare, e.g. mailito.com.", required=True),
+    Setting("zoneId", "string", "", "Cloudflare zone id; empty means one get_zone lookup by name."),
+    Setting("fallbackSubdomain", "string", "proxy-fallback",
+            "Label of the fallback origin record: <fallbackSubdomain>.<zone> points at the ALB."),
+    Setting("cnameSubdomain", "string", "cname",
+            "Label under which customers point their CNAMEs: <customer id>.<cnameSubdomain>.<zone>."),
+    Setting("customersFile", "string", "customers.yaml",
+            "Customers file, relative to the project root (an absolute path works too)."),
+    Setting("allowWildcards", "boolean", False,
+            "Accept wildcard customer hostnames (*.example.com); a Cloudflare Enterprise feature."),
+    Setting("maxHostnames", "integer", DEFAULT_MAX_HOSTNAMES,
+            "Refuse a customers file with more hostnames than this (Cloudflare's default quota)."),
+    Setting("manageZoneSslMode", "boolean", True,
+            "Set the zone's SSL/TLS mode to Full, which the ALB origin needs (see README)."),
+    Setting("vpcId", "string", "", "VPC for the ALB; empty means the account's default VPC. Set with subnetIds."),
+    Setting("subnetIds", "array", [],
+            "Public subnets of vpcId for the ALB (two AZs or more); empty means the default VPC's default subnets."),
+    Setting("targetPort", "integer", 80, "Port the application listens on behind the ALB."),
+    Setting("targetType", "string", "ip", "Target group target type: ip, instance or lambda."),
+    Setting("healthCheckPath", "string", "/", "HTTP path the ALB health check requests."),
+    Setting("sslPolicy", "string", "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            "TLS policy of the HTTPS listener (TLS 1.2 and 1.3 only)."),
+    Setting("deletionProtection", "boolean", True, "ALB deletion protection."),
+)
+
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+TARGET_TYPES = ("ip", "instance", "lambda")
+
+
+class SettingsError(ValueError):
+    """A stack setting is missing or has a value of the wrong shape."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    zone: str
+    zone_id: str | None = None
+    fallback_subdomain: str = "proxy-fallback"
+    cname_subdomain: str = "cname"
+    customers_file: str = "customers.yaml"
+    allow_wildcards: bool = False
+    max_hostnames: int = DEFAULT_MAX_HOSTNAMES
+    manage_zone_ssl_mode: bool = True
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    target_port: int = 80
+    target_type: str = "ip"
+    health_check_path: str = "/"
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    deletion_protection: bool = True
+
+    @property
+    def fallback_hostname(self) -> str:
+        return f"{self.fallback_subdomain}.{self.zone}"
+
+    @property
+    def cname_domain(self) -> str:
+        return f"{self.cname_subdomain}.{self.zone}"
+
+    def cname_target(self, customer_id: str) -> str:
+        """Where a customer's hostnames point; the wildcard record covers every customer id."""
+        return f"{customer_id}.{self.cname_domain}"
+
+    def customers_path(self, project_dir: Path) -> Path:
+        return Path(project_dir) / self.customers_file  # an absolute customers_file wins
+
+    def validation_rules(self) -> ValidationRules:
+        return ValidationRules(zone=self.zone, allow_wildcards=self.allow_wildcards,
+                               max_hostnames=self.max_hostnames)
+
+
+def _coerce(setting: Setting, raw: Any) -> Any:
+    """Accept a value as Pulumi config holds it (always a string) or as YAML typed it."""
+    where = f"{PROJECT}:{setting.key}"
+    if setting.type == "string":
+        if not isinstance(raw, str):
+            raise SettingsError(f"{where} must be a string, got {raw!r}")
+        return raw.strip()
+    if setting.type == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+            return raw.strip().lower() == "true"
+        raise SettingsError(f"{where} must be true or false, got {raw!r}")
+    if setting.type == "integer":
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+            return int(raw)
+        raise SettingsError(f"{where} must be a whole number, got {raw!r}")
+    if setting.type == "array":
+        value = raw
+        if isinstance(raw, str):
+            try:
+                value = json.loads(raw) if raw.strip() else []
+            except json.JSONDecodeError:
+                raise SettingsError(f"{where} must be a list of strings, got {raw!r}") from None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(f"{where} must be a list of strings, got {raw!r}")
+        return tuple(v.strip() for v in value)
+    raise AssertionError(setting.type)
+
+
+def _dns_label(key: str, value: str) -> str:
+    label = value.lower()
+    if not (0 < len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
+            and not label.startswith("-") and not label.endswith("-")):
+        raise SettingsError(f"{PROJECT}:{key} must be one DNS label (a-z, 0-9, '-'), got {value!r}")
+    return label
+
+
+def settings_from(get: Callable[[str], Any]) -> StackSettings:
+    """Build settings from a lookup of the bare key (no project prefix) that returns None when unset."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = get(setting.key)
+        if raw is None:
+            if setting.required:
+                raise SettingsError(
+                    f"{PROJECT}:{setting.key} is required: {setting.description} "
+                    f"Set it with `pulumi config set {PROJECT}:{setting.key} <value>`.")
+            values[setting.key] = _coerce(setting, setting.default)
+        else:
+            values[setting.key] = _coerce(setting, raw)
+
+    zone = values["zone"].lower().rstrip(".")
+    if zone.count(".") < 1:
+        raise SettingsError(f"{PROJECT}:zone must be a domain such as mailito.com, got {values['zone']!r}")
+    if values["maxHostnames"] < 1:
+        raise SettingsError(f"{PROJECT}:maxHostnames must be at least 1, got {values['maxHostnames']}")
+    if not 1 <= values["targetPort"] <= 65535:
+        raise SettingsError(f"{PROJECT}:targetPort must be a TCP port, got {values['targetPort']}")
+    if values["targetType"] not in TARGET_TYPES:
+        raise SettingsError(f"{PROJECT}:targetType must be one of {', '.join(TARGET_TYPES)}, "
+                            f"got {values['targetType']!r}")
+    if not values["healthCheckPath"].startswith("/"):
+        raise SettingsError(f"{PROJECT}:healthCheckPath must start with '/', got {values['healthCheckPath']!r}")
+    if bool(values["vpcId"]) != bool(values["subnetIds"]):
+        raise SettingsError(f"{PROJECT}:vpcId and {PROJECT}:subnetIds go together: set both (public subnets of "
+                            "that VPC in at least two AZs) or neither (the default VPC and its default subnets)")
+    return StackSettings(
+        zone=zone,
+        zone_id=values["zoneId"] or None,
+        fallback_subdomain=_dns_label("fallbackSubdomain", values["fallbackSubdomain"]),
+        cname_subdomain=_dns_label("cnameSubdomain", values["cnameSubdomain"]),
+        customers_file=values["customersFile"],
+        allow_wildcards=values["allowWildcards"],
+        max_hostnames=values["maxHostnames"],
+        manage_zone_ssl_mode=values["manageZoneSslMode"],
+        vpc_id=values["vpcId"] or None,
+        subnet_ids=values["subnetIds"],
+        target_port=values["targetPort"],
+        target_type=values["targetType"],
+        health_check_path=values["healthCheckPath"],
+        ssl_policy=values["sslPolicy"],
+        deletion_protection=values["deletionProtection"],
+    )
+
+
+def read_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
+    """The `config:` mapping of Pulumi.<stack>.yaml, values as YAML typed them."""
+    path = Path(project_dir) / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in Path(project_dir).glob("Pulumi.*.yaml"))
+        raise SettingsError(f"{path.name}: no such stack file (stacks here: {', '.join(known) or 'none'})")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise SettingsError(f"{path.name}: not readable YAML: {err}") from None
+    config = document.get("config", {}) if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        raise SettingsError(f"{path.name}: `config:` must be a mapping of settings")
+    return config
+
+
+def settings_from_stack_config(config: Mapping[str, Any]) -> StackSettings:
+    """Settings from a `config:` mapping as written in Pulumi.<stack>.yaml (keys carry the project prefix)."""
+    prefix = f"{PROJECT}:"
+    return settings_from(lambda key: config.get(prefix + key))

@@ -1,0 +1,98 @@
+"""Stack settings: the schema the program uses is the one Pulumi.yaml declares, and bad values are refused."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from infra.settings import SETTINGS, SettingsError, settings_from, settings_from_stack_config
+from tests.conftest import PROJECT_ROOT
+
+PULUMI_YAML = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
+
+
+def test_project_name_backend_and_runtime():
+    assert PULUMI_YAML["name"] == "saas-domains"
+    assert PULUMI_YAML["runtime"] == {"name": "python", "options": {"toolchain": "uv", "virtualenv": ".venv"}}
+    assert PULUMI_YAML["backend"]["url"] == "file://./.pulumi-state"
+    assert (PROJECT_ROOT / ".pulumi-state").is_dir()  # the file backend needs the folder to exist
+
+
+def test_pulumi_yaml_declares_every_setting_with_the_same_type_and_default():
+    declared = PULUMI_YAML["config"]
+    assert set(declared) == {s.key for s in SETTINGS}
+    for setting in SETTINGS:
+        entry = declared[setting.key]
+        assert entry["type"] == setting.type, setting.key
+        assert entry["description"], setting.key
+        if setting.required:
+            assert "default" not in entry, setting.key
+        else:
+            assert entry["default"] == setting.default, setting.key
+        if setting.type == "array":
+            assert entry["items"] == {"type": "string"}
+
+
+def test_example_stack_sets_every_setting():
+    config = yaml.safe_load((PROJECT_ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    assert {f"saas-domains:{s.key}" for s in SETTINGS} <= set(config)
+    assert config["aws:region"]
+    settings = settings_from_stack_config(config)
+    assert settings.zone == "mailito.com"
+    assert settings.fallback_hostname == "proxy-fallback.mailito.com"
+    assert settings.cname_target("mkdev") == "mkdev.cname.mailito.com"
+
+
+def test_defaults_apply_when_only_the_zone_is_set():
+    settings = settings_from({"zone": "Mailito.com."}.get)
+    assert settings.zone == "mailito.com"
+    for setting in SETTINGS:
+        if setting.required:
+            continue
+        value = getattr(settings, _snake(setting.key))
+        expected = setting.default
+        if setting.key in ("zoneId", "vpcId"):
+            expected = None
+        if setting.type == "array":
+            expected = tuple(expected)
+        assert value == expected, setting.key
+
+
+def test_values_as_pulumi_hands_them_over_are_parsed():
+    settings = settings_from({
+        "zone": "mailito.com", "allowWildcards": "true", "maxHostnames": "20000", "targetPort": "3000",
+        "vpcId": "vpc-1", "subnetIds": '["subnet-a", "subnet-b"]'}.get)
+    assert settings.allow_wildcards is True
+    assert settings.max_hostnames == 20000 and settings.target_port == 3000
+    assert settings.subnet_ids == ("subnet-a", "subnet-b")
+    rules = settings.validation_rules()
+    assert (rules.zone, rules.allow_wildcards, rules.max_hostnames) == ("mailito.com", True, 20000)
+
+
+def test_customers_file_is_relative_to_the_project_unless_absolute(tmp_path):
+    relative = settings_from({"zone": "mailito.com", "customersFile": "data/c.yaml"}.get)
+    assert relative.customers_path(tmp_path) == tmp_path / "data" / "c.yaml"
+    absolute = settings_from({"zone": "mailito.com", "customersFile": "/etc/c.yaml"}.get)
+    assert str(absolute.customers_path(tmp_path)) == "/etc/c.yaml"
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({}, "saas-domains:zone is required"),
+    ({"zone": "localhost"}, "saas-domains:zone must be a domain"),
+    ({"zone": "mailito.com", "allowWildcards": "yes"}, "saas-domains:allowWildcards must be true or false"),
+    ({"zone": "mailito.com", "maxHostnames": "lots"}, "saas-domains:maxHostnames must be a whole number"),
+    ({"zone": "mailito.com", "maxHostnames": "0"}, "saas-domains:maxHostnames must be at least 1"),
+    ({"zone": "mailito.com", "targetPort": "70000"}, "saas-domains:targetPort must be a TCP port"),
+    ({"zone": "mailito.com", "targetType": "alb"}, "saas-domains:targetType must be one of ip, instance"),
+    ({"zone": "mailito.com", "healthCheckPath": "health"}, "saas-domains:healthCheckPath must start with '/'"),
+    ({"zone": "mailito.com", "subnetIds": "subnet-a"}, "saas-domains:subnetIds must be a list of strings"),
+    ({"zone": "mailito.com", "cnameSubdomain": "a.b"}, "saas-domains:cnameSubdomain must be one DNS label"),
+    ({"zone": "mailito.com", "vpcId": "vpc-1"}, "saas-domains:vpcId and saas-domains:subnetIds go together"),
+])
+def test_bad_settings_are_refused_with_the_key_named(values, message):
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+        settings_from(values.get)
+
+
+def _snake(key: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in key)
