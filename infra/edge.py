@@ -1,0 +1,87 @@
+"""The Cloudflare edge in the SaaS zone: the records every customer hostname rides on.
+
+Names are given as full FQDNs and proxied records use TTL 1 (automatic): Cloudflare returns both
+that way, so anything else shows a diff after every refresh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_cloudflare as cloudflare
+
+COMPONENT_TYPE = "saas-domains:index:Edge"
+AUTOMATIC_TTL = 1
+# Full, not Full (strict): the ALB answers every customer's SNI with its one certificate, for the
+# fallback hostname, which strict validation of the customer's hostname would reject.
+ZONE_SSL_MODE = "full"
+
+
+def lookup_zone_id(zone: str) -> pulumi.Output[str]:
+    """One get_zone call, made only when the stack does not pin saas-domains:zoneId."""
+    return cloudflare.get_zone_output(filter=cloudflare.GetZoneFilterArgs(name=zone, match="all")).id
+
+
+@dataclass
+class EdgeArgs:
+    zone_id: pulumi.Input[str]
+    fallback_hostname: str
+    cname_domain: str  # customers point at <customer id>.<cname_domain>
+    origin_dns_name: pulumi.Input[str]  # the ALB
+    manage_zone_ssl_mode: bool
+
+
+class Edge(pulumi.ComponentResource):
+    """Fallback record, customer wildcard record, the custom-hostname fallback origin and SSL mode."""
+
+    def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.fallback_record = cloudflare.DnsRecord(
+            f"{name}-fallback",
+            zone_id=args.zone_id,
+            name=args.fallback_hostname,
+            type="CNAME",
+            content=args.origin_dns_name,
+            proxied=True,
+            ttl=AUTOMATIC_TTL,
+            comment="Custom-hostname fallback origin: the ALB (managed by saas-domains)",
+            opts=child,
+        )
+        self.wildcard_record = cloudflare.DnsRecord(
+            f"{name}-customer-wildcard",
+            zone_id=args.zone_id,
+            name=f"*.{args.cname_domain}",
+            type="CNAME",
+            content=args.fallback_hostname,
+            proxied=True,
+            ttl=AUTOMATIC_TTL,
+            comment="CNAME target of every customer hostname (managed by saas-domains)",
+            opts=child,
+        )
+        # The fallback origin must be a proxied record of the zone, so it waits for that record; on
+        # destroy Pulumi removes it first (see the README on the asynchronous deletion).
+        self.fallback_origin = cloudflare.CustomHostnameFallbackOrigin(
+            f"{name}-fallback-origin",
+            zone_id=args.zone_id,
+            origin=args.fallback_hostname,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.fallback_record]),
+        )
+        self.zone_ssl_mode = None
+        if args.manage_zone_ssl_mode:
+            self.zone_ssl_mode = cloudflare.ZoneSetting(
+                f"{name}-ssl-mode",
+                zone_id=args.zone_id,
+                setting_id="ssl",
+                value=ZONE_SSL_MODE,
+                opts=child,
+            )
+
+        self.fallback_origin_name = self.fallback_origin.origin
+        self.register_outputs({
+            "fallbackOrigin": self.fallback_origin_name,
+            "fallbackRecordId": self.fallback_record.id,
+            "wildcardRecordId": self.wildcard_record.id,
+        })

@@ -1,0 +1,89 @@
+"""One Cloudflare custom hostname per hostname in the customers file.
+
+Each resource is named by its hostname and parented to a single component, so its URN depends on
+nothing but the hostname: reordering the file, moving a hostname to another customer or renaming a
+customer changes outputs, never the resource (and never its verification tokens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_cloudflare as cloudflare
+
+from infra.customers import CustomerHostname, SslSettings
+
+COMPONENT_TYPE = "saas-domains:index:CustomerHostnames"
+
+
+def ssl_args(ssl: SslSettings) -> cloudflare.CustomHostnameSslArgs:
+    """Every field the API echoes back is set, because unset ones drift (provider issue #5521)."""
+    return cloudflare.CustomHostnameSslArgs(
+        type=ssl.type,
+        method=ssl.method,
+        wildcard=ssl.wildcard,
+        bundle_method=ssl.bundle_method,
+        certificate_authority=ssl.certificate_authority,
+        settings=cloudflare.CustomHostnameSslSettingsArgs(
+            min_tls_version=ssl.min_tls_version,
+            http2=ssl.http2,
+            tls13=ssl.tls13,
+            early_hints=ssl.early_hints,
+            ciphers=list(ssl.ciphers) if ssl.ciphers is not None else None,
+        ),
+    )
+
+
+@dataclass
+class CustomerHostnamesArgs:
+    zone_id: pulumi.Input[str]
+    hostnames: Sequence[CustomerHostname]
+    cname_domain: str  # a hostname of customer X points at X.<cname_domain>
+
+
+class CustomerHostnames(pulumi.ComponentResource):
+    """The customers' hostnames, and for each what its customer must put in DNS."""
+
+    def __init__(self, name: str, args: CustomerHostnamesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.resources: dict[str, cloudflare.CustomHostname] = {}
+        self.dns_instructions: dict[str, pulumi.Output[dict]] = {}
+        for entry in args.hostnames:
+            metadata = entry.metadata_dict
+            resource = cloudflare.CustomHostname(
+                entry.hostname,
+                zone_id=args.zone_id,
+                hostname=entry.hostname,
+                ssl=ssl_args(entry.ssl),
+                custom_metadata=metadata or None,
+                custom_origin_server=entry.origin,
+                opts=child,
+            )
+            self.resources[entry.hostname] = resource
+            self.dns_instructions[entry.hostname] = _dns_instructions(
+                resource, entry, f"{entry.customer_id}.{args.cname_domain}")
+
+        self.register_outputs({"count": len(self.resources)})
+
+
+def _dns_instructions(resource: cloudflare.CustomHostname, entry: CustomerHostname,
+                      cname_target: str) -> pulumi.Output[dict]:
+    """What support sends the customer; the TXT record is known only once Cloudflare made the hostname."""
+
+    def render(values: list) -> dict:
+        ownership, status = values
+        return {
+            "customer": entry.customer_id,
+            "cname": {"name": entry.hostname, "target": cname_target},
+            "ownershipTxt": {
+                "name": ownership.get("name") if ownership else None,
+                "value": ownership.get("value") if ownership else None,
+            },
+            "status": status,
+        }
+
+    return pulumi.Output.all(resource.ownership_verification, resource.status).apply(render)

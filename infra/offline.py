@@ -1,0 +1,245 @@
+"""Run the real `__main__.py` under Pulumi's mock engine, with a stack's config, and record it all.
+
+This is how the program is exercised without the Pulumi CLI, provider plugins or credentials: the
+same entry point `pulumi up` runs, driven the way Pulumi's own language host drives it
+(`run_in_stack` on a fresh event loop), with a fake cloud answering resource registrations and
+provider lookups. What comes back is what the program declares, not what is deployed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import runpy
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.stack import run_in_stack
+
+from infra.settings import PROJECT, SettingsError, read_stack_file
+
+SECRET_PLACEHOLDER = "[secret]"
+PENDING_TXT_VALUE = "(assigned by Cloudflare when the hostname is created)"
+
+# Cloudflare's published ranges (https://www.cloudflare.com/ips/), what get_ip_ranges returns.
+CLOUDFLARE_IPV4 = (
+    "173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22", "141.101.64.0/18",
+    "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20", "197.234.240.0/22", "198.41.128.0/17",
+    "162.158.0.0/15", "104.16.0.0/13", "104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22",
+)
+CLOUDFLARE_IPV6 = (
+    "2400:cb00::/32", "2606:4700::/32", "2803:f800::/32", "2405:b500::/32", "2405:8100::/32",
+    "2a06:98c0::/29", "2c0f:f248::/32",
+)
+
+
+class ProgramError(Exception):
+    """The program stopped with an error (as `pulumi up` would report it) before or while declaring."""
+
+
+@dataclass
+class DeclaredResource:
+    urn: str
+    id: str | None
+    type: str
+    name: str
+    parent: str  # the parent's URN ("" for the stack itself)
+    custom: bool
+    inputs: dict[str, Any]
+    state: dict[str, Any]
+    dependencies: list[str]  # URNs from depends_on and from inputs
+
+
+@dataclass
+class Invoke:
+    token: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Rendering:
+    stack: str
+    config: dict[str, str]
+    resources: list[DeclaredResource] = field(default_factory=list)
+    invokes: list[Invoke] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[DeclaredResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def by_urn(self) -> dict[str, DeclaredResource]:
+        return {r.urn: r for r in self.resources}
+
+
+def _stable_id(*parts: str) -> str:
+    return uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)).hex
+
+
+class FakeCloud(pulumi.runtime.Mocks):
+    """Answers like AWS and Cloudflare would after a create, with stable ids and placeholders."""
+
+    zone_id = "0123456789abcdef0123456789abcdef"
+    vpc = {"id": "vpc-0a1b2c3d", "cidrBlock": "172.31.0.0/16"}
+    subnets = ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"]
+
+    def __init__(self) -> None:
+        self.invokes: list[Invoke] = []
+        self.created: list[str] = []  # resource types in registration order, components included
+
+    def ownership_txt_value(self, hostname: str) -> str:
+        return PENDING_TXT_VALUE
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        self.created.append(args.typ)
+        state = dict(args.inputs)
+        rid = _stable_id(args.typ, args.name)
+        computed = {
+            "aws:ec2/securityGroup:SecurityGroup": lambda: {"arn": f"arn:aws:ec2:::security-group/sg-{rid[:17]}"},
+            "aws:lb/loadBalancer:LoadBalancer": lambda: {
+                "arn": f"arn:aws:elasticloadbalancing:::loadbalancer/app/{args.name}/{rid[:16]}",
+                "dnsName": f"{args.name}-{rid[:10]}.elb.amazonaws.com"},
+            "aws:lb/targetGroup:TargetGroup": lambda: {
+                "arn": f"arn:aws:elasticloadbalancing:::targetgroup/{args.name}/{rid[:16]}"},
+            "aws:lb/listener:Listener": lambda: {"arn": f"arn:aws:elasticloadbalancing:::listener/{rid[:16]}"},
+            "aws:acm/certificate:Certificate": lambda: {
+                "arn": f"arn:aws:acm:::certificate/{rid}",
+                "domainValidationOptions": [{
+                    "domainName": args.inputs["domainName"],
+                    "resourceRecordName": f"_{rid[:32]}.{args.inputs['domainName']}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_{rid[::-1][:32]}.acm-validations.aws.",
+                }]},
+            "aws:acm/certificateValidation:CertificateValidation": lambda: {
+                "certificateArn": args.inputs["certificateArn"]},
+            "cloudflare:index/customHostname:CustomHostname": lambda: {
+                "status": "pending",
+                "ownershipVerification": {
+                    "name": f"_cf-custom-hostname.{args.inputs['hostname']}",
+                    "type": "txt",
+                    "value": self.ownership_txt_value(args.inputs["hostname"]),
+                }},
+            "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin": lambda: {
+                "status": "initializing"},
+        }.get(args.typ)
+        if computed:
+            state.update(computed())
+        return (rid if args.custom else f"{args.name}-component"), state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        self.invokes.append(Invoke(args.token, dict(args.args)))
+        if args.token == "cloudflare:index/getZone:getZone":
+            name = (args.args.get("filter") or {}).get("name")
+            return {"id": self.zone_id, "zoneId": self.zone_id, "name": name, "status": "active"}
+        if args.token == "cloudflare:index/getIpRanges:getIpRanges":
+            return {"ipv4Cidrs": list(CLOUDFLARE_IPV4), "ipv6Cidrs": list(CLOUDFLARE_IPV6)}
+        if args.token == "aws:ec2/getVpc:getVpc":
+            return {**self.vpc, "id": args.args.get("id") or self.vpc["id"], "default": True}
+        if args.token == "aws:ec2/getSubnets:getSubnets":
+            return {"id": "subnets", "ids": list(self.subnets)}
+        raise NotImplementedError(f"the offline engine has no answer for the lookup {args.token}")
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, keeping each registration's parent and dependencies and the stack outputs."""
+
+    def __init__(self, mocks: FakeCloud):
+        super().__init__(mocks)
+        self.registrations: dict[str, dict[str, Any]] = {}
+        self.stack_outputs: dict[str, Any] | None = None
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            deps = set(request.dependencies)
+            for prop_deps in request.propertyDependencies.values():
+                deps.update(prop_deps.urns)
+            self.registrations[response.urn] = {
+                "type": request.type, "name": request.name, "parent": request.parent,
+                "custom": request.custom, "inputs": rpc.deserialize_properties(request.object),
+                "dependencies": sorted(deps),
+            }
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802
+        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+            self.stack_outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def config_value(value: Any) -> str:
+    """A stack-file value as Pulumi hands it to the program: a string (JSON for lists and maps)."""
+    if isinstance(value, Mapping) and "secure" in value:
+        return SECRET_PLACEHOLDER  # not decryptable offline, and never printed
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] | None = None,
+           cloud: FakeCloud | None = None) -> Rendering:
+    """Run `<project_dir>/__main__.py` once under mocks with the stack's config (or `config`)."""
+    project_dir = Path(project_dir).resolve()
+    if config is None:
+        try:
+            config = {key: config_value(value) for key, value in read_stack_file(project_dir, stack).items()}
+        except SettingsError as err:
+            raise ProgramError(str(err)) from None
+    config = dict(config)
+    cloud = cloud or FakeCloud()
+    monitor = _RecordingMonitor(cloud)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    # Pulumi calls the monitor from executor threads, each of which makes itself an event loop;
+    # own those loops so they are closed here rather than half-finalised at interpreter exit.
+    thread_loops: list[asyncio.AbstractEventLoop] = []
+
+    def give_thread_a_loop() -> None:
+        thread_loops.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(thread_loops[-1])
+
+    executor = ThreadPoolExecutor(initializer=give_thread_a_loop)
+    loop.set_default_executor(executor)
+    sys.path.insert(0, str(project_dir))
+    try:
+        pulumi.runtime.set_mocks(cloud, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        set_root_resource(None)  # run_in_stack makes the stack resource, as under `pulumi up`
+        pulumi.runtime.set_all_config(config)
+        main = str(project_dir / "__main__.py")
+        try:
+            loop.run_until_complete(run_in_stack(lambda: runpy.run_path(main, run_name="__main__")))
+        except pulumi.RunError as err:
+            raise ProgramError(str(err)) from None
+    finally:
+        sys.path.remove(str(project_dir))
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(task)
+        loop.close()
+        asyncio.set_event_loop(None)
+        executor.shutdown(wait=True)
+        for thread_loop in thread_loops:
+            thread_loop.close()
+
+    rendering = Rendering(stack=stack, config=config, invokes=cloud.invokes,
+                          outputs=monitor.stack_outputs or {})
+    for urn, reg in monitor.registrations.items():
+        registered = monitor.resources.get(urn)
+        rendering.resources.append(DeclaredResource(
+            urn=urn, id=registered.id if registered else None, type=reg["type"], name=reg["name"], parent=reg["parent"], custom=reg["custom"],
+            inputs=reg["inputs"], state=dict(registered.state) if registered else {},
+            dependencies=reg["dependencies"]))
+    return rendering

@@ -1,0 +1,154 @@
+"""The AWS origin: one ALB that every customer hostname reaches through Cloudflare.
+
+The ALB serves a single certificate, for the fallback hostname; Cloudflare terminates the customers'
+TLS at its edge, which is what lifts the ALB's 25-certificate ceiling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_cloudflare as cloudflare
+
+COMPONENT_TYPE = "saas-domains:index:Origin"
+LISTENER_PORTS = (80, 443)
+
+
+@dataclass
+class OriginArgs:
+    zone_id: pulumi.Input[str]
+    fallback_hostname: str  # the ALB certificate's name; validated through a DNS record in the zone
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]  # the ALB may talk only to targets inside the VPC
+    subnet_ids: pulumi.Input[Sequence[str]]
+    ingress_ipv4_cidrs: pulumi.Input[Sequence[str]]  # Cloudflare's published ranges, nothing else
+    ingress_ipv6_cidrs: pulumi.Input[Sequence[str]]
+    target_port: int
+    target_type: str
+    health_check_path: str
+    ssl_policy: str
+    deletion_protection: bool
+
+
+def _without_final_dot(name: str) -> str:
+    return name[:-1] if name.endswith(".") else name
+
+
+class Origin(pulumi.ComponentResource):
+    """Security group, ALB, ACM certificate, target group and listeners."""
+
+    def __init__(self, name: str, args: OriginArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-alb",
+            description="ALB origin: HTTP/HTTPS from Cloudflare's published ranges only",
+            vpc_id=args.vpc_id,
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    description=f"Cloudflare edge, port {port}",
+                    protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_blocks=args.ingress_ipv4_cidrs,
+                    ipv6_cidr_blocks=args.ingress_ipv6_cidrs,
+                )
+                for port in LISTENER_PORTS
+            ],
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    description="ALB to the application's targets inside the VPC",
+                    protocol="tcp",
+                    from_port=args.target_port,
+                    to_port=args.target_port,
+                    cidr_blocks=[args.vpc_cidr],
+                )
+            ],
+            opts=child,
+        )
+
+        self.load_balancer = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[self.security_group.id],
+            subnets=args.subnet_ids,
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=args.deletion_protection,
+            opts=child,
+        )
+
+        self.target_group = aws.lb.TargetGroup(
+            f"{name}-app",
+            port=args.target_port,
+            protocol="HTTP",
+            target_type=args.target_type,
+            vpc_id=args.vpc_id,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True, path=args.health_check_path, protocol="HTTP", matcher="200-399"),
+            opts=child,
+        )
+
+        self.certificate = aws.acm.Certificate(
+            f"{name}-cert",
+            domain_name=args.fallback_hostname,
+            validation_method="DNS",
+            opts=child,
+        )
+        validation = self.certificate.domain_validation_options[0]
+        # ACM hands out FQDNs with a final dot; Cloudflare stores names without it and would
+        # otherwise show a diff after every refresh.
+        self.validation_record = cloudflare.DnsRecord(
+            f"{name}-cert-validation",
+            zone_id=args.zone_id,
+            name=validation.resource_record_name.apply(_without_final_dot),
+            type=validation.resource_record_type,
+            content=validation.resource_record_value.apply(_without_final_dot),
+            proxied=False,  # ACM must see the record itself, not Cloudflare's edge
+            ttl=60,
+            comment="ACM validation of the ALB certificate (managed by saas-domains)",
+            opts=child,
+        )
+        self.certificate_validation = aws.acm.CertificateValidation(
+            f"{name}-cert",
+            certificate_arn=self.certificate.arn,
+            validation_record_fqdns=[validation.resource_record_name],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.validation_record]),
+        )
+
+        self.https_listener = aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=self.load_balancer.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=args.ssl_policy,
+            certificate_arn=self.certificate_validation.certificate_arn,
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="forward", target_group_arn=self.target_group.arn)],
+            opts=child,
+        )
+        self.http_listener = aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=self.load_balancer.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="redirect",
+                redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                    protocol="HTTPS", port="443", status_code="HTTP_301"),
+            )],
+            opts=child,
+        )
+
+        self.dns_name = self.load_balancer.dns_name
+        self.target_group_arn = self.target_group.arn
+        self.register_outputs({
+            "dnsName": self.dns_name,
+            "targetGroupArn": self.target_group_arn,
+            "securityGroupId": self.security_group.id,
+            "certificateArn": self.certificate_validation.certificate_arn,
+        })

@@ -1,0 +1,91 @@
+"""The stack: settings and customers first, then the origin, the edge and the customer hostnames.
+
+Everything that can be wrong in the settings or the customers file is checked before the first
+resource is declared: a program that stops early declares nothing, so Pulumi deletes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_cloudflare as cloudflare
+
+from infra.customers import CustomersFile, CustomersFileError, load_customers
+from infra.edge import Edge, EdgeArgs, lookup_zone_id
+from infra.hostnames import CustomerHostnames, CustomerHostnamesArgs
+from infra.origin import Origin, OriginArgs
+from infra.settings import PROJECT, SettingsError, StackSettings, settings_from
+
+
+@dataclass
+class Network:
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: pulumi.Output[str]
+    subnet_ids: pulumi.Input[list[str]]
+
+
+def load_inputs(project_dir: Path) -> tuple[StackSettings, CustomersFile]:
+    """Stack settings and the validated customers file, or a RunError (shown without a traceback)."""
+    try:
+        settings = settings_from(pulumi.Config(PROJECT).get)
+        customers = load_customers(settings.customers_path(project_dir), settings.validation_rules())
+    except (SettingsError, CustomersFileError) as err:
+        raise pulumi.RunError(str(err)) from None
+    return settings, customers
+
+
+def lookup_network(settings: StackSettings) -> Network:
+    """The configured VPC and subnets, or the account's default VPC and its default subnets."""
+    if settings.vpc_id:
+        vpc = aws.ec2.get_vpc_output(id=settings.vpc_id)
+        return Network(vpc.id, vpc.cidr_block, list(settings.subnet_ids))
+    vpc = aws.ec2.get_vpc_output(default=True)
+    subnets = aws.ec2.get_subnets_output(filters=[
+        aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc.id]),
+        aws.ec2.GetSubnetsFilterArgs(name="default-for-az", values=["true"]),
+    ])
+    return Network(vpc.id, vpc.cidr_block, subnets.ids)
+
+
+def build_stack(project_dir: Path) -> None:
+    settings, customers = load_inputs(project_dir)
+
+    zone_id = settings.zone_id or lookup_zone_id(settings.zone)
+    cloudflare_ranges = cloudflare.get_ip_ranges_output()
+    network = lookup_network(settings)
+
+    origin = Origin("origin", OriginArgs(
+        zone_id=zone_id,
+        fallback_hostname=settings.fallback_hostname,
+        vpc_id=network.vpc_id,
+        vpc_cidr=network.vpc_cidr,
+        subnet_ids=network.subnet_ids,
+        ingress_ipv4_cidrs=cloudflare_ranges.ipv4_cidrs,
+        ingress_ipv6_cidrs=cloudflare_ranges.ipv6_cidrs,
+        target_port=settings.target_port,
+        target_type=settings.target_type,
+        health_check_path=settings.health_check_path,
+        ssl_policy=settings.ssl_policy,
+        deletion_protection=settings.deletion_protection,
+    ))
+    edge = Edge("edge", EdgeArgs(
+        zone_id=zone_id,
+        fallback_hostname=settings.fallback_hostname,
+        cname_domain=settings.cname_domain,
+        origin_dns_name=origin.dns_name,
+        manage_zone_ssl_mode=settings.manage_zone_ssl_mode,
+    ))
+    hostnames = CustomerHostnames("customers", CustomerHostnamesArgs(
+        zone_id=zone_id,
+        hostnames=customers.hostnames,
+        cname_domain=settings.cname_domain,
+    ))
+
+    pulumi.export("zoneId", zone_id)
+    pulumi.export("albDnsName", origin.dns_name)
+    pulumi.export("targetGroupArn", origin.target_group_arn)
+    pulumi.export("fallbackOrigin", edge.fallback_origin_name)
+    pulumi.export("customerHostnames", hostnames.dns_instructions)

@@ -1,0 +1,44 @@
+"""Shared helpers: run the real __main__.py under Pulumi's mock engine with chosen settings."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from infra.offline import FakeCloud, Rendering, config_value, render
+from infra.settings import read_stack_file
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def dev_config(**overrides: object) -> dict[str, str]:
+    """The example stack's config with some `saas-domains:` keys replaced (None removes a key)."""
+    config = {k: config_value(v) for k, v in read_stack_file(PROJECT_ROOT, "dev").items()}
+    for key, value in overrides.items():
+        full = f"saas-domains:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = config_value(value)
+    return config
+
+
+def run_program(customers_file: Path | None = None, cloud: FakeCloud | None = None,
+                **overrides: object) -> Rendering:
+    if customers_file is not None:
+        overrides["customersFile"] = str(customers_file)
+    return render(PROJECT_ROOT, "dev", config=dev_config(**overrides), cloud=cloud)
+
+
+@pytest.fixture
+def customers_file(tmp_path):
+    """Write a customers file (dedented) and return its path."""
+
+    def write(text: str, name: str = "customers.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
