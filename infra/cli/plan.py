@@ -1,0 +1,144 @@
+"""`saas-domains plan`: what the stack declares, rendered offline from the real program.
+
+It runs `__main__.py` under Pulumi's mock engine with the stack's config. It does not know what is
+deployed: it is a picture of the program, not `pulumi preview`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+
+from infra.cli.project import (EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, SetupError, add_project_arguments,
+                               find_project_dir)
+from infra.cli.terminal import print_json, progress, style, table
+
+NOTE = ("This is a rendering of the program under Pulumi's mock engine with the stack's config, "
+        "not a diff against deployed state: run `pulumi preview --diff` with credentials for that.")
+COMPONENT_TITLES = {
+    "saas-domains:index:Origin": "Origin (AWS)",
+    "saas-domains:index:Edge": "Edge (Cloudflare)",
+    "saas-domains:index:CustomerHostnames": "Customer hostnames (Cloudflare)",
+}
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "plan", help="render what the stack declares, offline, under Pulumi's mock engine",
+        description=NOTE + " Exit 0 when the program runs, 1 when it stops with an error "
+                           "(e.g. an invalid customers file), 2 when the stack cannot be read.")
+    add_project_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable plan on stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        project_dir = find_project_dir(args.project_dir)
+    except SetupError as err:
+        print(f"saas-domains plan: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    progress(f"Rendering stack {args.stack} under Pulumi's mock engine…")
+    started = time.monotonic()
+    from infra.offline import ProgramError, render  # imports Pulumi: only the plan pays for it
+
+    try:
+        rendering = render(project_dir, args.stack)
+    except ProgramError as err:
+        print(style("The program stopped; it declares nothing:", "red", sys.stderr), file=sys.stderr)
+        print(str(err), file=sys.stderr)
+        return EXIT_PROBLEMS
+    summary = summarise(rendering)
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    if args.json:
+        print_json(summary)
+    else:
+        print_text(summary)
+    return EXIT_OK
+
+
+def summarise(rendering: Any) -> dict[str, Any]:
+    """Resources grouped by component (and, for hostnames, by customer), counts, DNS instructions."""
+    by_urn = rendering.by_urn()
+    instructions: dict[str, dict] = rendering.outputs.get("customerHostnames") or {}
+
+    components: dict[str, dict[str, Any]] = {}
+    for resource in rendering.resources:
+        if not resource.custom:
+            components[resource.urn] = {"type": resource.type, "name": resource.name,
+                                        "title": COMPONENT_TITLES.get(resource.type, resource.type),
+                                        "resources": []}
+    for resource in rendering.resources:
+        if resource.custom:
+            parent = components.get(resource.parent) if resource.parent in by_urn else None
+            entry = {"type": resource.type, "name": resource.name}
+            if resource.type == "cloudflare:index/customHostname:CustomHostname":
+                entry["customer"] = (instructions.get(resource.name) or {}).get("customer")
+            (parent or components.setdefault("", {"type": "", "name": "", "title": "Stack",
+                                                   "resources": []}))["resources"].append(entry)
+
+    order = list(COMPONENT_TITLES)
+    ordered = sorted(components.values(),
+                     key=lambda c: (order.index(c["type"]) if c["type"] in order else len(order), c["name"]))
+    for component in ordered:
+        component["resources"].sort(key=lambda r: (r["type"], r["name"]))
+
+    customers: dict[str, list[dict]] = defaultdict(list)
+    for hostname, item in sorted(instructions.items()):
+        customers[item["customer"]].append({"hostname": hostname, "cname": item["cname"],
+                                            "ownershipTxt": item["ownershipTxt"]})
+    return {
+        "stack": rendering.stack,
+        "note": NOTE,
+        "outputs": {k: v for k, v in rendering.outputs.items() if k != "customerHostnames"},
+        "components": ordered,
+        "counts": {
+            "resources": sum(1 for r in rendering.resources if r.custom),
+            "components": sum(1 for r in rendering.resources if not r.custom),
+            "customers": len(customers),
+            "customHostnames": len(instructions),
+            "providerLookups": len(rendering.invokes),
+        },
+        "customers": [{"id": cid, "hostnames": hosts} for cid, hosts in sorted(customers.items())],
+    }
+
+
+def print_text(summary: dict[str, Any]) -> None:
+    counts = summary["counts"]
+    print(style(f"saas-domains plan: stack {summary['stack']}", "bold"))
+    print(style(summary["note"], "yellow"))
+    print()
+    for component in summary["components"]:
+        resources = component["resources"]
+        print(style(f"{component['title']}: {len(resources)} resources", "bold"))
+        if component["type"] == "saas-domains:index:CustomerHostnames":
+            per_customer: dict[str, list[str]] = defaultdict(list)
+            for resource in resources:
+                per_customer[resource["customer"] or "?"].append(resource["name"])
+            print(table(("CUSTOMER", "HOSTNAMES"),
+                        [(cid, ", ".join(sorted(hosts))) for cid, hosts in sorted(per_customer.items())],
+                        indent="  "))
+        else:
+            print(table(("TYPE", "NAME"), [(r["type"], r["name"]) for r in resources], indent="  "))
+        print()
+
+    print(style("What each customer must add to their DNS", "bold"))
+    rows = []
+    for customer in summary["customers"]:
+        for host in customer["hostnames"]:
+            rows.append((customer["id"], host["cname"]["name"], "CNAME", host["cname"]["target"]))
+            txt = host["ownershipTxt"]
+            rows.append(("", txt["name"] or "", "TXT", txt["value"] or "(known once Cloudflare made it)"))
+    print(table(("CUSTOMER", "NAME", "TYPE", "CONTENT"), rows, indent="  "))
+    print("  The CNAME is what makes a hostname live; the TXT record only pre-validates it "
+          "before the CNAME moves.")
+    print()
+    outputs = summary["outputs"]
+    print(table(("OUTPUT", "VALUE"), sorted(outputs.items()), indent="  "))
+    print()
+    print(f"{counts['resources']} resources in {counts['components']} components; {counts['customers']} "
+          f"customers, {counts['customHostnames']} custom hostnames; {counts['providerLookups']} provider "
+          f"lookups; rendered in {summary['seconds']} s")

@@ -1,0 +1,45 @@
+"""Output for people: aligned tables, colour only on a terminal (and never with NO_COLOR)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+_STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
+
+
+def use_colour(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def style(text: str, name: str, stream: TextIO | None = None) -> str:
+    if not use_colour(stream or sys.stdout):
+        return text
+    return f"\033[{_STYLES[name]}m{text}\033[0m"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "") -> str:
+    """Columns padded to their widest cell; the last column is not padded."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for row in cells:
+        padded = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+        lines.append((indent + "  ".join(padded)).rstrip())
+    return "\n".join(lines)
+
+
+def print_json(document: Any, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    json.dump(document, stream, indent=2, sort_keys=False)
+    stream.write("\n")
+
+
+def progress(message: str, stream: TextIO | None = None) -> None:
+    """A one-line note before slow work, on a terminal only: pipes and CI logs stay clean."""
+    stream = stream or sys.stderr
+    if stream.isatty():
+        print(style(message, "dim", stream), file=stream, flush=True)

@@ -1,0 +1,131 @@
+"""The `saas-domains` command as users and CI run it: output, --json and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.cli import main
+from tests.conftest import PROJECT_ROOT
+
+BROKEN = "customers:\n  - id: mkdev\n    hostname: [mail.mkdev.me]\n  - id: Bad_Id\n    hostnames: [x.example.com]\n"
+
+
+def cli(*args: str, cwd: Path = PROJECT_ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the command in a fresh interpreter, as the console script would."""
+    return subprocess.run([sys.executable, "-m", "infra", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the project whose customers file a test may break."""
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py", "customers.yaml"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def test_validate_accepts_the_example_file(capsys, monkeypatch):
+    monkeypatch.chdir(PROJECT_ROOT)
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out
+    assert "valid" in out and "customers.yaml: 3 customers, 4 hostnames" in out and "cap 5,000" in out
+
+
+def test_validate_reports_every_problem_and_exits_1(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(PROJECT_ROOT)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(BROKEN)
+    assert main(["validate", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "3 problem(s)" in err
+    assert f"{broken}:2: customer 'mkdev' (entry 1): missing required key 'hostnames'" in err
+    assert f"{broken}:3: customer 'mkdev' (entry 1)" in err and "did you mean 'hostnames'" in err
+    assert f"{broken}:4:" in err and "Bad_Id" in err
+
+
+def test_validate_json_lists_problems_for_machines(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(PROJECT_ROOT)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(BROKEN)
+    assert main(["validate", str(broken), "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["valid"] is False
+    assert [p["line"] for p in document["problems"]] == [2, 3, 4]
+    assert document["problems"][0]["entry"] == "customer 'mkdev' (entry 1)"
+
+    assert main(["validate", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document == {"valid": True, "file": "customers.yaml", "customers": 3, "hostnames": 4,
+                        "maxHostnames": 5000, "problems": []}
+
+
+def test_validate_applies_the_stack_rules(project, capsys, monkeypatch):
+    (project / "customers.yaml").write_text("customers:\n  - id: x\n    hostnames: [app.mailito.com]\n")
+    monkeypatch.chdir(project)
+    assert main(["validate"]) == 1
+    assert "mailito.com" in capsys.readouterr().err  # inside the SaaS zone of Pulumi.dev.yaml
+
+
+def test_validate_unknown_stack_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.chdir(PROJECT_ROOT)
+    assert main(["validate", "--stack", "prod"]) == 2
+    assert "Pulumi.prod.yaml: no such stack file (stacks here: dev)" in capsys.readouterr().err
+
+
+def test_validate_does_not_import_pulumi():
+    probe = ("import sys; from infra.cli import main; code = main(['validate']); "
+             "print(code, any(m == 'pulumi' or m.startswith('pulumi.') for m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "0 False", result.stderr
+
+
+def test_plan_renders_the_example_stack():
+    result = cli("plan")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "not a diff against deployed state" in out
+    assert "Origin (AWS): 8 resources" in out and "Edge (Cloudflare): 4 resources" in out
+    assert "Customer hostnames (Cloudflare): 4 resources" in out
+    assert "acme      mail.acme-corp.com, newsletter.acme-corp.com" in out
+    assert "mail.mkdev.me                                 CNAME  mkdev.cname.mailito.com" in out
+    assert "_cf-custom-hostname.mail.mkdev.me" in out
+    assert "16 resources in 3 components; 3 customers, 4 custom hostnames; 4 provider lookups" in out
+    assert "\033[" not in out  # no colour when not on a terminal
+
+
+def test_plan_json_for_machines():
+    result = cli("plan", "--json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["stack"] == "dev" and "not a diff" in plan["note"]
+    assert plan["counts"] == {"resources": 16, "components": 3, "customers": 3, "customHostnames": 4,
+                              "providerLookups": 4}
+    assert [c["title"] for c in plan["components"]] == [
+        "Origin (AWS)", "Edge (Cloudflare)", "Customer hostnames (Cloudflare)"]
+    acme = next(c for c in plan["customers"] if c["id"] == "acme")
+    assert [h["hostname"] for h in acme["hostnames"]] == ["mail.acme-corp.com", "newsletter.acme-corp.com"]
+    assert acme["hostnames"][0]["cname"] == {"name": "mail.acme-corp.com", "target": "acme.cname.mailito.com"}
+    assert plan["outputs"]["fallbackOrigin"] == "proxy-fallback.mailito.com"
+
+
+def test_plan_of_a_broken_file_exits_1_with_the_errors_and_declares_nothing(project):
+    (project / "customers.yaml").write_text(BROKEN)
+    result = cli("plan", cwd=project)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "declares nothing" in result.stderr
+    assert "customers.yaml:3: customer 'mkdev' (entry 1)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).with_name("saas-domains")
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "validate" in result.stdout and "plan" in result.stdout
