@@ -39,28 +39,12 @@ class Edge(pulumi.ComponentResource):
         super().__init__(COMPONENT_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.fallback_record = cloudflare.DnsRecord(
-            f"{name}-fallback",
-            zone_id=args.zone_id,
-            name=args.fallback_hostname,
-            type="CNAME",
-            content=args.origin_dns_name,
-            proxied=True,
-            ttl=AUTOMATIC_TTL,
-            comment="Custom-hostname fallback origin: the ALB (managed by saas-domains)",
-            opts=child,
-        )
-        self.wildcard_record = cloudflare.DnsRecord(
-            f"{name}-customer-wildcard",
-            zone_id=args.zone_id,
-            name=f"*.{args.cname_domain}",
-            type="CNAME",
-            content=args.fallback_hostname,
-            proxied=True,
-            ttl=AUTOMATIC_TTL,
-            comment="CNAME target of every customer hostname (managed by saas-domains)",
-            opts=child,
-        )
+        self.fallback_record = self._proxied_cname(
+            f"{name}-fallback", args.zone_id, args.fallback_hostname, args.origin_dns_name,
+            "Custom-hostname fallback origin: the ALB (managed by saas-domains)")
+        self.wildcard_record = self._proxied_cname(
+            f"{name}-customer-wildcard", args.zone_id, f"*.{args.cname_domain}", args.fallback_hostname,
+            "CNAME target of every customer hostname (managed by saas-domains)")
         # The fallback origin must be a proxied record of the zone, so it waits for that record; on
         # destroy Pulumi removes it first (see the README on the asynchronous deletion).
         self.fallback_origin = cloudflare.CustomHostnameFallbackOrigin(
@@ -85,3 +69,9 @@ class Edge(pulumi.ComponentResource):
             "fallbackRecordId": self.fallback_record.id,
             "wildcardRecordId": self.wildcard_record.id,
         })
+
+    def _proxied_cname(self, resource_name: str, zone_id: pulumi.Input[str], name: str,
+                       content: pulumi.Input[str], comment: str) -> cloudflare.DnsRecord:
+        return cloudflare.DnsRecord(
+            resource_name, zone_id=zone_id, name=name, type="CNAME", content=content, proxied=True,
+            ttl=AUTOMATIC_TTL, comment=comment, opts=pulumi.ResourceOptions(parent=self))

@@ -156,9 +156,11 @@ def settings_from(get: Callable[[str], Any]) -> StackSettings:
         else:
             values[setting.key] = _coerce(setting, raw)
 
-    zone = values["zone"].lower().rstrip(".")
-    if zone.count(".") < 1:
-        raise SettingsError(f"{PROJECT}:zone must be a domain such as mailito.com, got {values['zone']!r}")
+    try:
+        zone = ValidationRules(zone=values["zone"]).zone  # the customers file's hostname rules
+    except ValueError as err:
+        raise SettingsError(f"{PROJECT}:zone must be a domain such as mailito.com, got {values['zone']!r}: "
+                            f"{err}") from None
     if values["maxHostnames"] < 1:
         raise SettingsError(f"{PROJECT}:maxHostnames must be at least 1, got {values['maxHostnames']}")
     if not 1 <= values["targetPort"] <= 65535:

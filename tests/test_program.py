@@ -237,6 +237,21 @@ def test_custom_hostnames_carry_explicit_ssl_metadata_and_origin(example):
     assert hostnames["post.globex.io"].inputs["customOriginServer"] == "eu.mailito.com"
 
 
+def test_wildcard_hostnames_are_declared_only_when_the_stack_allows_them(customers_file):
+    path = customers_file("""\
+        customers:
+          - id: mkdev
+            hostnames: ["*.mkdev.me"]
+            ssl: {method: txt, wildcard: true}
+        """)
+    with pytest.raises(ProgramError, match="saas-domains:allowWildcards"):
+        run_program(path)
+    rendering = run_program(path, allowWildcards=True)
+    wildcard = only(rendering, HOSTNAME)
+    assert wildcard.name == "*.mkdev.me"
+    assert wildcard.inputs["ssl"]["method"] == "txt" and wildcard.inputs["ssl"]["wildcard"] is True
+
+
 def test_outputs_tell_each_customer_what_to_put_in_dns(example):
     outputs = example.outputs
     assert outputs["albDnsName"] == only(example, ALB).state["dnsName"]

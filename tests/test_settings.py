@@ -79,6 +79,7 @@ def test_customers_file_is_relative_to_the_project_unless_absolute(tmp_path):
 @pytest.mark.parametrize(("values", "message"), [
     ({}, "saas-domains:zone is required"),
     ({"zone": "localhost"}, "saas-domains:zone must be a domain"),
+    ({"zone": "mail ito.com"}, "saas-domains:zone must be a domain"),
     ({"zone": "mailito.com", "allowWildcards": "yes"}, "saas-domains:allowWildcards must be true or false"),
     ({"zone": "mailito.com", "maxHostnames": "lots"}, "saas-domains:maxHostnames must be a whole number"),
     ({"zone": "mailito.com", "maxHostnames": "0"}, "saas-domains:maxHostnames must be at least 1"),

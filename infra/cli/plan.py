@@ -136,8 +136,8 @@ def print_text(summary: dict[str, Any]) -> None:
     print("  The CNAME is what makes a hostname live; the TXT record only pre-validates it "
           "before the CNAME moves.")
     print()
-    outputs = summary["outputs"]
-    print(table(("OUTPUT", "VALUE"), sorted(outputs.items()), indent="  "))
+    print(style("Stack outputs (values AWS and Cloudflare assign are placeholders here)", "bold"))
+    print(table(("OUTPUT", "VALUE"), sorted(summary["outputs"].items()), indent="  "))
     print()
     print(f"{counts['resources']} resources in {counts['components']} components; {counts['customers']} "
           f"customers, {counts['customHostnames']} custom hostnames; {counts['providerLookups']} provider "
