@@ -10,14 +10,17 @@ import sys
 
 from infra.cli import plan, validate
 
+# Each command is a module with add_parser(commands), which sets `run` as the parser's default.
+COMMANDS = (validate, plan)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="saas-domains",
         description="Customer custom domains through Cloudflare for SaaS: check and render the stack offline.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    validate.add_parser(commands)
-    plan.add_parser(commands)
+    for command in COMMANDS:
+        command.add_parser(commands)
     return parser
 
 
