@@ -92,7 +92,8 @@ class FakeCloud(pulumi.runtime.Mocks):
     vpc = {"id": "vpc-0a1b2c3d", "cidrBlock": "172.31.0.0/16"}
     subnets = ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"]
 
-    def __init__(self) -> None:
+    def __init__(self, deployed_outputs: dict[str, Any] | None = None) -> None:
+        self.deployed_outputs = deployed_outputs or {}  # the stack's outputs at its last deployment
         self.invokes: list[Invoke] = []
         self.created: list[str] = []  # resource types in registration order, components included
 
@@ -101,6 +102,8 @@ class FakeCloud(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         self.created.append(args.typ)
+        if args.typ == "pulumi:pulumi:StackReference":
+            return args.inputs["name"], {**args.inputs, "outputs": self.deployed_outputs, "secretOutputNames": []}
         state = dict(args.inputs)
         rid = _stable_id(args.typ, args.name)
         computed = {
@@ -214,7 +217,8 @@ def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] |
     loop.set_default_executor(executor)
     sys.path.insert(0, str(project_dir))
     try:
-        pulumi.runtime.set_mocks(cloud, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(cloud, project=PROJECT, stack=stack, preview=False, monitor=monitor,
+                                 organization="organization")  # what a DIY backend reports
         set_root_resource(None)  # run_in_stack makes the stack resource, as under `pulumi up`
         pulumi.runtime.set_all_config(config)
         main = str(project_dir / "__main__.py")

@@ -20,6 +20,11 @@ from infra.origin import Origin, OriginArgs
 from infra.settings import PROJECT, SettingsError, StackSettings, settings_from
 
 
+LAST_DEPLOYMENT = "last-deployment"
+CONFIRM_REMOVALS = (f"confirm it for this deployment with `pulumi config set {PROJECT}:allowRemovals {{count}}` "
+                    f"(and set it back to 0 afterwards)")
+
+
 @dataclass
 class Network:
     vpc_id: pulumi.Output[str]
@@ -52,6 +57,22 @@ def lookup_network(settings: StackSettings) -> Network:
 
 def build_stack(project_dir: Path) -> None:
     settings, customers = load_inputs(project_dir)
+    pulumi.run(lambda: declare_stack(settings, customers))
+
+
+async def refuse_mass_removal(settings: StackSettings, customers: CustomersFile) -> None:
+    """Compare with the hostnames this stack last deployed (its own `customerHostnames` output)."""
+    fully_qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    last_deployment = pulumi.StackReference(LAST_DEPLOYMENT, stack_name=fully_qualified)
+    deployed = (await last_deployment.get_output_details("customerHostnames")).value or {}
+    removed = sorted(set(deployed) - {h.hostname for h in customers.hostnames})
+    refusal = settings.removal_guard.refusal(removed, how_to_confirm=CONFIRM_REMOVALS)
+    if refusal:
+        raise pulumi.RunError(refusal)
+
+
+async def declare_stack(settings: StackSettings, customers: CustomersFile) -> None:
+    await refuse_mass_removal(settings, customers)
 
     zone_id = settings.zone_id or lookup_zone_id(settings.zone)
     cloudflare_ranges = cloudflare.get_ip_ranges_output()

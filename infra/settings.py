@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from infra.customers import DEFAULT_MAX_HOSTNAMES, ValidationRules
+from infra.removal_guard import DEFAULT_MAX_REMOVALS, RemovalGuard
 
 PROJECT = "saas-domains"
 
@@ -43,6 +44,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Accept wildcard customer hostnames (*.example.com); a Cloudflare Enterprise feature."),
     Setting("maxHostnames", "integer", DEFAULT_MAX_HOSTNAMES,
             "Refuse a customers file with more hostnames than this (Cloudflare's default quota)."),
+    Setting("maxRemovals", "integer", DEFAULT_MAX_REMOVALS,
+            "Refuse a deploy or change that deletes more custom hostnames than this without confirmation."),
+    Setting("allowRemovals", "integer", 0,
+            "One-off confirmation: let this deploy delete up to this many custom hostnames. Reset to 0 after."),
     Setting("manageZoneSslMode", "boolean", True,
             "Set the zone's SSL/TLS mode to Full, which the ALB origin needs (see README)."),
     Setting("vpcId", "string", "", "VPC for the ALB; empty means the account's default VPC. Set with subnetIds."),
@@ -73,6 +78,8 @@ class StackSettings:
     customers_file: str = "customers.yaml"
     allow_wildcards: bool = False
     max_hostnames: int = DEFAULT_MAX_HOSTNAMES
+    max_removals: int = DEFAULT_MAX_REMOVALS
+    allow_removals: int = 0
     manage_zone_ssl_mode: bool = True
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
@@ -96,6 +103,10 @@ class StackSettings:
 
     def customers_path(self, project_dir: Path) -> Path:
         return Path(project_dir) / self.customers_file  # an absolute customers_file wins
+
+    @property
+    def removal_guard(self) -> RemovalGuard:
+        return RemovalGuard(max_removals=self.max_removals, allow_removals=self.allow_removals)
 
     def validation_rules(self) -> ValidationRules:
         return ValidationRules(zone=self.zone, allow_wildcards=self.allow_wildcards,
@@ -163,6 +174,9 @@ def settings_from(get: Callable[[str], Any]) -> StackSettings:
                             f"{err}") from None
     if values["maxHostnames"] < 1:
         raise SettingsError(f"{PROJECT}:maxHostnames must be at least 1, got {values['maxHostnames']}")
+    for key in ("maxRemovals", "allowRemovals"):
+        if values[key] < 0:
+            raise SettingsError(f"{PROJECT}:{key} must be 0 or more, got {values[key]}")
     if not 1 <= values["targetPort"] <= 65535:
         raise SettingsError(f"{PROJECT}:targetPort must be a TCP port, got {values['targetPort']}")
     if values["targetType"] not in TARGET_TYPES:
@@ -181,6 +195,8 @@ def settings_from(get: Callable[[str], Any]) -> StackSettings:
         customers_file=values["customersFile"],
         allow_wildcards=values["allowWildcards"],
         max_hostnames=values["maxHostnames"],
+        max_removals=values["maxRemovals"],
+        allow_removals=values["allowRemovals"],
         manage_zone_ssl_mode=values["manageZoneSslMode"],
         vpc_id=values["vpcId"] or None,
         subnet_ids=values["subnetIds"],

@@ -350,3 +350,47 @@ def test_provider_lookups_do_not_grow_with_customers(customers_file):
     assert sorted(i.token for i in many.invokes) == sorted(i.token for i in few.invokes)
     assert len(many.invokes) == 4
 
+
+
+class DeployedCloud(FakeCloud):
+    """A stack whose last deployment exported these hostnames; records which stack it was asked for."""
+
+    def __init__(self, hostnames):
+        super().__init__({"customerHostnames": {h: {"customer": "old"} for h in hostnames}})
+        self.referenced = []
+
+    def new_resource(self, args):
+        if args.typ == "pulumi:pulumi:StackReference":
+            self.referenced.append(args.inputs["name"])
+        return super().new_resource(args)
+
+
+DEPLOYED = ["mail.mkdev.me", "mail.acme-corp.com", "newsletter.acme-corp.com", "post.globex.io",
+            "a.gone.example", "b.gone.example", "c.gone.example", "d.gone.example", "e.gone.example",
+            "f.gone.example"]
+
+
+def test_removal_guard_refuses_a_deploy_deleting_more_than_allowed(customers_file):
+    cloud = DeployedCloud(DEPLOYED)  # the example file keeps 4 of these 10: 6 removals
+    with pytest.raises(ProgramError) as err:
+        run_program(customers_file(EXAMPLE), cloud=cloud)
+    message = str(err.value)
+    assert "removal guard: this change deletes 6 custom hostnames" in message
+    assert "a.gone.example" in message and "more than the 5 allowed" in message
+    assert "pulumi config set saas-domains:allowRemovals 6" in message
+    assert cloud.referenced == ["organization/saas-domains/dev"]  # its own last deployment
+    assert cloud.created == ["pulumi:pulumi:StackReference"], "declared resources despite the guard"
+
+
+def test_removal_guard_lets_a_confirmed_or_small_removal_through(customers_file):
+    confirmed = run_program(customers_file(EXAMPLE), cloud=DeployedCloud(DEPLOYED), allowRemovals=6)
+    assert sorted(r.name for r in confirmed.of_type(HOSTNAME)) == sorted(DEPLOYED[:4])
+    five = run_program(customers_file(EXAMPLE), cloud=DeployedCloud(DEPLOYED[:9]))
+    assert len(five.of_type(HOSTNAME)) == 4
+    first_deploy = run_program(customers_file(EXAMPLE), cloud=FakeCloud())
+    assert len(first_deploy.of_type(HOSTNAME)) == 4
+
+
+def test_removal_guard_threshold_is_a_stack_setting(customers_file):
+    with pytest.raises(ProgramError, match="deletes 1 custom hostnames"):
+        run_program(customers_file(EXAMPLE), cloud=DeployedCloud(DEPLOYED[:5]), maxRemovals=0)
