@@ -26,7 +26,8 @@ class RemovalGuard:
         if self.allows(len(removed)):
             return None
         shown = ", ".join(removed[:10]) + (f" and {len(removed) - 10} more" if len(removed) > 10 else "")
-        return (f"removal guard: this change deletes {len(removed)} custom hostnames ({shown}), more than "
+        noun = "custom hostname" if len(removed) == 1 else "custom hostnames"
+        return (f"removal guard: this change deletes {len(removed)} {noun} ({shown}), more than "
                 f"the {self.max_removals} allowed without confirmation. Deleting a custom hostname deletes "
                 f"its certificate and takes the customer's domain offline. If that is intended, "
                 f"{how_to_confirm.format(count=len(removed))}.")

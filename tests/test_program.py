@@ -392,5 +392,5 @@ def test_removal_guard_lets_a_confirmed_or_small_removal_through(customers_file)
 
 
 def test_removal_guard_threshold_is_a_stack_setting(customers_file):
-    with pytest.raises(ProgramError, match="deletes 1 custom hostnames"):
+    with pytest.raises(ProgramError, match="deletes 1 custom hostname "):
         run_program(customers_file(EXAMPLE), cloud=DeployedCloud(DEPLOYED[:5]), maxRemovals=0)

@@ -9,6 +9,7 @@ from infra.settings import SettingsError, StackSettings, read_stack_file, settin
 
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2  # fine / the input has problems / cannot run
+EXIT_REMOVAL_GUARD = 3  # the change removes more hostnames than allowed without confirmation
 
 
 class SetupError(Exception):

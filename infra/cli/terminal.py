@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+_ANSI = re.compile(r"\033\[[0-9;]*m")
 _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
 
@@ -22,14 +24,18 @@ def style(text: str, name: str, stream: TextIO | None = None) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "") -> str:
-    """Columns padded to their widest cell; the last column is not padded."""
+    """Columns padded to their widest cell (colour codes take no width); the last column is not padded."""
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for row in cells:
-        padded = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+        padded = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row[:-1])] + [row[-1]]
         lines.append((indent + "  ".join(padded)).rstrip())
     return "\n".join(lines)
+
+
+def _width(cell: str) -> int:
+    return len(_ANSI.sub("", cell))
 
 
 def print_json(document: Any, stream: TextIO | None = None) -> None:

@@ -1,0 +1,201 @@
+"""`saas-domains diff --base REF [--head REF]`: what a customers-file change does, for review and CI.
+
+Both sides are validated with the stack's rules; the comparison is by hostname, the key the Pulumi
+resources use, so it shows exactly which custom hostnames would be created, deleted or updated, and
+which only move between customers (no cloud change). The removal guard stops a change that deletes
+more hostnames than the stack allows without confirmation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from infra.cli.git_revisions import read_at_revision
+from infra.cli.project import (EXIT_OK, EXIT_PROBLEMS, EXIT_REMOVAL_GUARD, EXIT_USAGE, SetupError,
+                               add_project_arguments, find_project_dir, stack_settings)
+from infra.cli.terminal import print_json, style, table
+from infra.customers import CustomersFile, CustomersFileError, parse_customers
+from infra.customers_diff import CustomersDiff, Pricing, diff_customers
+from infra.removal_guard import RemovalGuard
+from infra.settings import StackSettings
+
+COMMENT_MARKER = "<!-- saas-domains-diff -->"  # lets CI find and update its one pull-request comment
+COLLAPSE_OVER_ROWS = 10
+CONFIRM_IN_DIFF = ("re-run with `--allow-removals {count}`; in a pull request, set "
+                   "`saas-domains:allowRemovals: {count}` in the stack's Pulumi.<stack>.yaml in the same change "
+                   "(the deploy checks it too)")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "diff", help="what a change to the customers file does, hostname by hostname",
+        description="Compare the customers file at two git revisions (head: the working tree unless given). "
+                    f"Exit {EXIT_OK} when fine, {EXIT_PROBLEMS} when either side is invalid, {EXIT_USAGE} "
+                    f"when a revision or the stack cannot be read, {EXIT_REMOVAL_GUARD} when the change "
+                    "removes more hostnames than allowed without confirmation.")
+    parser.add_argument("--base", required=True, help="git revision before the change, e.g. origin/main")
+    parser.add_argument("--head", default=None, help="git revision after the change (default: the working tree)")
+    add_project_arguments(parser)
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="text for a terminal, markdown for a pull-request comment, json for machines")
+    parser.add_argument("--max-removals", type=int, default=None,
+                        help="removals allowed without confirmation (default: saas-domains:maxRemovals, 5)")
+    parser.add_argument("--allow-removals", type=int, default=None, metavar="N",
+                        help="confirm removing up to N hostnames (default: saas-domains:allowRemovals)")
+    parser.add_argument("--included-hostnames", type=int, default=Pricing.included_hostnames,
+                        help="hostnames included in the plan (default: %(default)s)")
+    parser.add_argument("--price-per-hostname", type=float, default=Pricing.monthly_price_per_hostname,
+                        help="USD per hostname per month beyond the included ones (default: %(default)s)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        project_dir = find_project_dir(args.project_dir)
+        settings = stack_settings(project_dir, args.stack)
+        path = Path(os.path.relpath(settings.customers_path(project_dir), project_dir))
+        base_bytes = read_at_revision(args.base, path, project_dir)
+        head_bytes = ((project_dir / path).read_bytes() if (project_dir / path).is_file() else None) \
+            if args.head is None else read_at_revision(args.head, path, project_dir)
+    except SetupError as err:
+        print(f"saas-domains diff: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    head_name = args.head or "working tree"
+    rules = settings.validation_rules()
+
+    try:
+        head = parse_customers(head_bytes if head_bytes is not None else b"", rules, path=str(path))
+    except CustomersFileError as err:
+        print(style(f"{path} at {head_name} is invalid; nothing can be compared:", "red", sys.stderr),
+              file=sys.stderr)
+        print(str(err), file=sys.stderr)
+        return EXIT_PROBLEMS
+    notes = []
+    if base_bytes is None:
+        base = CustomersFile(path=str(path), customers=(), hostnames=())
+        notes.append(f"{path} does not exist at {args.base}: every hostname counts as added.")
+    else:
+        try:
+            base = parse_customers(base_bytes, rules, path=f"{args.base}:{path}")
+        except CustomersFileError as err:
+            print(style(f"note: {path} at the base revision {args.base} does not pass validation, so this "
+                        "change cannot be compared with it. Fix the base branch first (or compare with an "
+                        "older revision); its problems:", "yellow", sys.stderr), file=sys.stderr)
+            print(str(err), file=sys.stderr)
+            return EXIT_PROBLEMS
+
+    pricing = Pricing(included_hostnames=args.included_hostnames,
+                      monthly_price_per_hostname=args.price_per_hostname)
+    diff = diff_customers(base, head, max_hostnames=settings.max_hostnames, pricing=pricing)
+    guard = RemovalGuard(
+        max_removals=settings.max_removals if args.max_removals is None else args.max_removals,
+        allow_removals=settings.allow_removals if args.allow_removals is None else args.allow_removals)
+    refusal = guard.refusal([c.hostname for c in diff.removed], how_to_confirm=CONFIRM_IN_DIFF)
+
+    report = Report(diff, settings, str(path), args.base, head_name, notes, guard, refusal)
+    if args.format == "json":
+        print_json(report.to_json())
+    elif args.format == "markdown":
+        print(report.markdown())
+    else:
+        print(report.text())
+    if refusal:
+        print(style(refusal, "red", sys.stderr), file=sys.stderr)
+        return EXIT_REMOVAL_GUARD
+    return EXIT_OK
+
+
+class Report:
+    """One diff, rendered for a terminal, a pull-request comment or a machine."""
+
+    def __init__(self, diff: CustomersDiff, settings: StackSettings, path: str, base: str, head: str,
+                 notes: list[str], guard: RemovalGuard, refusal: str | None):
+        self.diff, self.settings, self.path = diff, settings, path
+        self.base, self.head, self.notes, self.guard, self.refusal = base, head, notes, guard, refusal
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(change, hostname, customer, details), in review order: removals first."""
+        diff = self.diff
+        rows = [("removed", c.hostname, c.customer, "custom hostname and certificate deleted")
+                for c in diff.removed]
+        rows += [("added", c.hostname, c.customer, f"customer sets CNAME → {self.settings.cname_target(c.customer)}")
+                 for c in diff.added]
+        rows += [("changed", c.hostname, c.customer, "updates " + ", ".join(c.fields)) for c in diff.changed]
+        rows += [("renamed" if c.renamed else "moved", c.hostname, c.customer,
+                  f"from {c.previous_customer}; no cloud change, new CNAME target "
+                  f"{self.settings.cname_target(c.customer)}") for c in diff.moved]
+        return rows
+
+    def summary(self) -> str:
+        d = self.diff
+        parts = [f"{len(d.added)} added", f"{len(d.removed)} removed", f"{len(d.changed)} changed"]
+        if d.moved:
+            parts.append(f"{len(d.moved)} moved between customers (no cloud change)")
+        return ", ".join(parts)
+
+    def totals(self) -> str:
+        d = self.diff
+        delta = d.monthly_cost_after - d.monthly_cost_before
+        return (f"hostnames {d.hostnames_before:,} → {d.hostnames_after:,} of the {d.max_hostnames:,} cap "
+                f"({d.quota_used_after:.1%}); monthly cost ${d.monthly_cost_before:,.2f} → "
+                f"${d.monthly_cost_after:,.2f} ({'+' if delta >= 0 else '-'}${abs(delta):,.2f})")
+
+    def customers_line(self) -> str | None:
+        d = self.diff
+        parts = []
+        if d.customers_added:
+            parts.append("added " + ", ".join(d.customers_added))
+        if d.customers_removed:
+            parts.append("removed " + ", ".join(d.customers_removed))
+        if d.customers_renamed:
+            parts.append("renamed " + ", ".join(f"{old} → {new}" for old, new in d.customers_renamed))
+        return "customers " + "; ".join(parts) if parts else None
+
+    def text(self) -> str:
+        lines = [style(f"{self.path}: {self.base} → {self.head}", "bold"), self.summary(), self.totals()]
+        if self.customers_line():
+            lines.append(self.customers_line())
+        lines += self.notes
+        rows = self.rows()
+        if rows:
+            colours = {"removed": "red", "added": "green", "changed": "yellow"}
+            lines += ["", table(("CHANGE", "HOSTNAME", "CUSTOMER", "DETAILS"),
+                                [(style(r[0], colours.get(r[0], "cyan")), *r[1:]) for r in rows])]
+        else:
+            lines.append("No hostname changes.")
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        rows = self.rows()
+        lines = [COMMENT_MARKER, f"### saas-domains: `{self.path}` ({self.base} → {self.head})", "",
+                 f"**{self.summary()}** · {self.totals()}"]
+        if self.customers_line():
+            lines += ["", self.customers_line()]
+        for note in self.notes:
+            lines += ["", f"> {note}"]
+        if self.refusal:
+            lines += ["", f"> **Removal guard:** {self.refusal}"]
+        if rows:
+            body = ["| Change | Hostname | Customer | Details |", "| --- | --- | --- | --- |"]
+            body += [f"| {c} | `{h}` | `{cust}` | {details} |" for c, h, cust, details in rows]
+            if len(rows) > COLLAPSE_OVER_ROWS:
+                lines += ["", f"<details><summary>All {len(rows)} hostname changes</summary>", "", *body,
+                          "", "</details>"]
+            else:
+                lines += ["", *body]
+        lines += ["", "<sub>Rendered by `saas-domains diff` from the customers file alone; "
+                      "`pulumi preview` shows the cloud's view.</sub>"]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        document = self.diff.to_json()
+        document.update({
+            "file": self.path, "base": self.base, "head": self.head, "notes": self.notes,
+            "removal_guard": {"max_removals": self.guard.max_removals,
+                              "allow_removals": self.guard.allow_removals,
+                              "refused": self.refusal is not None, "message": self.refusal},
+        })
+        return document

@@ -1,0 +1,157 @@
+"""What a change to the customers file does, hostname by hostname, without any cloud call.
+
+Pure: compares two validated `CustomersFile`s. Resources are keyed by hostname, so only an added
+or removed hostname, or a change of its SSL settings, metadata or origin, changes anything at
+Cloudflare; a hostname that moves to another customer (or whose customer is renamed) only changes
+the CNAME target its customer is told to use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from infra.customers import CustomerHostname, CustomersFile
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Cloudflare for SaaS list price: the first hostnames are included, then a monthly fee each."""
+
+    included_hostnames: int = 100
+    monthly_price_per_hostname: float = 0.10
+
+    def monthly_cost(self, hostnames: int) -> float:
+        return round(max(0, hostnames - self.included_hostnames) * self.monthly_price_per_hostname, 2)
+
+
+@dataclass(frozen=True)
+class HostnameChange:
+    hostname: str
+    customer: str  # the customer after the change (before, for a removal)
+    previous_customer: str | None = None  # set for moves and renames
+    fields: tuple[str, ...] = ()  # for changes: e.g. ("ssl.min_tls_version", "metadata")
+    renamed: bool = False  # the whole customer was renamed, not just this hostname moved
+
+    def to_json(self) -> dict:
+        document: dict = {"hostname": self.hostname, "customer": self.customer}
+        if self.previous_customer is not None:
+            document["previous_customer"] = self.previous_customer
+        if self.fields:
+            document["fields"] = list(self.fields)
+        if self.renamed:
+            document["renamed"] = True
+        return document
+
+
+@dataclass(frozen=True)
+class CustomersDiff:
+    added: tuple[HostnameChange, ...]
+    removed: tuple[HostnameChange, ...]
+    changed: tuple[HostnameChange, ...]
+    moved: tuple[HostnameChange, ...]  # no cloud change: only the customer's CNAME target changes
+    customers_added: tuple[str, ...]
+    customers_removed: tuple[str, ...]
+    customers_renamed: tuple[tuple[str, str], ...]  # (old id, new id)
+    hostnames_before: int
+    hostnames_after: int
+    max_hostnames: int
+    pricing: Pricing = field(default_factory=Pricing)
+
+    @property
+    def cloud_changes(self) -> int:
+        return len(self.added) + len(self.removed) + len(self.changed)
+
+    @property
+    def monthly_cost_before(self) -> float:
+        return self.pricing.monthly_cost(self.hostnames_before)
+
+    @property
+    def monthly_cost_after(self) -> float:
+        return self.pricing.monthly_cost(self.hostnames_after)
+
+    @property
+    def quota_used_after(self) -> float:
+        """Share of the stack's hostname cap in use after the change, 0..1."""
+        return self.hostnames_after / self.max_hostnames if self.max_hostnames else 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "added": [c.to_json() for c in self.added],
+            "removed": [c.to_json() for c in self.removed],
+            "changed": [c.to_json() for c in self.changed],
+            "moved": [c.to_json() for c in self.moved],
+            "customers": {
+                "added": list(self.customers_added),
+                "removed": list(self.customers_removed),
+                "renamed": [{"from": old, "to": new} for old, new in self.customers_renamed],
+            },
+            "totals": {
+                "hostnames_before": self.hostnames_before,
+                "hostnames_after": self.hostnames_after,
+                "max_hostnames": self.max_hostnames,
+                "quota_used_after": round(self.quota_used_after, 4),
+                "cloud_changes": self.cloud_changes,
+                "monthly_cost_before_usd": self.monthly_cost_before,
+                "monthly_cost_after_usd": self.monthly_cost_after,
+                "monthly_cost_change_usd": round(self.monthly_cost_after - self.monthly_cost_before, 2),
+            },
+            "pricing": {
+                "included_hostnames": self.pricing.included_hostnames,
+                "monthly_price_per_hostname_usd": self.pricing.monthly_price_per_hostname,
+            },
+        }
+
+
+def _changed_fields(before: CustomerHostname, after: CustomerHostname) -> tuple[str, ...]:
+    fields = [f"ssl.{f.name}" for f in dataclasses.fields(before.ssl)
+              if getattr(before.ssl, f.name) != getattr(after.ssl, f.name)]
+    if before.metadata != after.metadata:
+        fields.append("metadata")
+    if before.origin != after.origin:
+        fields.append("origin")
+    return tuple(fields)
+
+
+def diff_customers(before: CustomersFile, after: CustomersFile, *, max_hostnames: int,
+                   pricing: Pricing | None = None) -> CustomersDiff:
+    old = {h.hostname: h for h in before.hostnames}
+    new = {h.hostname: h for h in after.hostnames}
+    old_ids = {c.id for c in before.customers}
+    new_ids = {c.id for c in after.customers}
+    renames = _customer_renames(before, after, old_ids, new_ids)
+
+    added = tuple(HostnameChange(h, new[h].customer_id) for h in sorted(new.keys() - old.keys()))
+    removed = tuple(HostnameChange(h, old[h].customer_id) for h in sorted(old.keys() - new.keys()))
+    changed, moved = [], []
+    for hostname in sorted(old.keys() & new.keys()):
+        was, now = old[hostname], new[hostname]
+        fields = _changed_fields(was, now)
+        if fields:
+            changed.append(HostnameChange(hostname, now.customer_id, fields=fields))
+        if was.customer_id != now.customer_id:
+            moved.append(HostnameChange(hostname, now.customer_id, previous_customer=was.customer_id,
+                                        renamed=renames.get(was.customer_id) == now.customer_id))
+    renamed_old = set(renames)
+    renamed_new = set(renames.values())
+    return CustomersDiff(
+        added=added, removed=removed, changed=tuple(changed), moved=tuple(moved),
+        customers_added=tuple(sorted(new_ids - old_ids - renamed_new)),
+        customers_removed=tuple(sorted(old_ids - new_ids - renamed_old)),
+        customers_renamed=tuple(sorted(renames.items())),
+        hostnames_before=len(old), hostnames_after=len(new), max_hostnames=max_hostnames,
+        pricing=pricing or Pricing(),
+    )
+
+
+def _customer_renames(before: CustomersFile, after: CustomersFile, old_ids: set[str],
+                      new_ids: set[str]) -> dict[str, str]:
+    """A rename: an id that vanished and a new id holding exactly the same hostnames."""
+    new_by_hostnames = {frozenset(c.hostnames): c.id for c in after.customers if c.id not in old_ids}
+    renames = {}
+    for customer in before.customers:
+        if customer.id not in new_ids:
+            new_id = new_by_hostnames.get(frozenset(customer.hostnames))
+            if new_id is not None:
+                renames[customer.id] = new_id
+    return renames
