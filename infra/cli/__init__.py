@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from infra.cli import plan, validate
+from infra.cli import diff, plan, validate
 
 # Each command is a module with add_parser(commands), which sets `run` as the parser's default.
-COMMANDS = (validate, plan)
+COMMANDS = (validate, plan, diff)
 
 
 def build_parser() -> argparse.ArgumentParser:
