@@ -20,8 +20,8 @@ import ipaddress
 import json
 import os
 import re
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import idna

@@ -14,8 +14,8 @@ import json
 import runpy
 import sys
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,7 +243,8 @@ def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] |
     for urn, reg in monitor.registrations.items():
         registered = monitor.resources.get(urn)
         rendering.resources.append(DeclaredResource(
-            urn=urn, id=registered.id if registered else None, type=reg["type"], name=reg["name"], parent=reg["parent"], custom=reg["custom"],
-            inputs=reg["inputs"], state=dict(registered.state) if registered else {},
+            urn=urn, id=registered.id if registered else None, type=reg["type"], name=reg["name"],
+            parent=reg["parent"], custom=reg["custom"], inputs=reg["inputs"],
+            state=dict(registered.state) if registered else {},
             dependencies=reg["dependencies"]))
     return rendering

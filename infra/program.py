@@ -19,7 +19,6 @@ from infra.hostnames import CustomerHostnames, CustomerHostnamesArgs
 from infra.origin import Origin, OriginArgs
 from infra.settings import PROJECT, SettingsError, StackSettings, settings_from
 
-
 LAST_DEPLOYMENT = "last-deployment"
 CONFIRM_REMOVALS = (f"confirm it for this deployment with `pulumi config set {PROJECT}:allowRemovals {{count}}` "
                     f"(and set it back to 0 afterwards)")

@@ -228,3 +228,24 @@ def test_a_file_new_at_head_counts_everything_as_added(repo):
     report = json.loads(result.stdout)
     assert len(report["added"]) == 4 and report["notes"] == [
         "customers.yaml does not exist at HEAD: every hostname counts as added."]
+
+
+def test_readme_shows_the_real_pr_comment_for_the_example_change(tmp_path):
+    """The README's example comment is what the tool prints for that change to this repo's file."""
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "customers.yaml"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=tmp_path, check=True)
+    text = (tmp_path / "customers.yaml").read_text()
+    text = (text.replace("      - newsletter.acme-corp.com\n", "")
+            .replace('ssl: {min_tls_version: "1.3"}', 'ssl: {min_tls_version: "1.2"}'))
+    (tmp_path / "customers.yaml").write_text(
+        text + "\n  - id: initech\n    hostnames: [mail.initech.com, portal.initech.com]\n")
+
+    printed = diff_cli(tmp_path, "--format", "markdown").stdout
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    block = readme.split("<!-- example-diff-start -->\n```markdown\n", 1)[1]
+    block = block.split("\n```\n<!-- example-diff-end -->")[0]
+    assert block == printed.rstrip("\n"), f"update the README example to:\n{printed}"

@@ -14,8 +14,16 @@ import sys
 from pathlib import Path
 
 from infra.cli.git_revisions import read_at_revision
-from infra.cli.project import (EXIT_OK, EXIT_PROBLEMS, EXIT_REMOVAL_GUARD, EXIT_USAGE, SetupError,
-                               add_project_arguments, find_project_dir, stack_settings)
+from infra.cli.project import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_REMOVAL_GUARD,
+    EXIT_USAGE,
+    SetupError,
+    add_project_arguments,
+    find_project_dir,
+    stack_settings,
+)
 from infra.cli.terminal import print_json, style, table
 from infra.customers import CustomersFile, CustomersFileError, parse_customers
 from infra.customers_diff import CustomersDiff, Pricing, diff_customers

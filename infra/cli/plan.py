@@ -12,8 +12,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from infra.cli.project import (EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, SetupError, add_project_arguments,
-                               find_project_dir)
+from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, SetupError, add_project_arguments, find_project_dir
 from infra.cli.terminal import print_json, progress, style, table
 
 NOTE = ("This is a rendering of the program under Pulumi's mock engine with the stack's config, "

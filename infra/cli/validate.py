@@ -7,8 +7,15 @@ import os
 import sys
 from pathlib import Path
 
-from infra.cli.project import (EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, SetupError, add_project_arguments,
-                               find_project_dir, stack_settings)
+from infra.cli.project import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    SetupError,
+    add_project_arguments,
+    find_project_dir,
+    stack_settings,
+)
 from infra.cli.terminal import print_json, style
 from infra.customers import CustomersFileError, load_customers
 
