@@ -55,9 +55,10 @@ class DeclaredResource:
     name: str
     parent: str  # the parent's URN ("" for the stack itself)
     custom: bool
-    inputs: dict[str, Any]
+    inputs: dict[str, Any]  # secrets unwrapped; their paths are in `secret_inputs`
     state: dict[str, Any]
     dependencies: list[str]  # URNs from depends_on and from inputs
+    secret_inputs: list[str] = field(default_factory=list)  # e.g. "conditions[0].httpHeader.values[0]"
 
 
 @dataclass
@@ -81,6 +82,22 @@ class Rendering:
         return {r.urn: r for r in self.resources}
 
 
+def _pem(kind: str, rid: str) -> str:
+    return f"-----BEGIN {kind}-----\noffline placeholder {rid}\n-----END {kind}-----\n"
+
+
+def _unwrap_secrets(value: Any, path: str, found: list[str]) -> Any:
+    """Plain values for assertions, with the paths of the ones Pulumi would store as secrets."""
+    if rpc.is_rpc_secret(value):
+        found.append(path)
+        return _unwrap_secrets(rpc.unwrap_rpc_secret(value), path, found)
+    if isinstance(value, dict):
+        return {k: _unwrap_secrets(v, f"{path}.{k}" if path else k, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap_secrets(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
 def _stable_id(*parts: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)).hex
 
@@ -102,6 +119,7 @@ class FakeCloud(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         self.created.append(args.typ)
+        args.inputs = _unwrap_secrets(args.inputs, "", [])
         if args.typ == "pulumi:pulumi:StackReference":
             return args.inputs["name"], {**args.inputs, "outputs": self.deployed_outputs, "secretOutputNames": []}
         state = dict(args.inputs)
@@ -133,6 +151,15 @@ class FakeCloud(pulumi.runtime.Mocks):
                 }},
             "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin": lambda: {
                 "status": "initializing"},
+            "random:index/randomPassword:RandomPassword": lambda: {
+                "result": f"offline-placeholder-{rid}"[: int(args.inputs.get("length", 16))]},
+            "tls:index/privateKey:PrivateKey": lambda: {"privateKeyPem": _pem("PRIVATE KEY", rid)},
+            "tls:index/selfSignedCert:SelfSignedCert": lambda: {"certPem": _pem("CERTIFICATE", rid)},
+            "tls:index/certRequest:CertRequest": lambda: {"certRequestPem": _pem("CERTIFICATE REQUEST", rid)},
+            "tls:index/locallySignedCert:LocallySignedCert": lambda: {"certPem": _pem("CERTIFICATE", rid)},
+            "aws:s3/bucket:Bucket": lambda: {"bucket": f"{args.name}-{rid[:8]}", "arn": f"arn:aws:s3:::{args.name}"},
+            "aws:lb/trustStore:TrustStore": lambda: {
+                "arn": f"arn:aws:elasticloadbalancing:::truststore/{args.name}/{rid[:16]}"},
         }.get(args.typ)
         if computed:
             state.update(computed())
@@ -166,10 +193,12 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             deps = set(request.dependencies)
             for prop_deps in request.propertyDependencies.values():
                 deps.update(prop_deps.urns)
+            secrets: list[str] = []
+            inputs = _unwrap_secrets(rpc.deserialize_properties(request.object), "", secrets)
             self.registrations[response.urn] = {
                 "type": request.type, "name": request.name, "parent": request.parent,
-                "custom": request.custom, "inputs": rpc.deserialize_properties(request.object),
-                "dependencies": sorted(deps),
+                "custom": request.custom, "inputs": inputs, "dependencies": sorted(deps),
+                "secret_inputs": secrets,
             }
         return response
 
@@ -246,5 +275,5 @@ def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] |
             urn=urn, id=registered.id if registered else None, type=reg["type"], name=reg["name"],
             parent=reg["parent"], custom=reg["custom"], inputs=reg["inputs"],
             state=dict(registered.state) if registered else {},
-            dependencies=reg["dependencies"]))
+            dependencies=reg["dependencies"], secret_inputs=reg["secret_inputs"]))
     return rendering

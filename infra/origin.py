@@ -13,6 +13,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
+from infra.origin_auth import HEADER_NAME
+
 COMPONENT_TYPE = "saas-domains:index:Origin"
 LISTENER_PORTS = (80, 443)
 
@@ -31,6 +33,9 @@ class OriginArgs:
     health_check_path: str
     ssl_policy: str
     deletion_protection: bool
+    # Origin authentication (infra/origin_auth.py): at most one of the two is set.
+    auth_header_value: pulumi.Input[str] | None = None  # required in HEADER_NAME, else 403
+    trust_store_arn: pulumi.Input[str] | None = None  # client certificates verified against it
 
 
 def _without_final_dot(name: str) -> str:
@@ -120,6 +125,10 @@ class Origin(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.validation_record]),
         )
 
+        forward = aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)
+        forbidden = aws.lb.ListenerDefaultActionArgs(
+            type="fixed-response", fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                status_code="403", content_type="text/plain", message_body="Forbidden"))
         self.https_listener = aws.lb.Listener(
             f"{name}-https",
             load_balancer_arn=self.load_balancer.arn,
@@ -127,10 +136,23 @@ class Origin(pulumi.ComponentResource):
             protocol="HTTPS",
             ssl_policy=args.ssl_policy,
             certificate_arn=self.certificate_validation.certificate_arn,
-            default_actions=[aws.lb.ListenerDefaultActionArgs(
-                type="forward", target_group_arn=self.target_group.arn)],
+            # With the secret header, only the listener rule below forwards; anything else is refused.
+            default_actions=[forbidden if args.auth_header_value is not None else forward],
+            mutual_authentication=aws.lb.ListenerMutualAuthenticationArgs(
+                mode="verify", trust_store_arn=args.trust_store_arn) if args.trust_store_arn is not None else None,
             opts=child,
         )
+        if args.auth_header_value is not None:
+            self.authenticated_rule = aws.lb.ListenerRule(
+                f"{name}-authenticated",
+                listener_arn=self.https_listener.arn,
+                priority=1,
+                conditions=[aws.lb.ListenerRuleConditionArgs(
+                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                        http_header_name=HEADER_NAME, values=[args.auth_header_value]))],
+                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
+                opts=child,
+            )
         self.http_listener = aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=self.load_balancer.arn,

@@ -17,6 +17,7 @@ from infra.customers import CustomersFile, CustomersFileError, load_customers
 from infra.edge import Edge, EdgeArgs, lookup_zone_id
 from infra.hostnames import CustomerHostnames, CustomerHostnamesArgs
 from infra.origin import Origin, OriginArgs
+from infra.origin_auth import OriginAuth, OriginAuthArgs
 from infra.settings import PROJECT, SettingsError, StackSettings, settings_from
 
 LAST_DEPLOYMENT = "last-deployment"
@@ -77,6 +78,9 @@ async def declare_stack(settings: StackSettings, customers: CustomersFile) -> No
     cloudflare_ranges = cloudflare.get_ip_ranges_output()
     network = lookup_network(settings)
 
+    origin_auth = OriginAuth("origin-auth", OriginAuthArgs(
+        mode=settings.origin_auth, zone=settings.zone, zone_id=zone_id,
+        fallback_hostname=settings.fallback_hostname))
     origin = Origin("origin", OriginArgs(
         zone_id=zone_id,
         fallback_hostname=settings.fallback_hostname,
@@ -90,6 +94,8 @@ async def declare_stack(settings: StackSettings, customers: CustomersFile) -> No
         health_check_path=settings.health_check_path,
         ssl_policy=settings.ssl_policy,
         deletion_protection=settings.deletion_protection,
+        auth_header_value=origin_auth.header_value,
+        trust_store_arn=origin_auth.trust_store_arn,
     ))
     edge = Edge("edge", EdgeArgs(
         zone_id=zone_id,

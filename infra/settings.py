@@ -48,6 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Refuse a deploy or change that deletes more custom hostnames than this without confirmation."),
     Setting("allowRemovals", "integer", 0,
             "One-off confirmation: let this deploy delete up to this many custom hostnames. Reset to 0 after."),
+    Setting("originAuth", "string", "header",
+            "How the ALB knows a request came through this zone: header (secret header), mtls "
+            "(Authenticated Origin Pulls with our own CA) or none."),
     Setting("manageZoneSslMode", "boolean", True,
             "Set the zone's SSL/TLS mode to Full, which the ALB origin needs (see README)."),
     Setting("vpcId", "string", "", "VPC for the ALB; empty means the account's default VPC. Set with subnetIds."),
@@ -63,6 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 TARGET_TYPES = ("ip", "instance", "lambda")
+ORIGIN_AUTH_MODES = ("header", "mtls", "none")  # infra/origin_auth.py; kept here so `validate` needs no Pulumi
 
 
 class SettingsError(ValueError):
@@ -80,6 +84,7 @@ class StackSettings:
     max_hostnames: int = DEFAULT_MAX_HOSTNAMES
     max_removals: int = DEFAULT_MAX_REMOVALS
     allow_removals: int = 0
+    origin_auth: str = "header"
     manage_zone_ssl_mode: bool = True
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
@@ -179,6 +184,9 @@ def settings_from(get: Callable[[str], Any]) -> StackSettings:
             raise SettingsError(f"{PROJECT}:{key} must be 0 or more, got {values[key]}")
     if not 1 <= values["targetPort"] <= 65535:
         raise SettingsError(f"{PROJECT}:targetPort must be a TCP port, got {values['targetPort']}")
+    if values["originAuth"] not in ORIGIN_AUTH_MODES:
+        raise SettingsError(f"{PROJECT}:originAuth must be one of {', '.join(ORIGIN_AUTH_MODES)}, "
+                            f"got {values['originAuth']!r}")
     if values["targetType"] not in TARGET_TYPES:
         raise SettingsError(f"{PROJECT}:targetType must be one of {', '.join(TARGET_TYPES)}, "
                             f"got {values['targetType']!r}")
@@ -197,6 +205,7 @@ def settings_from(get: Callable[[str], Any]) -> StackSettings:
         max_hostnames=values["maxHostnames"],
         max_removals=values["maxRemovals"],
         allow_removals=values["allowRemovals"],
+        origin_auth=values["originAuth"],
         manage_zone_ssl_mode=values["manageZoneSslMode"],
         vpc_id=values["vpcId"] or None,
         subnet_ids=values["subnetIds"],

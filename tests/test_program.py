@@ -19,6 +19,12 @@ DNS = "cloudflare:index/dnsRecord:DnsRecord"
 FALLBACK_ORIGIN = "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin"
 ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 HOSTNAME = "cloudflare:index/customHostname:CustomHostname"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+RULESET = "cloudflare:index/ruleset:Ruleset"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+TRUST_STORE = "aws:lb/trustStore:TrustStore"
+AOP_CERT = "cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate"
+AOP_SETTINGS = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings"
 GET_ZONE = "cloudflare:index/getZone:getZone"
 ZONE_ID = FakeCloud.zone_id
 
@@ -62,9 +68,9 @@ def test_declares_the_origin_the_edge_and_one_custom_hostname_per_hostname(examp
         counts[resource.type] = counts.get(resource.type, 0) + 1
     assert counts == {
         "saas-domains:index:Origin": 1, "saas-domains:index:Edge": 1,
-        "saas-domains:index:CustomerHostnames": 1,
-        SG: 1, ALB: 1, TG: 1, LISTENER: 2, CERT: 1, CERT_VALIDATION: 1, DNS: 3,
-        FALLBACK_ORIGIN: 1, ZONE_SETTING: 1, HOSTNAME: 4,
+        "saas-domains:index:CustomerHostnames": 1, "saas-domains:index:OriginAuth": 1,
+        SG: 1, ALB: 1, TG: 1, LISTENER: 2, LISTENER_RULE: 1, CERT: 1, CERT_VALIDATION: 1, DNS: 3,
+        FALLBACK_ORIGIN: 1, ZONE_SETTING: 1, HOSTNAME: 4, PASSWORD: 1, RULESET: 1,
     }
 
 
@@ -76,7 +82,8 @@ def test_every_resource_is_parented_to_its_component(example):
             continue
         parent_type = by_urn[resource.parent].type
         expected = {HOSTNAME: "saas-domains:index:CustomerHostnames",
-                    FALLBACK_ORIGIN: "saas-domains:index:Edge", ZONE_SETTING: "saas-domains:index:Edge"}
+                    FALLBACK_ORIGIN: "saas-domains:index:Edge", ZONE_SETTING: "saas-domains:index:Edge",
+                    PASSWORD: "saas-domains:index:OriginAuth", RULESET: "saas-domains:index:OriginAuth"}
         if resource.type in expected:
             assert parent_type == expected[resource.type]
         elif resource.type == DNS:
@@ -133,15 +140,83 @@ def test_certificate_is_validated_through_an_unproxied_record_in_cloudflare(exam
     assert record.urn in validation.dependencies
 
 
-def test_https_listener_uses_tls12_plus_policy_and_forwards_to_the_target_group(example):
+def test_https_listener_uses_tls12_plus_policy_and_the_validated_certificate(example):
     https = only(example, LISTENER, "origin-https")
-    tg = only(example, TG)
     assert https.inputs["port"] == 443 and https.inputs["protocol"] == "HTTPS"
     assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert https.inputs["certificateArn"] == only(example, CERT).state["arn"]
     assert only(example, CERT_VALIDATION).urn in https.dependencies  # served only once issued
-    assert https.inputs["defaultActions"] == [{"type": "forward", "targetGroupArn": tg.state["arn"]}]
     assert https.inputs["loadBalancerArn"] == only(example, ALB).state["arn"]
+
+
+def forwarding_actions(rendering):
+    """Every listener action or rule of the ALB that forwards a request to the application."""
+    found = []
+    for listener in rendering.of_type(LISTENER):
+        found += [(listener.name, None, a) for a in listener.inputs["defaultActions"] if a["type"] == "forward"]
+    for rule in rendering.of_type(LISTENER_RULE):
+        found += [(rule.name, rule.inputs["conditions"], a) for a in rule.inputs["actions"] if a["type"] == "forward"]
+    return found
+
+
+def test_secret_header_mode_forwards_nothing_without_the_secret(example):
+    https = only(example, LISTENER, "origin-https")
+    assert https.inputs["defaultActions"] == [{"type": "fixed-response", "fixedResponse": {
+        "statusCode": "403", "contentType": "text/plain", "messageBody": "Forbidden"}}]
+    secret = only(example, PASSWORD)
+    assert secret.inputs["length"] == 48 and secret.inputs["special"] is False  # no ALB wildcards (* ?)
+    value = secret.state["result"]
+    # The only way to the target group: a rule on the HTTPS listener requiring the secret header.
+    (name, conditions, action), = forwarding_actions(example)
+    assert name == "origin-authenticated"
+    assert action["targetGroupArn"] == only(example, TG).state["arn"]
+    assert conditions == [{"httpHeader": {"httpHeaderName": "X-Saas-Domains-Origin-Auth", "values": [value]}}]
+    rule = only(example, LISTENER_RULE)
+    assert rule.inputs["listenerArn"] == https.state["arn"]
+    assert rule.secret_inputs == ["conditions"]  # Pulumi keeps the whole property secret in its state
+
+
+def test_secret_header_is_added_by_a_zone_transform_rule_and_kept_secret(example):
+    ruleset = only(example, RULESET)
+    value = only(example, PASSWORD).state["result"]
+    assert ruleset.inputs["zoneId"] == ZONE_ID
+    assert (ruleset.inputs["kind"], ruleset.inputs["phase"]) == ("zone", "http_request_late_transform")
+    (rule,) = ruleset.inputs["rules"]
+    assert rule["action"] == "rewrite" and rule["enabled"] is True
+    assert rule["actionParameters"] == {
+        "headers": {"X-Saas-Domains-Origin-Auth": {"operation": "set", "value": value}}}
+    assert rule["expression"] == ('http.host eq "proxy-fallback.mailito.com" or '
+                                  'not (http.host eq "mailito.com" or ends_with(http.host, ".mailito.com"))')
+    assert ruleset.secret_inputs == ["rules"]
+
+
+def test_mtls_mode_verifies_a_client_certificate_of_our_own_ca(customers_file):
+    rendering = run_program(customers_file(EXAMPLE), originAuth="mtls")
+    https = only(rendering, LISTENER, "origin-https")
+    trust_store = only(rendering, TRUST_STORE)
+    assert https.inputs["mutualAuthentication"] == {"mode": "verify", "trustStoreArn": trust_store.state["arn"]}
+    assert rendering.of_type(LISTENER_RULE) == [] and rendering.of_type(RULESET) == []
+    ca = only(rendering, "tls:index/selfSignedCert:SelfSignedCert", "origin-auth-ca")
+    assert ca.inputs["isCaCertificate"] is True
+    bundle = only(rendering, "aws:s3/bucketObjectv2:BucketObjectv2")
+    assert bundle.inputs["content"] == ca.state["certPem"]
+    assert trust_store.inputs["caCertificatesBundleS3Key"] == bundle.inputs["key"]
+    public_access = only(rendering, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(public_access[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                                   "restrictPublicBuckets"))
+    client = only(rendering, "tls:index/locallySignedCert:LocallySignedCert")
+    assert client.inputs["caCertPem"] == ca.state["certPem"] and "client_auth" in client.inputs["allowedUses"]
+    zone_cert = only(rendering, AOP_CERT)
+    assert zone_cert.inputs["certificate"] == client.state["certPem"] and zone_cert.inputs["zoneId"] == ZONE_ID
+    assert only(rendering, AOP_SETTINGS).inputs == {"zoneId": ZONE_ID, "enabled": True}
+
+
+def test_origin_auth_can_be_turned_off_explicitly(customers_file):
+    rendering = run_program(customers_file(EXAMPLE), originAuth="none")
+    https = only(rendering, LISTENER, "origin-https")
+    assert https.inputs["defaultActions"] == [{"type": "forward", "targetGroupArn": only(rendering, TG).state["arn"]}]
+    assert "mutualAuthentication" not in https.inputs
+    assert [r.type for r in rendering.resources if r.parent.endswith("::origin-auth")] == []
 
 
 def test_http_listener_redirects_to_https(example):

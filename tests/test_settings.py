@@ -84,6 +84,7 @@ def test_customers_file_is_relative_to_the_project_unless_absolute(tmp_path):
     ({"zone": "mailito.com", "maxHostnames": "lots"}, "saas-domains:maxHostnames must be a whole number"),
     ({"zone": "mailito.com", "maxHostnames": "0"}, "saas-domains:maxHostnames must be at least 1"),
     ({"zone": "mailito.com", "targetPort": "70000"}, "saas-domains:targetPort must be a TCP port"),
+    ({"zone": "mailito.com", "originAuth": "ip"}, "saas-domains:originAuth must be one of header, mtls, none"),
     ({"zone": "mailito.com", "targetType": "alb"}, "saas-domains:targetType must be one of ip, instance"),
     ({"zone": "mailito.com", "healthCheckPath": "health"}, "saas-domains:healthCheckPath must start with '/'"),
     ({"zone": "mailito.com", "subnetIds": "subnet-a"}, "saas-domains:subnetIds must be a list of strings"),

@@ -18,6 +18,7 @@ from infra.cli.terminal import print_json, progress, style, table
 NOTE = ("This is a rendering of the program under Pulumi's mock engine with the stack's config, "
         "not a diff against deployed state: run `pulumi preview --diff` with credentials for that.")
 COMPONENT_TITLES = {
+    "saas-domains:index:OriginAuth": "Origin authentication",
     "saas-domains:index:Origin": "Origin (AWS)",
     "saas-domains:index:Edge": "Edge (Cloudflare)",
     "saas-domains:index:CustomerHostnames": "Customer hostnames (Cloudflare)",

@@ -1,0 +1,124 @@
+"""Origin authentication: the ALB serves only requests that came through *this* Cloudflare zone.
+
+The security group admits Cloudflare's ranges, but every Cloudflare customer's traffic leaves from
+those ranges; anyone could point a zone of their own at the ALB. Two ways to prove the zone:
+
+- `header` (default): a random secret, kept only as a Pulumi secret, that a request-header
+  Transform Rule of the zone adds on the way to the origin and an ALB listener rule requires;
+  everything else gets 403.
+- `mtls`: Authenticated Origin Pulls with a client certificate of our own CA uploaded to the zone
+  (not Cloudflare's shared one, which every zone can use) and ALB mutual TLS verifying it.
+
+`none` turns it off (the policy pack flags that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_cloudflare as cloudflare
+import pulumi_random as random
+import pulumi_tls as tls
+
+from infra.settings import ORIGIN_AUTH_MODES
+
+COMPONENT_TYPE = "saas-domains:index:OriginAuth"
+MODES = ORIGIN_AUTH_MODES
+HEADER_NAME = "X-Saas-Domains-Origin-Auth"
+SECRET_LENGTH = 48  # ALB header conditions take up to 128 characters and treat * and ? as wildcards
+CERT_VALIDITY_HOURS = 24 * 365 * 5
+CERT_RENEWAL_HOURS = 24 * 90  # `pulumi up` within the last 90 days renews it
+
+
+def secret_header_expression(zone: str, fallback_hostname: str) -> str:
+    """Custom hostnames (outside the zone) and the fallback record; not the zone's other sites."""
+    return (f'http.host eq "{fallback_hostname}" or '
+            f'not (http.host eq "{zone}" or ends_with(http.host, ".{zone}"))')
+
+
+@dataclass
+class OriginAuthArgs:
+    mode: str  # one of MODES
+    zone: str
+    zone_id: pulumi.Input[str]
+    fallback_hostname: str
+
+
+class OriginAuth(pulumi.ComponentResource):
+    """The zone-side half of origin authentication and what the ALB needs to check it."""
+
+    header_value: pulumi.Output[str] | None = None
+    trust_store_arn: pulumi.Output[str] | None = None
+
+    def __init__(self, name: str, args: OriginAuthArgs, opts: pulumi.ResourceOptions | None = None):
+        if args.mode not in MODES:
+            raise ValueError(f"origin authentication mode must be one of {', '.join(MODES)}, got {args.mode!r}")
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        self.mode = args.mode
+        if args.mode == "header":
+            self._secret_header(name, args)
+        elif args.mode == "mtls":
+            self._mutual_tls(name, args)
+        self.register_outputs({"mode": args.mode, "headerName": HEADER_NAME if args.mode == "header" else None})
+
+    def _secret_header(self, name: str, args: OriginAuthArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        secret = random.RandomPassword(f"{name}-header-secret", length=SECRET_LENGTH, special=False, opts=child)
+        self.header_value = pulumi.Output.secret(secret.result)
+        self.transform_rule = cloudflare.Ruleset(
+            f"{name}-header",
+            zone_id=args.zone_id,
+            kind="zone",
+            phase="http_request_late_transform",
+            name="saas-domains origin authentication",
+            description="Adds the secret header the ALB requires (managed by saas-domains)",
+            rules=[cloudflare.RulesetRuleArgs(
+                action="rewrite",
+                expression=secret_header_expression(args.zone, args.fallback_hostname),
+                description="Origin authentication header for the ALB",
+                enabled=True,
+                action_parameters=cloudflare.RulesetRuleActionParametersArgs(headers={
+                    HEADER_NAME: cloudflare.RulesetRuleActionParametersHeadersArgs(
+                        operation="set", value=self.header_value),
+                }),
+            )],
+            opts=child,
+        )
+
+    def _mutual_tls(self, name: str, args: OriginAuthArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        ca_key = tls.PrivateKey(f"{name}-ca", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+        ca_cert = tls.SelfSignedCert(
+            f"{name}-ca", private_key_pem=ca_key.private_key_pem, is_ca_certificate=True,
+            subject=tls.SelfSignedCertSubjectArgs(common_name=f"saas-domains origin-pull CA for {args.zone}"),
+            allowed_uses=["cert_signing", "crl_signing"], validity_period_hours=CERT_VALIDITY_HOURS,
+            early_renewal_hours=CERT_RENEWAL_HOURS, opts=child)
+        client_key = tls.PrivateKey(f"{name}-client", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+        request = tls.CertRequest(
+            f"{name}-client", private_key_pem=client_key.private_key_pem,
+            subject=tls.CertRequestSubjectArgs(common_name=f"cloudflare origin pull {args.zone}"), opts=child)
+        client_cert = tls.LocallySignedCert(
+            f"{name}-client", cert_request_pem=request.cert_request_pem, ca_private_key_pem=ca_key.private_key_pem,
+            ca_cert_pem=ca_cert.cert_pem, allowed_uses=["client_auth", "digital_signature"],
+            validity_period_hours=CERT_VALIDITY_HOURS, early_renewal_hours=CERT_RENEWAL_HOURS, opts=child)
+
+        self.zone_certificate = cloudflare.AuthenticatedOriginPullsCertificate(
+            f"{name}-zone-cert", zone_id=args.zone_id, certificate=client_cert.cert_pem,
+            private_key=client_key.private_key_pem, opts=child)
+        self.zone_setting = cloudflare.AuthenticatedOriginPullsSettings(
+            f"{name}-zone", zone_id=args.zone_id, enabled=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.zone_certificate]))
+
+        bucket = aws.s3.Bucket(f"{name}-trust-store", force_destroy=True, opts=child)
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-trust-store", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+        bundle = aws.s3.BucketObjectv2(
+            f"{name}-trust-store-ca", bucket=bucket.id, key="origin-pull-ca.pem", content=ca_cert.cert_pem,
+            content_type="application/x-pem-file", opts=child)
+        trust_store = aws.lb.TrustStore(
+            f"{name}-trust-store", ca_certificates_bundle_s3_bucket=bucket.id,
+            ca_certificates_bundle_s3_key=bundle.key, opts=child)
+        self.trust_store_arn = trust_store.arn
