@@ -8,16 +8,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from infra.cli import diff, plan, validate
+from infra.cli import check, diff, import_hostnames, instructions, plan, status, validate
 
 # Each command is a module with add_parser(commands), which sets `run` as the parser's default.
-COMMANDS = (validate, plan, diff)
+COMMANDS = (validate, plan, diff, status, instructions, check, import_hostnames)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="saas-domains",
-        description="Customer custom domains through Cloudflare for SaaS: check and render the stack offline.")
+        description="Customer custom domains through Cloudflare for SaaS: validate, diff and render the stack "
+                    "offline; report status, DNS instructions and diagnoses from the live zone.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(commands)

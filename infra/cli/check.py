@@ -1,0 +1,164 @@
+"""`saas-domains check <hostname>`: the customer's DNS from a public resolver's view.
+
+The CNAME target and the CA come from the stack; the ownership and certificate TXT values come
+from the API when CLOUDFLARE_API_TOKEN is set (one request), otherwise TXT records are shown but
+not compared. The resolver defaults to 1.1.1.1, a public one, because support's own network may
+see the customer's DNS differently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+from typing import Any
+
+from infra.cli.cloud import CommandError, Stack, api_hostname, load_stack, run_guarded
+from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_project_arguments
+from infra.cli.terminal import print_json, style, table
+from infra.customers import normalise_hostname
+from infra.dns_diagnosis import (
+    FAIL,
+    INFO,
+    OK,
+    WARN,
+    Expectations,
+    Finding,
+    Lookup,
+    ResolverFailure,
+    diagnose,
+    make_resolver,
+)
+from infra.onboarding import certificate_status, hostname_status, ssl_of
+
+DEFAULT_RESOLVER = "1.1.1.1"
+STATUS_COLOURS = {OK: "green", WARN: "yellow", FAIL: "red", INFO: "dim"}
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "check", help="diagnose a customer hostname's DNS: CNAME, stray A/AAAA, CAA, ownership TXT",
+        description="Ask a resolver about a customer hostname and judge it against what Cloudflare needs: a "
+                    "CNAME (chain) to the customer's target (or flattening at an apex), no conflicting A/AAAA "
+                    "records, CAA records that allow the certificate authority, and the ownership and "
+                    "certificate TXT records (compared with Cloudflare's values when CLOUDFLARE_API_TOKEN is "
+                    "set). Exit codes: 0 nothing fails (warnings allowed); 1 at least one check fails; 2 cannot "
+                    "run (usage, stack settings, or the resolver does not answer).")
+    parser.add_argument("hostname", help="a hostname of customers.yaml (or any, with --target)")
+    add_project_arguments(parser)
+    parser.add_argument("--resolver", default=DEFAULT_RESOLVER, metavar="ADDRESS[:PORT]",
+                        help=f"DNS server to ask (default: {DEFAULT_RESOLVER}); 'system' uses /etc/resolv.conf")
+    parser.add_argument("--resolver-port", type=int, default=None, metavar="PORT", help="its port (default: 53)")
+    parser.add_argument("--timeout", type=float, default=3.0, metavar="SECONDS", help="per query (default: 3)")
+    parser.add_argument("--target", help="CNAME target to expect (default: <customer id>.<cnameSubdomain>.<zone>)")
+    parser.add_argument("--no-api", action="store_true", help="do not ask Cloudflare for the TXT values")
+    parser.add_argument("--json", action="store_true", help="machine-readable findings on stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_guarded("check", lambda: _check(args))
+
+
+def _check(args: argparse.Namespace) -> int:
+    stack = load_stack(args)
+    hostname = _hostname(args.hostname)
+    entry = stack.declared(hostname)
+    if entry is None and not args.target:
+        raise CommandError(f"{hostname} is not in {stack.shown_path()}; pass --target to check it anyway")
+    target = args.target or stack.settings.cname_target(entry.customer_id)
+    address, port = parse_resolver(args.resolver, args.resolver_port)
+    if args.no_api:
+        item, api_note = {}, Finding("cloudflare", INFO, "not asked (--no-api)")
+    else:
+        item, api_note = _live(stack, hostname)
+    expect = expectations(hostname, target, entry.ssl.certificate_authority if entry else None, item)
+    lookup = Lookup(make_resolver(address, port, args.timeout))
+    try:
+        findings = diagnose(lookup, expect) + [api_note]
+    except ResolverFailure as err:
+        raise CommandError(f"resolver {_where(address, port)} failed: {err}", EXIT_USAGE) from None
+    report = {"hostname": hostname, "customer": entry.customer_id if entry else None, "target": target,
+              "resolver": _where(address, port), "findings": [f.__dict__ for f in findings],
+              "ok": not any(f.status == FAIL for f in findings)}
+    if args.json:
+        print_json(report)
+    else:
+        print_text(report)
+    return EXIT_OK if report["ok"] else EXIT_PROBLEMS
+
+
+def _hostname(raw: str) -> str:
+    try:
+        return normalise_hostname(raw, allow_wildcard=True)
+    except ValueError as err:
+        raise CommandError(f"{raw!r} is not a hostname: {err}") from None
+
+
+def parse_resolver(value: str, port: int | None) -> tuple[str | None, int]:
+    """'1.1.1.1', '127.0.0.1:5353', '[::1]:53', '::1' or 'system' -> (address or None, port)."""
+    if value == "system":
+        return None, port or 53
+    host, given = value, ""
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        given = rest.removeprefix(":")
+    elif value.count(":") == 1:
+        host, given = value.split(":")
+    try:
+        ipaddress.ip_address(host)
+        return host, port or (int(given) if given else 53)
+    except ValueError:
+        raise CommandError(f"--resolver wants an IP address (optionally :port) or 'system', got {value!r}") from None
+
+
+def _where(address: str | None, port: int) -> str:
+    if address is None:
+        return "system resolver"
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _live(stack: Stack, hostname: str) -> tuple[dict[str, Any], Finding]:
+    """One filtered API request for the hostname's TXT values; failures only lower the precision."""
+    from infra.cloudflare_api import CloudflareApi, CloudflareApiError, MissingTokenError
+
+    try:
+        api = CloudflareApi.from_environment()
+        zone_id = api.zone_id(stack.settings.zone, stack.settings.zone_id)
+        live = api.custom_hostnames(zone_id, hostname=hostname)
+    except MissingTokenError:
+        return {}, Finding("cloudflare", INFO, "no CLOUDFLARE_API_TOKEN: TXT values not compared with Cloudflare's")
+    except CloudflareApiError as err:
+        return {}, Finding("cloudflare", WARN, f"could not read Cloudflare ({err}): TXT values not compared")
+    item = next((i for i in live if api_hostname(i) == hostname), None)
+    if item is None:
+        return {}, Finding("cloudflare", WARN, f"{hostname} is not a custom hostname in Cloudflare yet (`pulumi up`)")
+    return item, Finding("cloudflare", INFO, f"hostname {hostname_status(item)}, certificate "
+                                             f"{certificate_status(item)}", {"id": item.get("id")})
+
+
+def expectations(hostname: str, target: str, configured_ca: str | None, item: dict[str, Any]) -> Expectations:
+    ssl = ssl_of(item)
+    ownership = item.get("ownership_verification") or {}
+    txt = tuple((r["txt_name"], r["txt_value"]) for r in ssl.get("validation_records") or []
+                if r.get("txt_name") and r.get("txt_value"))
+    return Expectations(
+        hostname=hostname, target=target, certificate_authority=configured_ca,
+        chosen_authority=ssl.get("certificate_authority"),
+        ownership_txt=(ownership["name"], ownership["value"]) if ownership.get("name") and ownership.get("value")
+        else None,
+        certificate_txt=txt, certificate_txt_required=ssl.get("method") == "txt",
+        compared_with_cloudflare=bool(item))
+
+
+def print_text(report: dict[str, Any]) -> None:
+    customer = f"customer {report['customer']}, " if report["customer"] else ""
+    print(style(f"saas-domains check {report['hostname']}: {customer}target {report['target']}, "
+                f"resolver {report['resolver']}", "bold"))
+    print(table(("", "CHECK", "FINDING"),
+                [(style(f["status"], STATUS_COLOURS[f["status"]]), f["check"], f["message"])
+                 for f in report["findings"]], indent="  "))
+    failures = [f for f in report["findings"] if f["status"] == FAIL]
+    warnings = [f for f in report["findings"] if f["status"] == WARN]
+    verdict = style("the DNS is right", "green") if not failures else style("fix the failing checks", "red")
+    print(f"{len(failures)} failing, {len(warnings)} warning(s): {verdict}")
+

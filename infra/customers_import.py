@@ -1,0 +1,410 @@
+"""Adopting custom hostnames made by hand: new customers.yaml entries and a `pulumi import` file.
+
+Pure (no SDK, no network): it takes the customers file's text and the API's custom-hostname
+dicts. The file is edited with ruamel.yaml's round trip so comments, order and quoting survive,
+and the result goes through the same validation as the program before anyone writes it. Each
+imported hostname gets the SSL settings, metadata and origin it has in Cloudflare where the file
+can express them, so the next `pulumi up` adopts it instead of changing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.util import load_yaml_guess_indent
+
+from infra.customers import (
+    ALLOWED_BUNDLE_METHODS,
+    ALLOWED_CERTIFICATE_AUTHORITIES,
+    ALLOWED_MIN_TLS_VERSIONS,
+    ALLOWED_SSL_METHODS,
+    ALLOWED_SSL_TYPES,
+    CustomerHostname,
+    ValidationRules,
+    normalise_hostname,
+    parse_customers,
+)
+from infra.onboarding import registrable_domain
+
+HOSTNAMES_COMPONENT = ("saas-domains:index:CustomerHostnames", "customers")
+EDGE_COMPONENT = ("saas-domains:index:Edge", "edge")
+CUSTOM_HOSTNAME_TYPE = "cloudflare:index/customHostname:CustomHostname"
+FALLBACK_ORIGIN = ("cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin", "edge-fallback-origin")
+DNS_RECORD_TYPE = "cloudflare:index/dnsRecord:DnsRecord"
+EDGE_RECORDS = ("edge-fallback", "edge-customer-wildcard")  # the Edge component's record names
+IMPORT_COMMENT = "imported from Cloudflare by `saas-domains import`; review the ids and grouping"
+GROUP_RULES = ("registrable-domain", "hostname", "metadata:KEY")
+GONE = {"pending_deletion", "deleted"}
+
+# The file's ssl keys, where each lives in the API's ssl object, and the values the file accepts.
+_SSL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[Any, ...] | None]] = {
+    "method": (("method",), ALLOWED_SSL_METHODS),
+    "type": (("type",), ALLOWED_SSL_TYPES),
+    "min_tls_version": (("settings", "min_tls_version"), ALLOWED_MIN_TLS_VERSIONS),
+    "certificate_authority": (("certificate_authority",), ALLOWED_CERTIFICATE_AUTHORITIES),
+    "bundle_method": (("bundle_method",), ALLOWED_BUNDLE_METHODS),
+    "wildcard": (("wildcard",), (True, False)),
+    "ciphers": (("settings", "ciphers"), None),
+    "http2": (("settings", "http2"), ("on", "off")),
+    "tls13": (("settings", "tls_1_3"), ("on", "off")),
+    "early_hints": (("settings", "early_hints"), ("on", "off")),
+}
+
+
+class GroupingError(ValueError):
+    """The grouping rule or customer id cannot be used."""
+
+
+@dataclass(frozen=True)
+class Adopted:
+    hostname: str
+    customer: str
+    id: str
+    new_customer: bool
+
+
+@dataclass
+class ImportPlan:
+    text: str  # the customers file after the import (the same text when nothing is added)
+    adopted: list[Adopted] = field(default_factory=list)
+    already_declared: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (hostname, why)
+    differences: list[str] = field(default_factory=list)  # what the next `pulumi up` will change
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.adopted)
+
+
+# -- what Cloudflare has, in the file's terms ----------------------------------------------------------
+
+
+def live_ssl(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The file's ssl keys with the values the API reports (keys it leaves out are left out)."""
+    ssl = item.get("ssl") or {}
+    found = {}
+    for key, (path, _) in _SSL_FIELDS.items():
+        value: Any = ssl
+        for part in path:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is not None:
+            found[key] = tuple(value) if key == "ciphers" else value
+    return found
+
+
+def _expressible(key: str, value: Any) -> bool:
+    allowed = _SSL_FIELDS[key][1]
+    return allowed is None or value in allowed
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A customer entry's own ssl overrides, metadata and origin: what it needs beyond the defaults."""
+
+    ssl: tuple[tuple[str, Any], ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()
+    origin: str | None = None
+
+
+def _differs(key: str, live: Any, declared: Any) -> bool:
+    """No certificate authority in the file means Cloudflare's choice: whatever it chose matches."""
+    return declared != live and not (key == "certificate_authority" and declared is None)
+
+
+def needed_settings(item: Mapping[str, Any], defaults: CustomerHostname) -> Settings:
+    """Overrides that make the file give this hostname what it has in Cloudflare (when allowed)."""
+    base = dataclasses.asdict(defaults.ssl)
+    ssl = tuple((k, v) for k, v in live_ssl(item).items() if _differs(k, v, base.get(k)) and _expressible(k, v))
+    metadata = {str(k): str(v) for k, v in (item.get("custom_metadata") or {}).items()}
+    own_metadata = tuple((k, v) for k, v in sorted(metadata.items()) if defaults.metadata_dict.get(k) != v)
+    origin = item.get("custom_origin_server") or None
+    return Settings(ssl, own_metadata, origin if origin and origin != defaults.origin else None)
+
+
+def differences(entry: CustomerHostname, item: Mapping[str, Any]) -> list[str]:
+    """What `pulumi up` will change on an adopted hostname because the file says otherwise."""
+    base = dataclasses.asdict(entry.ssl)
+    found = [f"{entry.hostname}: ssl.{k} is {v!r} in Cloudflare, the file gives {base[k]!r}"
+             for k, v in live_ssl(item).items() if _differs(k, v, base.get(k))]
+    metadata = {str(k): str(v) for k, v in (item.get("custom_metadata") or {}).items()}
+    if metadata != entry.metadata_dict:
+        found.append(f"{entry.hostname}: metadata is {metadata} in Cloudflare, the file gives {entry.metadata_dict}")
+    origin = item.get("custom_origin_server") or None
+    if origin != entry.origin:
+        found.append(f"{entry.hostname}: origin is {origin} in Cloudflare, the file gives {entry.origin}")
+    return found
+
+
+# -- grouping ------------------------------------------------------------------------------------------
+
+
+def customer_id_from(text: str) -> str:
+    """A DNS-label id from a domain or a metadata value: 'mkdev.me' -> 'mkdev-me'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:63].rstrip("-")
+
+
+def group_name(hostname: str, item: Mapping[str, Any], rule: str) -> str:
+    if rule == "hostname":
+        return customer_id_from(hostname.lstrip("*."))
+    if rule.startswith("metadata:"):
+        value = (item.get("custom_metadata") or {}).get(rule.split(":", 1)[1])
+        if value and customer_id_from(str(value)):
+            return customer_id_from(str(value))
+    return customer_id_from(registrable_domain(hostname))
+
+
+def check_rule(rule: str) -> None:
+    if rule in ("registrable-domain", "hostname") or (rule.startswith("metadata:") and len(rule) > len("metadata:")):
+        return
+    raise GroupingError(f"unknown grouping rule {rule!r}; use one of {', '.join(GROUP_RULES)}")
+
+
+# -- planning --------------------------------------------------------------------------------------------
+
+
+def plan_import(text: str, path: str, rules: ValidationRules, live: Sequence[Mapping[str, Any]], *,
+                group_by: str = "registrable-domain", customer: str | None = None) -> ImportPlan:
+    """The edited file and what it adopts; raises CustomersFileError if either file is invalid."""
+    check_rule(group_by)
+    if customer is not None and customer_id_from(customer) != customer:
+        raise GroupingError(f"--customer {customer!r} is not a valid id (a DNS label such as "
+                           f"{customer_id_from(customer) or 'acme'!r})")
+    current = parse_customers(text, rules, path=path)
+    declared = {h.hostname for h in current.hostnames}
+    plan = ImportPlan(text)
+    candidates: dict[str, Mapping[str, Any]] = {}
+    for item in live:
+        name, why = _candidate(item, rules)
+        if name is None:
+            plan.skipped.append((str(item.get("hostname")), why))
+        elif name in declared:
+            plan.already_declared.append(name)
+        else:
+            candidates.setdefault(name, item)
+    if not candidates:
+        return plan
+
+    editor = _Editor(text)
+    defaults = editor.defaults_probe(rules, path)
+    existing = {c.id for c in current.customers}
+    groups = _groups(candidates, defaults, group_by, customer, existing)
+    for (customer_id, settings), names in sorted(groups.items(), key=lambda group: group[0][0]):
+        new = customer_id not in existing
+        editor.add(customer_id, names, settings if new else None)
+        plan.adopted += [Adopted(n, customer_id, str(candidates[n].get("id")), new) for n in names]
+    plan.text = editor.dump()
+    result = parse_customers(plan.text, rules, path=path)  # refuse to write anything invalid
+    entries = {h.hostname: h for h in result.hostnames}
+    for adopted in plan.adopted:
+        plan.differences += differences(entries[adopted.hostname], candidates[adopted.hostname])
+    return plan
+
+
+def _candidate(item: Mapping[str, Any], rules: ValidationRules) -> tuple[str | None, str]:
+    """The hostname in canonical form, or None and why the file could not hold it."""
+    raw = str(item.get("hostname") or "")
+    if item.get("status") in GONE:
+        return None, f"being deleted in Cloudflare ({item.get('status')})"
+    try:
+        name = normalise_hostname(raw, allow_wildcard=True)
+    except ValueError as err:
+        return None, f"not a hostname the customers file accepts: {err}"
+    if name == rules.zone or name.endswith("." + rules.zone):
+        return None, f"inside the SaaS zone {rules.zone}"
+    if name.startswith("*.") and not rules.allow_wildcards:
+        return None, "a wildcard hostname; enable saas-domains:allowWildcards to adopt it"
+    return name, ""
+
+
+def _groups(candidates: Mapping[str, Mapping[str, Any]], defaults: CustomerHostname, rule: str,
+            customer: str | None, existing: set[str]) -> dict[tuple[str, Settings], list[str]]:
+    """Customer id -> hostnames; a new customer is split (id-2, id-3...) where settings differ."""
+    by_base: dict[str, dict[Settings, list[str]]] = {}
+    for name in sorted(candidates):
+        base = customer or group_name(name, candidates[name], rule)
+        settings = needed_settings(candidates[name], defaults)
+        by_base.setdefault(base, {}).setdefault(settings, []).append(name)
+    taken = set(existing)
+    groups: dict[tuple[str, Settings], list[str]] = {}
+    for base, variants in by_base.items():
+        if base in existing or (customer and len(variants) > 1):
+            # an existing customer (or one the user named) takes them all; differences get reported
+            groups[(base, _common(variants) if base not in existing else Settings())] = \
+                sorted(n for names in variants.values() for n in names)
+            taken.add(base)
+            continue
+        # the largest variant (the one without overrides on a tie) keeps the plain id
+        for settings, names in sorted(variants.items(), key=lambda v: (-len(v[1]), _overrides(v[0]))):
+            customer_id = _free_id(base, taken)
+            taken.add(customer_id)
+            groups[(customer_id, settings)] = names
+    return groups
+
+
+def _overrides(settings: Settings) -> int:
+    return len(settings.ssl) + len(settings.metadata) + (settings.origin is not None)
+
+
+def _common(variants: Mapping[Settings, list[str]]) -> Settings:
+    """Settings shared by every variant (one entry cannot give its hostnames different ones)."""
+    sets = list(variants)
+    ssl = tuple(pair for pair in sets[0].ssl if all(pair in s.ssl for s in sets))
+    metadata = tuple(pair for pair in sets[0].metadata if all(pair in s.metadata for s in sets))
+    origin = sets[0].origin if all(s.origin == sets[0].origin for s in sets) else None
+    return Settings(ssl, metadata, origin)
+
+
+def _free_id(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base[:60]}-{number}" in taken:
+        number += 1
+    return f"{base[:60]}-{number}"
+
+
+# -- editing the YAML ------------------------------------------------------------------------------------
+
+
+class _Editor:
+    """Round-trip edit of the customers file in its own indentation."""
+
+    PROBE_ID, PROBE_HOSTNAME = "saas-domains-import-probe", "probe.saas-domains-import.example"
+
+    def __init__(self, text: str) -> None:
+        self.yaml = YAML()
+        self.yaml.preserve_quotes = True
+        self.yaml.width = 4096
+        _, sequence, offset = load_yaml_guess_indent(text)
+        if sequence is None:
+            sequence, offset = 4, 2
+        self.offset = offset or 0
+        self.yaml.indent(mapping=_mapping_indent(text), sequence=sequence, offset=self.offset)
+        self.document = self.yaml.load(text)
+        self.customers: CommentedSeq = self.document["customers"]
+        self.commented = False
+
+    def defaults_probe(self, rules: ValidationRules, path: str) -> CustomerHostname:
+        """What the file's defaults give a new customer, read back through the real validation.
+
+        The probe goes into a separate copy of the document: removing an item from a round-trip
+        sequence shifts the comments attached to its neighbours.
+        """
+        copy = _Editor(self.dump())
+        copy.customers.append(CommentedMap([("id", self.PROBE_ID), ("hostnames", [self.PROBE_HOSTNAME])]))
+        result = parse_customers(copy.dump(), rules, path=path)
+        return next(h for h in result.hostnames if h.hostname == self.PROBE_HOSTNAME)
+
+    def add(self, customer_id: str, hostnames: list[str], settings: Settings | None) -> None:
+        """Append to an existing entry (settings None) or add a new entry at the end."""
+        if settings is None:
+            entry = next(e for e in self.customers if e.get("id") == customer_id)
+            _extend(entry["hostnames"], hostnames)
+            return
+        entry = CommentedMap([("id", _scalar(customer_id)), ("hostnames", CommentedSeq(hostnames))])
+        if settings.ssl:
+            entry["ssl"] = _flow({k: _ssl_value(k, v) for k, v in settings.ssl})
+        if settings.metadata:
+            entry["metadata"] = _flow({_scalar(k): _scalar(v, always_quote=True) for k, v in settings.metadata})
+        if settings.origin:
+            entry["origin"] = settings.origin
+        if not self.customers:
+            self.customers.fa.set_block_style()
+        self.customers.append(entry)
+        self._comment_before(len(self.customers) - 1, "" if self.commented else IMPORT_COMMENT)
+        self.commented = True
+
+    def _comment_before(self, index: int, comment: str) -> None:
+        """A blank line before each new entry (like the example file), the first one with a comment."""
+        self.customers.yaml_set_comment_before_after_key(index, before=comment or "-", indent=self.offset)
+        if index == 0:
+            return
+        token = self.customers.ca.items[index][1][0]
+        token.value = "\n" + (" " * self.offset + token.value.lstrip(" ") if comment else "")
+
+    def dump(self) -> str:
+        stream = io.StringIO()
+        self.yaml.dump(self.document, stream)
+        return stream.getvalue()
+
+
+def _extend(sequence: CommentedSeq, items: list[str]) -> None:
+    """Append, moving a comment (or the blank line) that followed the old last item to the new one."""
+    trailing = sequence.ca.items.pop(len(sequence) - 1, None)
+    sequence.extend(items)
+    if trailing is not None:
+        sequence.ca.items[len(sequence) - 1] = trailing
+
+
+def _mapping_indent(text: str) -> int:
+    """The indentation of the first nested mapping key (2 when the file shows none)."""
+    lines = text.splitlines()
+    for line, following in zip(lines, lines[1:], strict=False):
+        if re.match(r"[A-Za-z_][\w-]*:\s*(#.*)?$", line):
+            nested = re.match(r"( +)[^\s#-]", following)
+            if nested:
+                return len(nested.group(1))
+    return 2
+
+
+def _flow(values: Mapping[str, Any]) -> CommentedMap:
+    mapping = CommentedMap(values)
+    mapping.fa.set_flow_style()
+    return mapping
+
+
+def _scalar(value: str, *, always_quote: bool = False) -> Any:
+    """Quote a string whenever YAML 1.1 (what the validator reads) would not read it as that string."""
+    if always_quote or yaml.safe_load(value) != value:
+        return DoubleQuotedScalarString(value)
+    return value
+
+
+def _ssl_value(key: str, value: Any) -> Any:
+    if key == "ciphers":
+        return CommentedSeq(value)
+    if isinstance(value, str):
+        return _scalar(value, always_quote=key in ("min_tls_version", "http2", "tls13", "early_hints"))
+    return value
+
+
+# -- the pulumi import file ----------------------------------------------------------------------------------
+
+
+def import_file(zone_id: str, hostnames: Sequence[tuple[str, str]], *, fallback_origin: bool = False,
+                records: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`pulumi import --file` input naming resources exactly as the program declares them.
+
+    The two components are listed with `component: true` and referred to by name: Pulumi (3.94+)
+    creates them when the stack does not have them yet and leaves them alone when it does, so the
+    same file works for a new stack and for one already deployed.
+    """
+    resources: list[dict[str, Any]] = []
+    if hostnames:
+        resources.append(_component(*HOSTNAMES_COMPONENT))
+        resources += [{"type": CUSTOM_HOSTNAME_TYPE, "name": name, "id": f"{zone_id}/{hostname_id}",
+                       "parent": HOSTNAMES_COMPONENT[1]} for name, hostname_id in hostnames]
+    edge = []
+    if fallback_origin:
+        edge.append({"type": FALLBACK_ORIGIN[0], "name": FALLBACK_ORIGIN[1], "id": zone_id,
+                     "parent": EDGE_COMPONENT[1]})
+    edge += [{"type": DNS_RECORD_TYPE, "name": name, "id": f"{zone_id}/{record_id}", "parent": EDGE_COMPONENT[1]}
+             for name, record_id in (records or {}).items()]
+    if edge:
+        resources += [_component(*EDGE_COMPONENT), *edge]
+    return {"resources": resources}
+
+
+def _component(type_token: str, name: str) -> dict[str, Any]:
+    return {"type": type_token, "name": name, "component": True}
+

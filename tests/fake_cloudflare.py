@@ -1,0 +1,208 @@
+"""A local stand-in for the Cloudflare API v4, enough for the operations commands.
+
+It answers the documented JSON envelopes (`success`, `errors`, `messages`, `result`,
+`result_info` with page/per_page/count/total_count/total_pages) on 127.0.0.1 with an ephemeral
+port, checks the bearer token, refuses per_page above 50 like the real endpoint, can be told to
+answer 429/5xx first, and records every request so tests can count them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+TOKEN = "test-token-0123456789"
+ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353"
+ZONE_NAME = "mailito.com"
+PREFIX = "/client/v4"
+
+
+def custom_hostname(hostname: str, *, status: str = "active", ssl_status: str = "active",
+                    method: str = "http", created_at: str = "2026-01-05T10:00:00Z",
+                    verification_errors: list[str] | None = None, validation_errors: list[str] | None = None,
+                    validation_records: list[dict] | None = None, ownership: bool = True,
+                    hostname_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A custom hostname as GET /zones/{id}/custom_hostnames documents it."""
+    hostname_id = hostname_id or str(uuid.uuid5(uuid.NAMESPACE_DNS, hostname))
+    token = str(uuid.uuid5(uuid.NAMESPACE_URL, hostname))
+    item: dict[str, Any] = {
+        "id": hostname_id,
+        "hostname": hostname,
+        "ssl": {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_OID, hostname)),
+            "type": "dv",
+            "method": method,
+            "status": ssl_status,
+            "bundle_method": "ubiquitous",
+            "wildcard": False,
+            "certificate_authority": "google",
+            "settings": {"min_tls_version": "1.2", "http2": "on", "tls_1_3": "on", "early_hints": "off"},
+        },
+        "status": status,
+        "created_at": created_at,
+    }
+    if validation_records is not None:
+        item["ssl"]["validation_records"] = validation_records
+    if validation_errors:
+        item["ssl"]["validation_errors"] = [{"message": m} for m in validation_errors]
+    if verification_errors:
+        item["verification_errors"] = verification_errors
+    if ownership:
+        item["ownership_verification"] = {"type": "txt", "name": f"_cf-custom-hostname.{hostname}", "value": token}
+        item["ownership_verification_http"] = {
+            "http_url": f"http://{hostname}/.well-known/cf-custom-hostname-challenge/{hostname_id}",
+            "http_body": token}
+    for key, value in extra.items():
+        if key.startswith("ssl_"):
+            item["ssl"][key[4:]] = value
+        else:
+            item[key] = value
+    return item
+
+
+@dataclass
+class Scripted:
+    """A canned answer for requests whose path matches, used `times` times before normal service."""
+
+    path: re.Pattern
+    status: int
+    body: dict
+    headers: dict
+    times: int
+
+
+@dataclass
+class FakeCloudflare:
+    zone_id: str = ZONE_ID
+    zone_name: str = ZONE_NAME
+    token: str = TOKEN
+    hostnames: list[dict] = field(default_factory=list)
+    fallback: dict | None = None
+    dns: list[dict] = field(default_factory=list)
+    requests: list[tuple[str, str, dict]] = field(default_factory=list)
+    scripted: list[Scripted] = field(default_factory=list)
+    base_url: str = ""
+
+    def answer_first(self, path: str, status: int, *, times: int = 1, retry_after: str | None = None,
+                     errors: list[dict] | None = None) -> None:
+        """Answer the next `times` requests whose path matches the regex with this error."""
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        body = envelope(None, success=False,
+                        errors=errors or [{"code": 10000 + status, "message": f"HTTP {status} from the fake"}])
+        self.scripted.append(Scripted(re.compile(path), status, body, headers, times))
+
+    def count(self, path_regex: str = ".*") -> int:
+        pattern = re.compile(path_regex)
+        return sum(1 for _, path, _ in self.requests if pattern.search(path))
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: dict[str, str], auth: str | None) -> tuple[int, dict, dict]:
+        self.requests.append((method, path, query))
+        for script in self.scripted:
+            if script.times > 0 and script.path.search(path):
+                script.times -= 1
+                return script.status, script.body, script.headers
+        if auth != f"Bearer {self.token}":
+            return 403, envelope(None, success=False, errors=[{"code": 9109, "message": "Invalid access token"}]), {}
+        if method != "GET":
+            return 405, envelope(None, success=False, errors=[{"code": 10405, "message": "Method not allowed"}]), {}
+        if path == "/zones":
+            zones = [{"id": self.zone_id, "name": self.zone_name, "status": "active"}]
+            matching = [z for z in zones if query.get("name") in (None, z["name"])]
+            return 200, envelope(matching, result_info=page_info(1, 20, len(matching), len(matching))), {}
+        match = re.fullmatch(r"/zones/([^/]+)/(.*)", path)
+        if not match or match.group(1) != self.zone_id:
+            message = f"Could not route to {path}, perhaps your object identifier is invalid?"
+            return 404, envelope(None, success=False, errors=[{"code": 7003, "message": message}]), {}
+        rest = match.group(2)
+        if rest == "custom_hostnames":
+            return self.list_hostnames(query)
+        if rest == "custom_hostnames/fallback_origin":
+            if self.fallback is None:
+                errors = [{"code": 1551, "message": "No fallback origin found"}]
+                return 404, envelope(None, success=False, errors=errors), {}
+            return 200, envelope(self.fallback), {}
+        if rest == "dns_records":
+            name, kind = query.get("name.exact") or query.get("name"), query.get("type")
+            found = [r for r in self.dns if r["name"] == name and kind in (None, r["type"])]
+            return 200, envelope(found, result_info=page_info(1, 100, len(found), len(found))), {}
+        return 404, envelope(None, success=False, errors=[{"code": 7000, "message": "No route for that URI"}]), {}
+
+    def list_hostnames(self, query: dict[str, str]) -> tuple[int, dict, dict]:
+        page, per_page = int(query.get("page", 1)), int(query.get("per_page", 20))
+        if not 5 <= per_page <= 50:
+            return 400, envelope(None, success=False, errors=[
+                {"code": 1004, "message": "per_page must be between 5 and 50"}]), {}
+        wanted = query.get("hostname.exact") or query.get("hostname")
+        items = [h for h in self.hostnames if wanted in (None, h["hostname"])]
+        chunk = items[(page - 1) * per_page: page * per_page]
+        return 200, envelope(chunk, result_info=page_info(page, per_page, len(chunk), len(items))), {}
+
+
+def envelope(result: Any, *, success: bool = True, errors: list | None = None,
+             result_info: dict | None = None) -> dict:
+    body = {"success": success, "errors": errors or [], "messages": [], "result": result}
+    if result_info is not None:
+        body["result_info"] = result_info
+    return body
+
+
+def page_info(page: int, per_page: int, count: int, total: int) -> dict:
+    return {"page": page, "per_page": per_page, "count": count, "total_count": total,
+            "total_pages": max(1, math.ceil(total / per_page))}
+
+
+def _handler(fake: FakeCloudflare) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.answer("GET")
+
+        def do_POST(self) -> None:
+            self.answer("POST")
+
+        def answer(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            path = parts.path[len(PREFIX):] if parts.path.startswith(PREFIX) else parts.path
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            status, body, headers = fake.handle(method, path, query, self.headers.get("Authorization"))
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:  # keep test output clean
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serve(fake: FakeCloudflare) -> Iterator[FakeCloudflare]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+

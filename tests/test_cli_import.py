@@ -1,0 +1,176 @@
+"""`saas-domains import`: hand-made custom hostnames into customers.yaml and a `pulumi import` file."""
+
+from __future__ import annotations
+
+import json
+
+from infra.offline import render
+from tests.conftest import PROJECT_ROOT
+from tests.fake_cloudflare import ZONE_ID, custom_hostname
+from tests.ops_helpers import run_cli
+
+# fixtures: cloudflare_api (the local API), fresh_dns (the local DNS server), project (a copy of the project)
+pytest_plugins = ["tests.ops_fixtures"]
+
+EXAMPLE = (PROJECT_ROOT / "customers.yaml").read_text()
+FALLBACK = {"origin": "proxy-fallback.mailito.com", "status": "active", "errors": []}
+IMPORTED = """
+  # imported from Cloudflare by `saas-domains import`; review the ids and grouping
+  - id: example-co-uk
+    hostnames:
+      - shop.example.co.uk
+    metadata: {plan: "pro"}
+
+  - id: example-com
+    hostnames:
+      - shop.example.com
+      - www.example.com
+
+  - id: example-com-2
+    hostnames:
+      - secure.example.com
+    ssl: {min_tls_version: "1.3"}
+"""
+
+
+def hand_made_zone(fake) -> None:
+    """The example file's mkdev hostname, four made in the dashboard, and some that cannot be adopted."""
+    fake.fallback = dict(FALLBACK)
+    fake.dns = [{"id": "rec-fallback", "name": "proxy-fallback.mailito.com", "type": "CNAME", "content": "alb"},
+                {"id": "rec-wildcard", "name": "*.cname.mailito.com", "type": "CNAME",
+                 "content": "proxy-fallback.mailito.com"}]
+    tls13 = {"min_tls_version": "1.3", "http2": "on", "tls_1_3": "on", "early_hints": "off"}
+    fake.hostnames = [
+        custom_hostname("mail.mkdev.me", hostname_id="id-mkdev"),
+        custom_hostname("www.example.com", hostname_id="id-www"),
+        custom_hostname("Shop.Example.com", hostname_id="id-shop", status="pending"),
+        custom_hostname("secure.example.com", hostname_id="id-secure", ssl_settings=tls13),
+        custom_hostname("shop.example.co.uk", hostname_id="id-uk", custom_metadata={"plan": "pro"}),
+        custom_hostname("old.example.org", status="pending_deletion"),
+        custom_hostname("app.mailito.com"),
+    ]
+
+
+def test_import_appends_grouped_customers_keeping_the_file_and_writes_the_pulumi_import_file(
+        project, cloudflare_api, capsys):
+    hand_made_zone(cloudflare_api)
+    result = run_cli(capsys, "import")
+    assert result.code == 0, result.err
+    assert (project / "customers.yaml").read_text() == EXAMPLE + IMPORTED
+    document = json.loads((project / "Pulumi.dev.import.json").read_text())
+    hostname = "cloudflare:index/customHostname:CustomHostname"
+    assert document == {"resources": [
+        {"type": "saas-domains:index:CustomerHostnames", "name": "customers", "component": True},
+        {"type": hostname, "name": "mail.mkdev.me", "id": f"{ZONE_ID}/id-mkdev", "parent": "customers"},
+        {"type": hostname, "name": "secure.example.com", "id": f"{ZONE_ID}/id-secure", "parent": "customers"},
+        {"type": hostname, "name": "shop.example.co.uk", "id": f"{ZONE_ID}/id-uk", "parent": "customers"},
+        {"type": hostname, "name": "shop.example.com", "id": f"{ZONE_ID}/id-shop", "parent": "customers"},
+        {"type": hostname, "name": "www.example.com", "id": f"{ZONE_ID}/id-www", "parent": "customers"},
+        {"type": "saas-domains:index:Edge", "name": "edge", "component": True},
+        {"type": "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin",
+         "name": "edge-fallback-origin", "id": ZONE_ID, "parent": "edge"},
+        {"type": "cloudflare:index/dnsRecord:DnsRecord", "name": "edge-fallback", "id": f"{ZONE_ID}/rec-fallback",
+         "parent": "edge"},
+        {"type": "cloudflare:index/dnsRecord:DnsRecord", "name": "edge-customer-wildcard",
+         "id": f"{ZONE_ID}/rec-wildcard", "parent": "edge"},
+    ]}
+    lines = result.out.splitlines()
+    assert "  skipped old.example.org: being deleted in Cloudflare (pending_deletion)" in lines
+    assert "  skipped app.mailito.com: inside the SaaS zone mailito.com" in lines
+    assert "Wrote customers.yaml and Pulumi.dev.import.json (8 resources). Next:" in lines
+    assert ("  pulumi import --stack dev --file Pulumi.dev.import.json --protect=false --generate-code=false"
+            in lines)
+
+
+def test_the_import_file_names_exactly_the_resources_the_program_declares(project, cloudflare_api, capsys):
+    """Same type, name and parent component as the real program renders them, so `pulumi up` adopts them."""
+    hand_made_zone(cloudflare_api)
+    assert run_cli(capsys, "import").code == 0
+    rendering = render(project, "dev")
+    types = {r.urn: r.type for r in rendering.resources}
+    declared = {(r.type, r.name, types.get(r.parent)) for r in rendering.resources}
+    document = json.loads((project / "Pulumi.dev.import.json").read_text())
+    named = {r["name"]: r["type"] for r in document["resources"]}
+    for resource in document["resources"]:
+        parent_type = named.get(resource.get("parent"))  # components: the stack, which renders as None
+        assert (resource["type"], resource["name"], parent_type) in declared
+
+
+def test_running_import_again_adds_nothing_and_keeps_every_hostname_in_the_import_file(project, cloudflare_api,
+                                                                                         capsys):
+    hand_made_zone(cloudflare_api)
+    run_cli(capsys, "import")
+    first = (project / "Pulumi.dev.import.json").read_text()
+    edited = (project / "customers.yaml").read_text()
+    result = run_cli(capsys, "import")
+    assert result.code == 0
+    assert (project / "customers.yaml").read_text() == edited
+    assert (project / "Pulumi.dev.import.json").read_text() == first
+    assert "No custom hostname to adopt: customers.yaml already declares every one in Cloudflare." in result.out
+
+
+def test_dry_run_writes_nothing(project, cloudflare_api, capsys):
+    hand_made_zone(cloudflare_api)
+    result = run_cli(capsys, "import", "--dry-run", "--json")
+    assert result.code == 0
+    assert (project / "customers.yaml").read_text() == EXAMPLE
+    assert not (project / "Pulumi.dev.import.json").exists()
+    report = json.loads(result.out)
+    assert [(a["hostname"], a["customer"], a["new_customer"]) for a in report["adopted"]] == [
+        ("shop.example.co.uk", "example-co-uk", True), ("shop.example.com", "example-com", True),
+        ("www.example.com", "example-com", True), ("secure.example.com", "example-com-2", True)]
+    assert report["customers_file_changed"] is False and report["resources_to_import"] == 8
+
+
+def test_one_named_customer_takes_them_all_and_an_existing_one_is_extended(project, cloudflare_api, capsys):
+    hand_made_zone(cloudflare_api)
+    cloudflare_api.hostnames = cloudflare_api.hostnames[:3]  # mkdev's, www and shop at example.com
+    result = run_cli(capsys, "import", "--customer", "acme", "--only-new")
+    assert result.code == 0
+    assert "    hostnames:\n      - mail.acme-corp.com\n      - newsletter.acme-corp.com\n      - shop.example.com\n" \
+           "      - www.example.com\n" in (project / "customers.yaml").read_text()
+    names = [r["name"] for r in json.loads((project / "Pulumi.dev.import.json").read_text())["resources"]]
+    assert "mail.mkdev.me" not in names and "www.example.com" in names
+
+
+def test_grouping_by_hostname_or_by_a_metadata_key(project, cloudflare_api, capsys):
+    cloudflare_api.hostnames = [custom_hostname("a.example.com", custom_metadata={"customer": "Initech"}),
+                                custom_hostname("b.example.com", custom_metadata={"customer": "Initech"}),
+                                custom_hostname("c.example.com")]
+    report = json.loads(run_cli(capsys, "import", "--dry-run", "--json", "--group-by", "metadata:customer").out)
+    assert [(a["hostname"], a["customer"]) for a in report["adopted"]] == [
+        ("c.example.com", "example-com"), ("a.example.com", "initech"), ("b.example.com", "initech")]
+    report = json.loads(run_cli(capsys, "import", "--dry-run", "--json", "--group-by", "hostname").out)
+    assert [a["customer"] for a in report["adopted"]] == ["a-example-com", "b-example-com", "c-example-com"]
+    result = run_cli(capsys, "import", "--group-by", "colour")
+    assert result.code == 2 and "unknown grouping rule 'colour'" in result.err
+
+
+def test_settings_the_file_cannot_express_are_reported_as_changes(project, cloudflare_api, capsys):
+    cloudflare_api.hostnames = [custom_hostname("legacy.example.com", ssl_settings={"min_tls_version": "1.0"})]
+    result = run_cli(capsys, "import")
+    assert result.code == 0
+    assert "  - legacy.example.com: ssl.min_tls_version is '1.0' in Cloudflare, the file gives '1.2'" in result.out
+    assert "min_tls_version" not in (project / "customers.yaml").read_text().split("legacy.example.com")[1]
+
+
+def test_an_import_that_would_break_validation_writes_nothing(project, cloudflare_api, capsys):
+    stack_file = project / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text().replace("maxHostnames: 5000", "maxHostnames: 5"))
+    hand_made_zone(cloudflare_api)
+    result = run_cli(capsys, "import")
+    assert result.code == 1
+    assert "the import would make the customers file invalid" in result.err
+    assert "8 hostnames in total is more than the cap of 5" in result.err
+    assert (project / "customers.yaml").read_text() == EXAMPLE
+    assert not (project / "Pulumi.dev.import.json").exists()
+
+
+def test_a_compact_file_keeps_its_own_indentation(project, cloudflare_api, capsys):
+    compact = "customers:\n- id: mkdev   # first\n  hostnames: [mail.mkdev.me]\n"
+    (project / "customers.yaml").write_text(compact)
+    cloudflare_api.hostnames = [custom_hostname("www.example.com")]
+    assert run_cli(capsys, "import").code == 0
+    assert (project / "customers.yaml").read_text() == compact + (
+        "\n# imported from Cloudflare by `saas-domains import`; review the ids and grouping\n"
+        "- id: example-com\n  hostnames:\n  - www.example.com\n")

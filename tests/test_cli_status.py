@@ -1,0 +1,188 @@
+"""`saas-domains status` against the local Cloudflare API: rows, drift, JSON, exit codes, request count."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+from infra.cli.cloud import PageProgress
+from tests.fake_cloudflare import custom_hostname
+from tests.ops_helpers import run_cli
+
+# fixtures: cloudflare_api (the local API), fresh_dns (the local DNS server), project (a copy of the project)
+pytest_plugins = ["tests.ops_fixtures"]
+
+FALLBACK = {"origin": "proxy-fallback.mailito.com", "status": "active", "errors": [],
+            "created_at": "2026-01-01T00:00:00Z"}
+
+
+def ago(**delta) -> str:
+    return (datetime.now(UTC) - timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def zone_like_the_example(fake) -> None:
+    """The example customers file half onboarded, plus one hostname made by hand in the dashboard."""
+    fake.fallback = dict(FALLBACK)
+    fake.hostnames = [
+        custom_hostname("mail.mkdev.me", created_at=ago(days=12, hours=3)),
+        custom_hostname("mail.acme-corp.com", status="pending", ssl_status="pending_validation",
+                        created_at=ago(hours=2, minutes=10),
+                        verification_errors=["custom hostname does not CNAME to this zone."]),
+        custom_hostname("newsletter.acme-corp.com", status="moved", created_at=ago(days=40)),
+        custom_hostname("old.example.com", created_at=ago(days=100)),
+    ]
+
+
+def test_status_lists_every_hostname_with_its_next_step_and_the_drift(project, cloudflare_api, capsys):
+    zone_like_the_example(cloudflare_api)
+    result = run_cli(capsys, "status")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == ("saas-domains status: zone mailito.com (stack dev): 4 declared hostnames, "
+                        "4 custom hostnames in Cloudflare")
+    assert lines[1].split() == ["HOSTNAME", "CUSTOMER", "STATUS", "CERTIFICATE", "AGE", "NEXT", "STEP"]
+    row = next(line for line in lines if line.startswith("mail.acme-corp.com "))
+    assert row.split()[:6] == ["mail.acme-corp.com", "acme", "pending", "pending_validation", "2h", "10m"]
+    assert row.endswith("waiting for the customer's CNAME: mail.acme-corp.com CNAME acme.cname.mailito.com "
+                        "(or the ownership TXT _cf-custom-hostname.mail.acme-corp.com to pre-validate)")
+    assert next(line for line in lines if line.startswith("mail.mkdev.me ")).split()[-1] == "live"
+    assert ("moved: the customer's DNS no longer points here; it will be deleted after 7 days unless "
+            "newsletter.acme-corp.com CNAMEs to acme.cname.mailito.com again") in result.out
+    assert "  mail.acme-corp.com: custom hostname does not CNAME to this zone." in lines
+    drift_missing = lines.index("Declared in the customers file but missing in Cloudflare (drift):")
+    assert lines[drift_missing + 2].split()[:2] == ["post.globex.io", "globex"]
+    drift_extra = lines.index("In Cloudflare but not in the customers file (drift):")
+    assert lines[drift_extra + 2].startswith("  old.example.com  active")
+    assert "Fallback origin: proxy-fallback.mailito.com: active" in lines
+    assert lines[-1] == ("1 live, 1 waiting, 1 problem; drift: 1 missing in Cloudflare, 1 not in the customers "
+                         "file; needs attention")
+
+
+def test_status_makes_one_request_per_page_not_per_hostname(project, cloudflare_api, capsys):
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.hostnames = [custom_hostname(f"h{n:03}.example.net") for n in range(130)]
+    result = run_cli(capsys, "status", "--json")
+    assert result.code == 1  # 130 hostnames not in the file, 4 declared ones missing
+    report = json.loads(result.out)
+    assert len(report["not_in_customers_file"]) == 130 and len(report["missing_in_cloudflare"]) == 4
+    paths = [path for _, path, _ in cloudflare_api.requests]
+    assert paths.count(f"/zones/{cloudflare_api.zone_id}/custom_hostnames") == 3  # 130 hostnames, 50 a page
+    assert len(paths) == 5  # + the zone id lookup + the fallback origin
+
+
+def test_status_json_items_carry_the_fields_machines_rely_on(project, cloudflare_api, capsys):
+    zone_like_the_example(cloudflare_api)
+    report = json.loads(run_cli(capsys, "status", "--json").out)
+    pending = next(h for h in report["hostnames"] if h["hostname"] == "mail.acme-corp.com")
+    assert {k: pending[k] for k in ("hostname", "customer", "status", "ssl_status", "level")} == {
+        "hostname": "mail.acme-corp.com", "customer": "acme", "status": "pending",
+        "ssl_status": "pending_validation", "level": "waiting"}
+    assert pending["verification_errors"] == ["custom hostname does not CNAME to this zone."]
+    assert 2 * 3600 <= pending["age_seconds"] < 3 * 3600
+    assert report["missing_in_cloudflare"] == [{
+        "hostname": "post.globex.io", "customer": "globex", "status": None, "ssl_status": None,
+        "next_step": "not in Cloudflare: run `pulumi up` to create it"}]
+    assert [e["hostname"] for e in report["not_in_customers_file"]] == ["old.example.com"]
+    assert report["fallback_origin"]["level"] == "live"
+    assert report["summary"] == {"declared": 4, "live": 1, "waiting": 1, "problem": 1, "missing_in_cloudflare": 1,
+                                 "not_in_customers_file": 1, "in_cloudflare": 4}
+    assert report["attention"] is True
+
+
+def test_everything_live_exits_0(project, cloudflare_api, capsys):
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.hostnames = [custom_hostname(h) for h in ("mail.mkdev.me", "mail.acme-corp.com",
+                                                             "newsletter.acme-corp.com", "post.globex.io")]
+    result = run_cli(capsys, "status")
+    assert result.code == 0
+    assert result.out.splitlines()[-1] == ("4 live, 0 waiting, 0 problem; drift: 0 missing in Cloudflare, 0 not in "
+                                           "the customers file; nothing needs attention")
+
+
+def test_recent_pending_is_fine_but_stale_pending_needs_attention(project, cloudflare_api, capsys):
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.hostnames = [custom_hostname("mail.mkdev.me", status="pending", ssl_status="pending_validation",
+                                                created_at=ago(days=2))]
+    assert run_cli(capsys, "status", "--customer", "mkdev").code == 0
+    result = run_cli(capsys, "status", "--customer", "mkdev", "--stale-after-days", "1", "--json")
+    assert result.code == 1
+    (row,) = json.loads(result.out)["hostnames"]
+    assert row["level"] == "problem"
+    assert row["next_step"].startswith("pending for 2d (Cloudflare gives up after 7 days)")
+
+
+def test_customer_filter_leaves_out_others_and_unattributed_drift(project, cloudflare_api, capsys):
+    zone_like_the_example(cloudflare_api)
+    report = json.loads(run_cli(capsys, "status", "--customer", "mkdev", "--json").out)
+    assert [h["hostname"] for h in report["hostnames"]] == ["mail.mkdev.me"]
+    assert report["not_in_customers_file"] == [] and report["attention"] is False
+    result = run_cli(capsys, "status", "--customer", "nobody")
+    assert result.code == 2
+    assert "no customer 'nobody' in customers.yaml (customers: acme, globex, mkdev)" in result.err
+
+
+def test_a_missing_or_wrong_fallback_origin_needs_attention(project, cloudflare_api, capsys):
+    cloudflare_api.hostnames = [custom_hostname(h) for h in ("mail.mkdev.me",)]
+    report = json.loads(run_cli(capsys, "status", "--customer", "mkdev", "--json").out)
+    assert report["fallback_origin"]["next_step"] == ("no fallback origin: run `pulumi up` (it sets "
+                                                      "proxy-fallback.mailito.com)")
+    cloudflare_api.fallback = {**FALLBACK, "origin": "old-origin.mailito.com"}
+    result = run_cli(capsys, "status", "--customer", "mkdev")
+    assert result.code == 1
+    assert ("Fallback origin: old-origin.mailito.com: the fallback origin is old-origin.mailito.com, the stack sets "
+            "proxy-fallback.mailito.com: run `pulumi up`") in result.out
+
+
+def test_a_rate_limit_is_waited_out_and_said_on_the_terminal(project, cloudflare_api, capsys):
+    zone_like_the_example(cloudflare_api)
+    cloudflare_api.answer_first("/custom_hostnames$", 429, times=1, retry_after="1")
+    started = time.monotonic()
+    result = run_cli(capsys, "status", "--json")
+    assert time.monotonic() - started >= 1.0  # Retry-After was honoured, not ignored
+    assert result.err.splitlines() == ["Cloudflare rate limit: waiting 1 s (Retry-After), attempt 2 of 5"]
+    assert len(json.loads(result.out)["hostnames"]) == 3
+
+
+def test_a_persistent_rate_limit_fails_clearly_with_exit_2(project, cloudflare_api, capsys):
+    cloudflare_api.answer_first("/custom_hostnames$", 429, times=10, retry_after="0")
+    result = run_cli(capsys, "status")
+    assert result.code == 2 and result.out == ""
+    assert result.err.splitlines()[-1].startswith(
+        "saas-domains status: Cloudflare rate limit: still limited after 5 attempts while listing custom hostnames")
+
+
+def test_without_a_token_it_says_how_to_set_one(project, cloudflare_api, capsys, monkeypatch):
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
+    result = run_cli(capsys, "status")
+    assert result.code == 2
+    assert result.err.startswith("saas-domains status: CLOUDFLARE_API_TOKEN is not set: set CLOUDFLARE_API_TOKEN to "
+                                 "an API token scoped to the SaaS zone")
+    assert cloudflare_api.requests == []
+
+
+def test_an_invalid_customers_file_stops_before_any_request(project, cloudflare_api, capsys):
+    (project / "customers.yaml").write_text("customers:\n  - id: Bad_Id\n    hostnames: [x.example.com]\n")
+    result = run_cli(capsys, "status")
+    assert result.code == 1
+    assert "the customers file is invalid; fix it first" in result.err and "Bad_Id" in result.err
+    assert cloudflare_api.requests == []
+
+
+def test_the_progress_bar_draws_only_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen, pipe = Terminal(), io.StringIO()
+    for stream in (screen, pipe):
+        bar = PageProgress("Listing custom hostnames", stream)
+        bar(1, 4)
+        bar(4, 4)
+        bar.close()
+    assert pipe.getvalue() == ""
+    drawn = screen.getvalue().split("\r")
+    assert "[######..................] page 1/4" in drawn[1]
+    assert "[########################] page 4/4" in drawn[2]
+    assert drawn[-1] == "\033[K"
