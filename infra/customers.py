@@ -20,6 +20,7 @@ import ipaddress
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,7 @@ TOP_LEVEL_KEYS = ("defaults", "customers")
 DEFAULTS_KEYS = ("ssl", "metadata", "origin")
 CUSTOMER_KEYS = ("id", "hostnames", "ssl", "metadata", "origin")
 
+MAX_PROBLEMS_SHOWN = 200  # a readable message; CustomersFileError.problems keeps every one
 _MAX_HOSTNAME_LENGTH = 253
 _MAX_LABEL_LENGTH = 63
 # Longer raw input cannot be a hostname; rejecting it early keeps IDNA cheap.
@@ -185,7 +187,10 @@ class CustomersFileError(ValueError):
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         lines = [f"{self.path}: {count} {noun}, no change was made:"]
-        lines.extend(f"  {problem}" for problem in self.problems)
+        lines.extend(f"  {problem}" for problem in self.problems[:MAX_PROBLEMS_SHOWN])
+        if count > MAX_PROBLEMS_SHOWN:
+            lines.append(f"  ... and {count - MAX_PROBLEMS_SHOWN} more problems "
+                         "(`saas-domains validate --json` lists them all)")
         return "\n".join(lines)
 
 
@@ -278,6 +283,7 @@ def _to_a_label(label: str) -> str:
         return label
     if len(label) > _MAX_LABEL_LENGTH:  # its A-label is longer still
         raise ValueError(f"label {_show(label)} is longer than {_MAX_LABEL_LENGTH} octets")
+    _check_single_script(label)
     try:
         a_label = idna.alabel(label).decode("ascii")
     except Exception as exc:
@@ -308,11 +314,27 @@ def _check_ldh(label: str) -> None:
 
 
 def _check_ace_label(label: str) -> None:
-    """An 'xn--' label must be valid Punycode for a valid IDNA label."""
+    """An 'xn--' label must be valid Punycode for a valid IDNA label, and pass the script check."""
     try:
-        idna.ulabel(label)
+        u_label = idna.ulabel(label)
     except Exception as exc:
         raise ValueError(f"label {_show(label)} is not a valid IDNA A-label: {exc}") from None
+    _check_single_script(u_label, shown_as=label)
+
+
+_LOOKALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
+
+
+def _check_single_script(label: str, shown_as: str | None = None) -> None:
+    """Refuse a label mixing Latin, Cyrillic and Greek letters: 'pаypal' with a Cyrillic 'а' reads as
+    ASCII in review (a homoglyph), which UTS #39's 'highly restrictive' profile also forbids."""
+    scripts = {unicodedata.name(char, "?").split(" ")[0] for char in label if char.isalpha()}
+    mixed = sorted(scripts & _LOOKALIKE_SCRIPTS)
+    if len(mixed) > 1:
+        raise ValueError(
+            f"label {_show(shown_as or label)} mixes {' and '.join(s.title() for s in mixed)} letters, "
+            "which look alike (a homoglyph risk); write each label in one script"
+        )
 
 
 def _in_zone(hostname: str, zone: str) -> bool:
@@ -678,6 +700,8 @@ class _Validator:
             self.report(node.line, entry, "missing required key 'id' (a stable slug such as 'acme')")
         elif id_problem:
             self.report(id_node.line, entry, id_problem)
+        elif customer_id is None:
+            pass  # the id node itself was refused (a tag, an alias) and already reported
         elif customer_id in self.ids_seen:
             other_number, other_line = self.ids_seen[customer_id]
             self.report(

@@ -187,6 +187,12 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations: dict[str, dict[str, Any]] = {}
         self.stack_outputs: dict[str, Any] | None = None
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine leaves the root stack's type out of its children's URNs; the mock would not.
+        if parent and parent.split("::")[2] == "pulumi:pulumi:Stack":
+            parent = ""
+        return super().make_urn(parent, type_, name)
+
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":

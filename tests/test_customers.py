@@ -874,3 +874,36 @@ def test_os_pathlike_is_accepted(tmp_path: Path):
     path.write_text(one_customer())
     assert load_customers(os.fspath(path), RULES).customers[0].id == "mkdev"
     assert load_customers(path, RULES).path == str(path)
+
+
+@pytest.mark.parametrize(("hostname", "scripts"), [
+    ("p\u0430ypal.com", "Cyrillic and Latin"),  # a Cyrillic 'а' inside a Latin word
+    ("xn--pypal-4ve.com", "Cyrillic and Latin"),  # the same label written as its A-label
+    ("\u03b1pple.example", "Greek and Latin"),
+])
+def test_labels_mixing_lookalike_scripts_are_refused(hostname, scripts):
+    with pytest.raises(ValueError, match=f"mixes {scripts} letters, which look alike"):
+        normalise_hostname(hostname)
+
+
+@pytest.mark.parametrize("hostname", ["bücher.example", "пример.рф", "παράδειγμα.δοκιμή", "例え.テスト"])
+def test_single_script_idns_are_accepted(hostname):
+    assert normalise_hostname(hostname).startswith("xn--")
+
+
+def test_two_refused_ids_are_not_a_duplicate_of_each_other():
+    found = problems("customers:\n  - id: !!python/name:os.system\n    hostnames: [a.example.com]\n"
+                     "  - id: !!python/name:os.system\n    hostnames: [b.example.com]\n")
+    assert len(found) == 2 and not any("duplicate id" in p for p in found)
+
+
+def test_a_huge_error_lists_the_first_problems_and_counts_the_rest():
+    text = "customers:\n" + "".join(f"  - id: Bad_{i}\n    hostnames: [x{i}.example.com]\n" for i in range(500))
+    with pytest.raises(CustomersFileError) as info:
+        parse(text)
+    err = info.value
+    assert len(err.problems) == 500
+    lines = str(err).splitlines()
+    assert lines[0] == "customers.yaml: 500 problems, no change was made:"
+    assert len(lines) == 1 + 200 + 1
+    assert lines[-1] == "  ... and 300 more problems (`saas-domains validate --json` lists them all)"

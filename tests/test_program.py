@@ -469,3 +469,9 @@ def test_removal_guard_lets_a_confirmed_or_small_removal_through(customers_file)
 def test_removal_guard_threshold_is_a_stack_setting(customers_file):
     with pytest.raises(ProgramError, match="deletes 1 custom hostname "):
         run_program(customers_file(EXAMPLE), cloud=DeployedCloud(DEPLOYED[:5]), maxRemovals=0)
+
+
+def test_urns_are_the_engines_top_level_components_without_the_stack_type(example):
+    urns = {r.urn for r in example.resources if not r.custom}
+    assert "urn:pulumi:dev::saas-domains::saas-domains:index:Origin::origin" in urns
+    assert "urn:pulumi:dev::saas-domains::saas-domains:index:CustomerHostnames::customers" in urns
