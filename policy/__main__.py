@@ -1,0 +1,16 @@
+"""The saas-domains policy pack: `pulumi preview --policy-pack policy` (see README.md in this folder).
+
+Constructing the PolicyPack starts the analyzer's gRPC server and never returns, so this file does
+nothing else; the policies live in saas_policies.py, where the tests import them.
+"""
+
+from pulumi_policy import PolicyPack
+from saas_policies import PACK_NAME, POLICIES
+
+PolicyPack(
+    name=PACK_NAME,
+    policies=POLICIES,
+    description="Invariants of the saas-domains stack: TLS 1.2+ custom hostnames with explicit SSL settings, "
+                "proxied edge records, Cloudflare-only ALB ingress, modern listener TLS, origin "
+                "authentication, no custom hostname inside the SaaS zone.",
+)

@@ -1,0 +1,616 @@
+"""The policy pack (policy/): each policy with passing and failing resources, and the pack as Pulumi runs it.
+
+Policies are called the way pulumi-policy calls them: `policy.validate(args, report_violation)` with
+its own `ResourceValidationArgs`/`StackValidationArgs`, properties wrapped in its unknown-checking
+proxy (so a value unknown during a preview behaves as it does under `pulumi preview`). The last tests
+start the pack's real `__main__.py` as the Pulumi CLI does and talk to it over gRPC, and check that
+the stack the program declares today passes every mandatory policy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+import tomllib
+
+import pytest
+import yaml
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+from infra.offline import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
+from tests.conftest import PROJECT_ROOT, run_program
+
+POLICY_DIR = PROJECT_ROOT / "policy"
+
+
+def _load_policies():
+    spec = importlib.util.spec_from_file_location("saas_policies", POLICY_DIR / "saas_policies.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("saas_policies", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+P = _load_policies()
+
+CUSTOM_HOSTNAME = "cloudflare:index/customHostname:CustomHostname"
+DNS = "cloudflare:index/dnsRecord:DnsRecord"
+FALLBACK_ORIGIN = "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin"
+RULESET = "cloudflare:index/ruleset:Ruleset"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+VPC_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+UNKNOWN = UNKNOWN_STRING_VALUE  # what the engine sends for a value computed during the deployment
+SECRET = "4f1c0e9a7d2b8c3e5f6a1b2c3d4e5f60"
+
+
+def _opts(parent: str | None = None) -> PolicyResourceOptions:
+    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], parent)
+
+
+def _urn(type_: str, name: str) -> str:
+    return f"urn:pulumi:dev::saas-domains::{type_}::{name}"
+
+
+def check(policy, type_: str, props: dict, name: str = "subject", config: dict | None = None) -> list[str]:
+    """Violation messages of a resource policy for one resource."""
+    assert isinstance(policy, ResourceValidationPolicy)
+    found: list[str] = []
+    args = ResourceValidationArgs(type_, unknown_checking_proxy(props), _urn(type_, name), name, _opts(), None,
+                                  config)
+    assert policy.validate(args, lambda message, urn=None: found.append(message)) is None
+    return found
+
+
+def resource(type_: str, name: str, props: dict, **property_dependencies: list[PolicyResource]) -> PolicyResource:
+    return PolicyResource(type_, unknown_checking_proxy(props), _urn(type_, name), name, _opts(), None, None, [],
+                          dict(property_dependencies))
+
+
+def check_stack(policy, resources: list[PolicyResource], config: dict | None = None) -> list[tuple[str, str | None]]:
+    """(message, urn) of each violation of a stack policy."""
+    assert isinstance(policy, StackValidationPolicy)
+    found: list[tuple[str, str | None]] = []
+    assert policy.validate(StackValidationArgs(resources, config),
+                           lambda message, urn=None: found.append((message, urn))) is None
+    return found
+
+
+# --------------------------------------------------------------------------
+# The pack: policies, enforcement levels, files
+# --------------------------------------------------------------------------
+
+
+def test_each_policy_has_its_enforcement_level():
+    assert {policy.name: policy.enforcement_level for policy in P.POLICIES} == {
+        "custom-hostname-min-tls": EnforcementLevel.MANDATORY,
+        "custom-hostname-explicit-ssl": EnforcementLevel.MANDATORY,
+        "edge-records-proxied": EnforcementLevel.MANDATORY,
+        "alb-ingress-cloudflare-only": EnforcementLevel.MANDATORY,
+        "https-listener-modern-tls": EnforcementLevel.MANDATORY,
+        "http-listener-redirects-to-https": EnforcementLevel.MANDATORY,
+        "origin-auth-https-listener": EnforcementLevel.ADVISORY,
+        "origin-auth-complete": EnforcementLevel.MANDATORY,
+        "no-custom-hostname-in-saas-zone": EnforcementLevel.MANDATORY,
+    }
+
+
+def test_pack_files_pin_the_locked_versions_and_use_their_own_virtualenv():
+    project = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"])
+    locked = {package["name"]: package["version"]
+              for package in tomllib.loads((PROJECT_ROOT / "uv.lock").read_text())["package"]}
+    pins = dict(line.split("==") for line in (POLICY_DIR / "requirements.txt").read_text().splitlines()
+                if line and not line.startswith("#"))
+    assert pins == {"pulumi-policy": locked["pulumi-policy"], "pulumi": locked["pulumi"]}
+    assert "venv/" in (POLICY_DIR / ".gitignore").read_text().split()
+
+
+def test_built_in_cloudflare_ranges_match_the_ones_the_program_is_tested_with():
+    assert P.CLOUDFLARE_IPV4 == CLOUDFLARE_IPV4 and P.CLOUDFLARE_IPV6 == CLOUDFLARE_IPV6
+
+
+# --------------------------------------------------------------------------
+# Custom hostnames
+# --------------------------------------------------------------------------
+
+
+def hostname_props(hostname: str = "mail.mkdev.me", **settings) -> dict:
+    return {"zoneId": "z", "hostname": hostname, "ssl": {
+        "type": "dv", "method": "http", "wildcard": False, "bundleMethod": "ubiquitous",
+        "settings": {"minTlsVersion": "1.2", "http2": "on", "tls13": "on", "earlyHints": "off", **settings}}}
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_min_tls_accepts_1_2_and_1_3(version):
+    assert check(P.custom_hostname_min_tls, CUSTOM_HOSTNAME, hostname_props(minTlsVersion=version)) == []
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_min_tls_refuses_older_versions(version):
+    [message] = check(P.custom_hostname_min_tls, CUSTOM_HOSTNAME, hostname_props(minTlsVersion=version),
+                      name="mail.mkdev.me")
+    assert f"'mail.mkdev.me' accepts TLS {version}" in message
+
+
+def test_min_tls_refuses_an_unset_version_and_a_missing_ssl_block():
+    props = hostname_props()
+    del props["ssl"]["settings"]["minTlsVersion"]
+    assert "sets no ssl.settings.minTlsVersion" in check(P.custom_hostname_min_tls, CUSTOM_HOSTNAME, props)[0]
+    assert len(check(P.custom_hostname_min_tls, CUSTOM_HOSTNAME, {"hostname": "a.example"})) == 1
+
+
+def test_min_tls_ignores_other_types_and_unknown_values():
+    assert check(P.custom_hostname_min_tls, DNS, {"name": "x"}) == []
+    assert check(P.custom_hostname_min_tls, CUSTOM_HOSTNAME, hostname_props(minTlsVersion=UNKNOWN)) == []
+    assert check(P.custom_hostname_min_tls, CUSTOM_HOSTNAME, {"hostname": "a.example", "ssl": UNKNOWN}) == []
+
+
+def test_explicit_ssl_accepts_every_field_set():
+    assert check(P.custom_hostname_explicit_ssl, CUSTOM_HOSTNAME, hostname_props()) == []
+
+
+def test_explicit_ssl_names_every_unset_field():
+    props = hostname_props()
+    del props["ssl"]["bundleMethod"], props["ssl"]["wildcard"], props["ssl"]["settings"]["earlyHints"]
+    [message] = check(P.custom_hostname_explicit_ssl, CUSTOM_HOSTNAME, props, name="mail.mkdev.me")
+    assert "leaves ssl.wildcard, ssl.bundleMethod, ssl.settings.earlyHints unset" in message
+    assert "#5521" in message
+
+
+def test_explicit_ssl_refuses_a_missing_ssl_block():
+    [message] = check(P.custom_hostname_explicit_ssl, CUSTOM_HOSTNAME, {"hostname": "a.example", "zoneId": "z"})
+    assert "has no ssl block" in message
+
+
+# --------------------------------------------------------------------------
+# Edge records and the SaaS zone
+# --------------------------------------------------------------------------
+
+
+def edge_specs(fallback_proxied=True, wildcard_proxied=True, wildcard_content="proxy-fallback.mailito.com",
+               hostnames=("mail.mkdev.me",), fallback_origin="proxy-fallback.mailito.com") -> list[tuple]:
+    """(type, name, props) of the edge the program declares, with the choices to break it."""
+    specs = [
+        (DNS, "edge-fallback", {"name": "proxy-fallback.mailito.com", "type": "CNAME", "content": UNKNOWN,
+                                "proxied": fallback_proxied, "ttl": 1}),
+        (DNS, "edge-customer-wildcard", {"name": "*.cname.mailito.com", "type": "CNAME", "content": wildcard_content,
+                                         "proxied": wildcard_proxied, "ttl": 1}),
+        (DNS, "origin-cert-validation", {"name": "_abc.proxy-fallback.mailito.com", "type": "CNAME",
+                                         "content": "_def.acm-validations.aws", "proxied": False, "ttl": 60}),
+        *((CUSTOM_HOSTNAME, name, hostname_props(name)) for name in hostnames),
+    ]
+    if fallback_origin is not None:
+        specs.append((FALLBACK_ORIGIN, "edge-fallback-origin", {"zoneId": "z", "origin": fallback_origin}))
+    return specs
+
+
+def edge(**choices) -> list[PolicyResource]:
+    return [resource(*spec) for spec in edge_specs(**choices)]
+
+
+def test_edge_records_pass_when_fallback_and_wildcard_are_proxied():
+    assert check_stack(P.edge_records_proxied, edge()) == []
+
+
+def test_edge_records_refuse_an_unproxied_fallback_record():
+    [(message, urn)] = check_stack(P.edge_records_proxied, edge(fallback_proxied=False))
+    assert "fallback origin record 'proxy-fallback.mailito.com' (edge-fallback) is not proxied" in message
+    assert urn == _urn(DNS, "edge-fallback")
+
+
+def test_edge_records_refuse_an_unproxied_wildcard():
+    found = check_stack(P.edge_records_proxied, edge(wildcard_proxied=False))
+    assert [urn for _, urn in found] == [_urn(DNS, "edge-customer-wildcard")]
+    assert "wildcard record '*.cname.mailito.com' (edge-customer-wildcard) is not proxied" in found[0][0]
+
+
+def test_edge_records_require_the_wildcard_to_point_at_the_fallback_origin():
+    [(message, _)] = check_stack(P.edge_records_proxied, edge(wildcard_content="elsewhere.mailito.com"))
+    assert "no wildcard record points at the fallback origin 'proxy-fallback.mailito.com'" in message
+    assert check_stack(P.edge_records_proxied, edge(wildcard_content=UNKNOWN)) == []  # decided at `up`
+
+
+def test_edge_records_require_a_record_for_the_fallback_origin_and_a_fallback_origin():
+    resources = [r for r in edge() if r.name != "edge-fallback"]
+    assert "has no DNS record in this stack" in check_stack(P.edge_records_proxied, resources)[0][0]
+    [(message, _)] = check_stack(P.edge_records_proxied, edge(fallback_origin=None))
+    assert "no custom-hostname fallback origin" in message
+    assert check_stack(P.edge_records_proxied, edge(fallback_origin=None, hostnames=())) == []
+
+
+def test_zone_is_derived_from_the_fallback_origin_or_configured():
+    assert P.saas_zone(StackValidationArgs(edge(), None)) == "mailito.com"
+    assert P.saas_zone(StackValidationArgs(edge(), {"zone": "Other.Example."})) == "other.example"
+    assert P.saas_zone(StackValidationArgs(edge(fallback_origin=None), None)) is None
+
+
+def test_custom_hostnames_outside_the_zone_pass():
+    resources = edge(hostnames=("mail.mkdev.me", "mailito.com.evil.example", "notmailito.com"))
+    assert check_stack(P.no_custom_hostname_in_saas_zone, resources) == []
+
+
+@pytest.mark.parametrize("hostname, relation", [
+    ("mailito.com", "is the SaaS zone itself"),
+    ("MAILITO.COM.", "is the SaaS zone itself"),
+    ("proxy-fallback.mailito.com", "is inside the SaaS zone 'mailito.com'"),
+    ("acme.cname.mailito.com", "is inside the SaaS zone 'mailito.com'"),
+    ("*.mailito.com", "is a wildcard over the SaaS zone 'mailito.com'"),
+    ("*.cname.mailito.com", "is inside the SaaS zone 'mailito.com'"),
+])
+def test_custom_hostnames_in_the_zone_are_refused(hostname, relation):
+    [(message, urn)] = check_stack(P.no_custom_hostname_in_saas_zone, edge(hostnames=("ok.example", hostname)))
+    assert relation in message and urn == _urn(CUSTOM_HOSTNAME, hostname)
+
+
+def test_zone_check_uses_the_configured_zone_and_says_when_it_cannot_tell():
+    resources = edge(hostnames=("app.customer.example",))
+    assert len(check_stack(P.no_custom_hostname_in_saas_zone, resources, {"zone": "customer.example"})) == 1
+    [(message, _)] = check_stack(P.no_custom_hostname_in_saas_zone, edge(fallback_origin=None))
+    assert "cannot tell the SaaS zone" in message
+    assert check_stack(P.no_custom_hostname_in_saas_zone, edge(hostnames=("x.example",)) + [
+        resource(CUSTOM_HOSTNAME, "later", {"hostname": UNKNOWN})]) == []
+
+
+# --------------------------------------------------------------------------
+# ALB ingress
+# --------------------------------------------------------------------------
+
+
+def sg(*ingress: dict) -> dict:
+    return {"vpcId": "vpc-1", "ingress": list(ingress), "egress": [
+        {"protocol": "tcp", "fromPort": 80, "toPort": 80, "cidrBlocks": ["0.0.0.0/0"]}]}  # egress is not checked
+
+
+def rule(cidrs=CLOUDFLARE_IPV4, ipv6=CLOUDFLARE_IPV6, **extra) -> dict:
+    return {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": list(cidrs),
+            "ipv6CidrBlocks": list(ipv6), **extra}
+
+
+def test_ingress_from_cloudflare_ranges_or_parts_of_them_passes():
+    assert check(P.alb_ingress_cloudflare_only, SG, sg(rule(), rule(["104.16.1.0/24"], ["2606:4700:10::/48"]))) == []
+
+
+@pytest.mark.parametrize("ingress, shown", [
+    (rule(["0.0.0.0/0"], []), "0.0.0.0/0"),
+    (rule([], ["::/0"]), "::/0"),
+    (rule([*CLOUDFLARE_IPV4, "10.0.0.0/8"]), "10.0.0.0/8"),
+    (rule(["104.16.0.0/12"], []), "104.16.0.0/12"),  # wider than Cloudflare's 104.16.0.0/13
+    (rule(["not-a-cidr"], []), "not-a-cidr (not a CIDR)"),
+])
+def test_ingress_from_other_addresses_is_refused(ingress, shown):
+    [message] = check(P.alb_ingress_cloudflare_only, SG, sg(rule(), ingress), name="origin-alb")
+    assert f"'origin-alb' ingress[1] admits addresses outside Cloudflare's ranges: {shown};" in message
+
+
+@pytest.mark.parametrize("extra, shown", [
+    ({"securityGroups": ["sg-123"]}, "securityGroups"),
+    ({"prefixListIds": ["pl-123"]}, "prefixListIds"),
+    ({"self": True}, "self = true"),
+])
+def test_ingress_from_non_cidr_sources_is_refused(extra, shown):
+    [message] = check(P.alb_ingress_cloudflare_only, SG, sg(rule(**extra)))
+    assert shown in message
+
+
+def test_separate_rule_resources_are_checked_too():
+    open_rule = {"type": "ingress", "securityGroupId": "sg-1", "protocol": "tcp", "fromPort": 443, "toPort": 443,
+                 "cidrBlocks": ["0.0.0.0/0"]}
+    assert len(check(P.alb_ingress_cloudflare_only, SG_RULE, open_rule)) == 1
+    assert check(P.alb_ingress_cloudflare_only, SG_RULE, {**open_rule, "type": "egress"}) == []
+    assert len(check(P.alb_ingress_cloudflare_only, VPC_INGRESS, {"cidrIpv6": "::/0", "ipProtocol": "-1"})) == 1
+    assert check(P.alb_ingress_cloudflare_only, VPC_INGRESS, {"cidrIpv4": "173.245.48.0/20"}) == []
+
+
+def test_ingress_ranges_can_be_configured_and_unknown_ones_wait():
+    config = {"cloudflareIpv4Cidrs": ["10.0.0.0/8"], "cloudflareIpv6Cidrs": ["fd00::/8"]}
+    assert check(P.alb_ingress_cloudflare_only, SG, sg(rule(["10.1.0.0/16"], ["fd00:1::/32"])), config=config) == []
+    assert len(check(P.alb_ingress_cloudflare_only, SG, sg(rule()), config=config)) == 1
+    unknown = {**rule(), "cidrBlocks": UNKNOWN, "ipv6CidrBlocks": UNKNOWN}
+    assert check(P.alb_ingress_cloudflare_only, SG, sg(unknown)) == []
+    assert check(P.alb_ingress_cloudflare_only, SG, sg(rule([UNKNOWN], [UNKNOWN]))) == []
+    assert check(P.alb_ingress_cloudflare_only, SG, {"ingress": UNKNOWN}) == []
+
+
+# --------------------------------------------------------------------------
+# Listeners
+# --------------------------------------------------------------------------
+
+
+def https_listener(policy="ELBSecurityPolicy-TLS13-1-2-2021-06", actions=None) -> dict:
+    props = {"port": 443, "protocol": "HTTPS", "certificateArn": UNKNOWN, "loadBalancerArn": UNKNOWN,
+             "defaultActions": actions if actions is not None else [
+                 {"type": "fixed-response", "fixedResponse": {"contentType": "text/plain", "statusCode": "403"}}]}
+    if policy is not None:
+        props["sslPolicy"] = policy
+    return props
+
+
+@pytest.mark.parametrize("policy", [
+    "ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06", "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS-1-2-Ext-2018-06", "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+])
+def test_https_listener_with_a_tls12_policy_passes(policy):
+    assert check(P.https_listener_modern_tls, LISTENER, https_listener(policy)) == []
+
+
+@pytest.mark.parametrize("policy", [
+    "ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-TLS-1-1-2017-01", "ELBSecurityPolicy-TLS13-1-0-2021-06",
+    "ELBSecurityPolicy-TLS13-1-1-2021-06", "ELBSecurityPolicy-FS-1-1-2019-08", "ELBSecurityPolicy-FS-2018-06",
+])
+def test_https_listener_with_an_older_policy_is_refused(policy):
+    [message] = check(P.https_listener_modern_tls, LISTENER, https_listener(policy), name="origin-https")
+    assert f"'origin-https' uses {policy}, which is not a TLS 1.2+ policy" in message
+
+
+def test_https_listener_without_a_policy_gets_the_aws_default_and_is_refused():
+    assert "ELBSecurityPolicy-2016-08" in check(P.https_listener_modern_tls, LISTENER, https_listener(None))[0]
+
+
+def test_accepted_tls_policies_can_be_configured():
+    config = {"allowedSslPolicies": ["ELBSecurityPolicy-TLS13-1-3-2021-06"]}
+    assert check(P.https_listener_modern_tls, LISTENER, https_listener("ELBSecurityPolicy-TLS13-1-3-2021-06"),
+                 config=config) == []
+    assert len(check(P.https_listener_modern_tls, LISTENER, https_listener(), config=config)) == 1
+    assert check(P.https_listener_modern_tls, LISTENER, {"protocol": "HTTP", "port": 80}) == []
+
+
+REDIRECT = {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
+
+
+def test_http_listener_that_redirects_to_https_passes():
+    assert check(P.http_listener_redirects_to_https, LISTENER,
+                 {"port": 80, "protocol": "HTTP", "defaultActions": [REDIRECT]}) == []
+    assert check(P.http_listener_redirects_to_https, LISTENER, https_listener(actions=[{"type": "forward"}])) == []
+
+
+@pytest.mark.parametrize("action, shown", [
+    ({"type": "forward", "targetGroupArn": UNKNOWN}, "is 'forward'"),
+    ({"type": "redirect", "redirect": {"port": "8080", "statusCode": "HTTP_302"}}, "redirects to #{protocol}"),
+    ({"type": "redirect", "redirect": {"protocol": "HTTP", "statusCode": "HTTP_302"}}, "redirects to HTTP"),
+])
+def test_http_listener_that_serves_or_loops_is_refused(action, shown):
+    [message] = check(P.http_listener_redirects_to_https, LISTENER,
+                      {"port": 80, "protocol": "HTTP", "defaultActions": [action]}, name="origin-http")
+    assert "HTTP listener 'origin-http' defaultActions[0]" in message and shown in message
+    # A listener without a protocol or certificate is plain HTTP for AWS.
+    assert len(check(P.http_listener_redirects_to_https, LISTENER, {"port": 80, "defaultActions": [action]})) == 1
+
+
+# --------------------------------------------------------------------------
+# Origin authentication
+# --------------------------------------------------------------------------
+
+FORWARD = {"type": "forward", "targetGroupArn": UNKNOWN}
+
+
+MTLS = {"mode": "verify", "trustStoreArn": UNKNOWN}
+
+
+def test_listener_that_denies_by_default_or_verifies_client_certificates_passes():
+    assert check(P.origin_auth_https_listener, LISTENER, https_listener()) == []
+    assert check(P.origin_auth_https_listener, LISTENER,
+                 {**https_listener(actions=[FORWARD]), "mutualAuthentication": MTLS}) == []
+    assert check(P.origin_auth_https_listener, LISTENER, {"protocol": "HTTP", "defaultActions": [FORWARD]}) == []
+
+
+def test_listener_that_forwards_without_verifying_is_flagged():
+    [message] = check(P.origin_auth_https_listener, LISTENER, https_listener(actions=[FORWARD]), name="origin-https")
+    assert "'origin-https' forwards every request by default and verifies no client certificate" in message
+    forward_block = {"type": "forward", "forward": {"targetGroups": [{"arn": UNKNOWN}]}}
+    assert len(check(P.origin_auth_https_listener, LISTENER, https_listener(actions=[forward_block]))) == 1
+    passthrough = {**https_listener(actions=[FORWARD]), "mutualAuthentication": {"mode": "passthrough"}}
+    assert len(check(P.origin_auth_https_listener, LISTENER, passthrough)) == 1
+
+
+def origin_auth(listener_actions=None, header="X-Origin-Auth", rule_header="x-origin-auth", sent=SECRET,
+                expected=(SECRET,), ruleset=True, rule=True, enabled=True) -> list[PolicyResource]:
+    listener = resource(LISTENER, "origin-https", https_listener(actions=listener_actions))
+    resources = [listener, resource(LISTENER, "origin-http", {"protocol": "HTTP", "defaultActions": [REDIRECT]})]
+    if rule:
+        resources.append(resource(LISTENER_RULE, "origin-auth", {
+            "listenerArn": UNKNOWN, "priority": 1,
+            "conditions": [{"httpHeader": {"httpHeaderName": rule_header, "values": list(expected)}}],
+            "actions": [FORWARD]}, listenerArn=[listener]))
+    if ruleset:
+        resources.append(resource(RULESET, "edge-origin-auth", {
+            "zoneId": "z", "kind": "zone", "phase": "http_request_late_transform", "name": "origin auth",
+            "rules": [{"action": "rewrite", "expression": "true", "enabled": enabled, "actionParameters": {
+                "headers": {header: {"operation": "set", "value": sent}}}}]}))
+    return resources
+
+
+def test_complete_origin_authentication_passes():
+    assert check_stack(P.origin_auth_complete, origin_auth()) == []
+    assert check_stack(P.origin_auth_complete, origin_auth(), {"required": True}) == []
+
+
+def test_no_origin_authentication_passes_unless_required():
+    resources = origin_auth(listener_actions=[FORWARD], ruleset=False, rule=False)
+    assert check_stack(P.origin_auth_complete, resources) == []
+    [(message, _)] = check_stack(P.origin_auth_complete, resources, {"required": True})
+    assert message.startswith("origin authentication is off")
+
+
+def test_a_listener_that_forwards_by_default_defeats_the_header():
+    [(message, urn)] = check_stack(P.origin_auth_complete, origin_auth(listener_actions=[FORWARD]))
+    assert ("'origin-https' forwards by default and verifies no client certificate although origin "
+            "authentication is configured") in message
+    assert urn == _urn(LISTENER, "origin-https")
+
+
+def test_a_denying_listener_needs_a_header_rule_and_a_ruleset():
+    [(message, _)] = check_stack(P.origin_auth_complete, origin_auth(rule=False))
+    assert "no listener rule on it forwards requests carrying the secret header" in message
+    [(message, _)] = check_stack(P.origin_auth_complete, origin_auth(ruleset=False))
+    assert "no Cloudflare ruleset in phase http_request_late_transform sets a request header" in message
+    assert len(check_stack(P.origin_auth_complete, origin_auth(enabled=False))) == 1  # a disabled rule sets nothing
+
+
+def test_the_rule_must_check_the_header_the_ruleset_sets_with_its_value():
+    [(message, urn)] = check_stack(P.origin_auth_complete, origin_auth(rule_header="X-Other"))
+    assert "checks header 'X-Other', which no Cloudflare ruleset sets (they set: x-origin-auth)" in message
+    assert urn == _urn(LISTENER_RULE, "origin-auth")
+    [(message, _)] = check_stack(P.origin_auth_complete, origin_auth(expected=("something-else",)))
+    assert "expects other values" in message and SECRET not in message and "something-else" not in message
+    assert len(check_stack(P.origin_auth_complete, origin_auth(expected=()))) == 1
+
+
+def test_values_unknown_during_a_preview_are_not_judged():
+    assert check_stack(P.origin_auth_complete, origin_auth(sent=UNKNOWN)) == []
+    assert check_stack(P.origin_auth_complete, origin_auth(expected=(UNKNOWN,))) == []
+
+
+def test_a_rule_on_another_listener_does_not_count():
+    resources = origin_auth()
+    other = resource(LISTENER, "other", https_listener())
+    rule_resource = next(r for r in resources if r.resource_type == LISTENER_RULE)
+    rule_resource.property_dependencies["listenerArn"] = [other]
+    messages = [m for m, _ in check_stack(P.origin_auth_complete, [*resources, other])]
+    assert messages == ["HTTPS listener 'origin-https' denies by default but no listener rule on it forwards "
+                        "requests carrying the secret header: every request would be refused."]
+
+
+AOP_SETTINGS = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings"
+AOP_CERTIFICATE = "cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate"
+
+
+def mutual_tls(verify=True, enabled=True, certificate=True) -> list[PolicyResource]:
+    listener = https_listener(actions=[FORWARD])
+    if verify:
+        listener["mutualAuthentication"] = MTLS
+    resources = [resource(LISTENER, "origin-https", listener),
+                 resource(AOP_SETTINGS, "origin-auth-zone", {"zoneId": "z", "enabled": enabled})]
+    if certificate:
+        resources.append(resource(AOP_CERTIFICATE, "origin-auth-zone-cert", {
+            "zoneId": "z", "certificate": UNKNOWN, "privateKey": UNKNOWN}))
+    return resources
+
+
+def test_complete_mutual_tls_passes():
+    assert check_stack(P.origin_auth_complete, mutual_tls(), {"required": True}) == []
+    assert check_stack(P.origin_auth_complete, mutual_tls(enabled=UNKNOWN)) == []  # decided at `up`
+
+
+def test_mutual_tls_needs_both_sides_and_the_zones_own_certificate():
+    [(message, urn)] = check_stack(P.origin_auth_complete, mutual_tls(enabled=False))
+    assert "the zone does not enable Authenticated Origin Pulls" in message and urn == _urn(LISTENER, "origin-https")
+    messages = [m for m, _ in check_stack(P.origin_auth_complete, mutual_tls(verify=False))]
+    assert len(messages) == 2 and "no HTTPS listener verifies them" in messages[1]
+    [(message, _)] = check_stack(P.origin_auth_complete, mutual_tls(certificate=False))
+    assert "Cloudflare then presents its shared certificate" in message
+
+
+# --------------------------------------------------------------------------
+# The pack as Pulumi runs it, and the stack the program declares today
+# --------------------------------------------------------------------------
+
+
+def _as_policy_resources(rendering, props: str) -> list[PolicyResource]:
+    """The rendering's resources as the engine hands them to policies (inputs, or state for stack policies)."""
+    by_urn = {}
+    for declared in rendering.resources:
+        by_urn[declared.urn] = PolicyResource(
+            declared.type, unknown_checking_proxy(dict(getattr(declared, props))), declared.urn, declared.name,
+            _opts(declared.parent or None), None, None, [], {})
+    for declared in rendering.resources:
+        by_urn[declared.urn].dependencies = [by_urn[d] for d in declared.dependencies if d in by_urn]
+    return list(by_urn.values())
+
+
+def _violations(rendering) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for policy in P.POLICIES:
+        def report(message, urn=None, name=policy.name):
+            found.setdefault(name, []).append(message)
+        if isinstance(policy, StackValidationPolicy):
+            policy.validate(StackValidationArgs(_as_policy_resources(rendering, "state"), None), report)
+            continue
+        for subject in _as_policy_resources(rendering, "inputs"):
+            policy.validate(ResourceValidationArgs(subject.resource_type, subject.props, subject.urn, subject.name,
+                                                   subject.opts, None, None), report)
+    return found
+
+
+@pytest.mark.parametrize("mode", ["header", "mtls", "none"])
+def test_the_stack_the_program_declares_passes_every_mandatory_policy(mode):
+    found = _violations(run_program(PROJECT_ROOT / "customers.yaml", originAuth=mode))
+    if mode == "none":  # the supported opt-out: an advisory reminder on the HTTPS listener, nothing blocks
+        assert list(found) == ["origin-auth-https-listener"] and len(found["origin-auth-https-listener"]) == 1
+    else:
+        assert found == {}
+
+
+@pytest.fixture(scope="module")
+def running_pack():
+    """The pack's real __main__.py, started the way Pulumi's analyzer shim starts it; yields a gRPC stub."""
+    import grpc
+    from pulumi.runtime.proto import analyzer_pb2_grpc
+
+    process = subprocess.Popen([sys.executable, str(POLICY_DIR)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        port = process.stdout.readline().strip()
+        assert port.isdigit(), process.stderr.read()
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(channel).result(timeout=20)
+        yield analyzer_pb2_grpc.AnalyzerStub(channel)
+        channel.close()
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _struct(props: dict):
+    from google.protobuf import struct_pb2
+
+    message = struct_pb2.Struct()
+    message.update(props)
+    return message
+
+
+def test_the_running_pack_describes_its_policies(running_pack):
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import analyzer_pb2
+
+    info = running_pack.GetAnalyzerInfo(empty_pb2.Empty())
+    assert info.name == "saas-domains" and info.supportsConfig
+    levels = {p.name: analyzer_pb2.EnforcementLevel.Name(p.enforcementLevel) for p in info.policies}
+    assert levels == {p.name: p.enforcement_level.value.upper() for p in P.POLICIES}
+
+
+def test_the_running_pack_reports_violations_over_grpc(running_pack):
+    from pulumi.runtime.proto import analyzer_pb2
+
+    bad = hostname_props("mail.mkdev.me", minTlsVersion="1.0")
+    response = running_pack.Analyze(analyzer_pb2.AnalyzeRequest(
+        type=CUSTOM_HOSTNAME, properties=_struct(bad), urn=_urn(CUSTOM_HOSTNAME, "mail.mkdev.me"),
+        name="mail.mkdev.me"))
+    assert [(d.policyName, analyzer_pb2.EnforcementLevel.Name(d.enforcementLevel)) for d in response.diagnostics] == [
+        ("custom-hostname-min-tls", "MANDATORY")]
+    preview = running_pack.Analyze(analyzer_pb2.AnalyzeRequest(  # unknown during a preview: no verdict, no error
+        type=LISTENER, properties=_struct(https_listener(policy=UNKNOWN)), urn=_urn(LISTENER, "l"), name="l"))
+    assert list(preview.diagnostics) == []
+
+    stack = running_pack.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[
+        analyzer_pb2.AnalyzerResource(type=type_, properties=_struct(props), urn=_urn(type_, name), name=name)
+        for type_, name, props in edge_specs(hostnames=("proxy-fallback.mailito.com",))]))
+    assert [(d.policyName, d.urn) for d in stack.diagnostics] == [
+        ("no-custom-hostname-in-saas-zone", _urn(CUSTOM_HOSTNAME, "proxy-fallback.mailito.com"))]
+
