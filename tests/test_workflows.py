@@ -97,6 +97,8 @@ def test_preview_runs_pulumi_with_pr_comment_and_skips_forks_visibly():
     assert pulumi["with"]["comment-on-pr"] is True and pulumi["with"]["diff"] is True
     assert pulumi["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
     assert pulumi["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+    assert pulumi["with"]["refresh"] is False  # a refresh reads every hostname: Cloudflare's rate limit
+    assert_policy_pack_runs(preview)
     skipped = jobs["preview-skipped"]
     assert skipped["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
     assert "::notice" in runs(skipped) and "exit 1" not in runs(skipped)
@@ -114,6 +116,17 @@ def test_deploy_runs_up_one_at_a_time_with_least_privilege():
     assert 1 <= int(pulumi["with"]["parallel"]) <= 8  # Cloudflare's API rate, not unbounded
     assert pulumi["env"]["CLOUDFLARE_API_TOKEN"] == "${{ secrets.CLOUDFLARE_API_TOKEN }}"
     assert "saas-domains validate" in runs(deploy)
+    assert_policy_pack_runs(deploy)
+
+
+def assert_policy_pack_runs(job: dict) -> None:
+    """The pack runs with the Pulumi step, from the venv its PulumiPolicy.yaml names, built before."""
+    names = [s.get("uses", "").split("@")[0] or s.get("run", "") for s in steps(job)]
+    venv_step = next(i for i, n in enumerate(names) if "policy/venv/bin/pip install -r policy/requirements.txt" in n)
+    assert venv_step < names.index("pulumi/actions")
+    assert step_using(job, "pulumi/actions")["with"]["policyPacks"] == "policy"
+    pack = yaml.safe_load((PROJECT_ROOT / "policy" / "PulumiPolicy.yaml").read_text())
+    assert pack["runtime"]["options"]["virtualenv"] == "venv"
 
 
 def test_ci_and_workflows_run_the_readme_test_command():
