@@ -66,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
         settings = stack_settings(project_dir, args.stack)
         path = Path(os.path.relpath(settings.customers_path(project_dir), project_dir))
         base_bytes = read_at_revision(args.base, path, project_dir)
-        head_bytes = ((project_dir / path).read_bytes() if (project_dir / path).is_file() else None) \
-            if args.head is None else read_at_revision(args.head, path, project_dir)
+        head_bytes = _read_head(args.head, path, project_dir)
     except SetupError as err:
         print(f"saas-domains diff: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     rules = settings.validation_rules()
 
     try:
-        head = parse_customers(head_bytes if head_bytes is not None else b"", rules, path=str(path))
+        head = parse_customers(head_bytes, rules, path=str(path))
     except CustomersFileError as err:
         print(style(f"{path} at {head_name} is invalid; nothing can be compared:", "red", sys.stderr),
               file=sys.stderr)
@@ -114,6 +113,15 @@ def run(args: argparse.Namespace) -> int:
         print(style(refusal, "red", sys.stderr), file=sys.stderr)
         return EXIT_REMOVAL_GUARD
     return EXIT_OK
+
+
+def _read_head(revision: str | None, path: Path, project_dir: Path) -> bytes:
+    """The file after the change: at `revision`, or in the working tree when there is none."""
+    data = (read_at_revision(revision, path, project_dir) if revision is not None
+            else (project_dir / path).read_bytes() if (project_dir / path).is_file() else None)
+    if data is None:
+        raise SetupError(f"{path} does not exist at {revision or 'the working tree'}; nothing to compare")
+    return data
 
 
 class Report:
