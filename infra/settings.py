@@ -9,6 +9,7 @@ Pulumi.yaml declares exactly the same keys, types and defaults. No Pulumi import
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("deletionProtection", "boolean", True, "ALB deletion protection."),
 )
 
-SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 TARGET_TYPES = ("ip", "instance", "lambda")
 ORIGIN_AUTH_MODES = ("header", "mtls", "none")  # infra/origin_auth.py; kept here so `validate` needs no Pulumi
 
@@ -75,24 +75,26 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class StackSettings:
+    """The validated settings; built only by settings_from, so the defaults live in SETTINGS alone."""
+
     zone: str
-    zone_id: str | None = None
-    fallback_subdomain: str = "proxy-fallback"
-    cname_subdomain: str = "cname"
-    customers_file: str = "customers.yaml"
-    allow_wildcards: bool = False
-    max_hostnames: int = DEFAULT_MAX_HOSTNAMES
-    max_removals: int = DEFAULT_MAX_REMOVALS
-    allow_removals: int = 0
-    origin_auth: str = "header"
-    manage_zone_ssl_mode: bool = True
-    vpc_id: str | None = None
-    subnet_ids: tuple[str, ...] = ()
-    target_port: int = 80
-    target_type: str = "ip"
-    health_check_path: str = "/"
-    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    deletion_protection: bool = True
+    zone_id: str | None
+    fallback_subdomain: str
+    cname_subdomain: str
+    customers_file: str
+    allow_wildcards: bool
+    max_hostnames: int
+    max_removals: int
+    allow_removals: int
+    origin_auth: str
+    manage_zone_ssl_mode: bool
+    vpc_id: str | None
+    subnet_ids: tuple[str, ...]
+    target_port: int
+    target_type: str
+    health_check_path: str
+    ssl_policy: str
+    deletion_protection: bool
 
     @property
     def fallback_hostname(self) -> str:
@@ -195,26 +197,20 @@ def settings_from(get: Callable[[str], Any]) -> StackSettings:
     if bool(values["vpcId"]) != bool(values["subnetIds"]):
         raise SettingsError(f"{PROJECT}:vpcId and {PROJECT}:subnetIds go together: set both (public subnets of "
                             "that VPC in at least two AZs) or neither (the default VPC and its default subnets)")
-    return StackSettings(
+    fields = {_attribute(key): value for key, value in values.items()}
+    fields.update(
         zone=zone,
         zone_id=values["zoneId"] or None,
+        vpc_id=values["vpcId"] or None,
         fallback_subdomain=_dns_label("fallbackSubdomain", values["fallbackSubdomain"]),
         cname_subdomain=_dns_label("cnameSubdomain", values["cnameSubdomain"]),
-        customers_file=values["customersFile"],
-        allow_wildcards=values["allowWildcards"],
-        max_hostnames=values["maxHostnames"],
-        max_removals=values["maxRemovals"],
-        allow_removals=values["allowRemovals"],
-        origin_auth=values["originAuth"],
-        manage_zone_ssl_mode=values["manageZoneSslMode"],
-        vpc_id=values["vpcId"] or None,
-        subnet_ids=values["subnetIds"],
-        target_port=values["targetPort"],
-        target_type=values["targetType"],
-        health_check_path=values["healthCheckPath"],
-        ssl_policy=values["sslPolicy"],
-        deletion_protection=values["deletionProtection"],
     )
+    return StackSettings(**fields)
+
+
+def _attribute(key: str) -> str:
+    """The StackSettings field of a config key: maxHostnames -> max_hostnames."""
+    return re.sub(r"(?<!^)([A-Z])", lambda m: "_" + m.group(1).lower(), key)
 
 
 def read_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:

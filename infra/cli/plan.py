@@ -62,7 +62,6 @@ def run(args: argparse.Namespace) -> int:
 
 def summarise(rendering: Any) -> dict[str, Any]:
     """Resources grouped by component (and, for hostnames, by customer), counts, DNS instructions."""
-    by_urn = rendering.by_urn()
     instructions: dict[str, dict] = rendering.outputs.get("customerHostnames") or {}
 
     components: dict[str, dict[str, Any]] = {}
@@ -73,7 +72,7 @@ def summarise(rendering: Any) -> dict[str, Any]:
                                         "resources": []}
     for resource in rendering.resources:
         if resource.custom:
-            parent = components.get(resource.parent) if resource.parent in by_urn else None
+            parent = components.get(resource.parent)
             entry = {"type": resource.type, "name": resource.name}
             if resource.type == "cloudflare:index/customHostname:CustomHostname":
                 entry["customer"] = (instructions.get(resource.name) or {}).get("customer")
