@@ -17,6 +17,7 @@ from infra.origin_auth import HEADER_NAME
 
 COMPONENT_TYPE = "saas-domains:index:Origin"
 LISTENER_PORTS = (80, 443)
+LAMBDA_TARGET = "lambda"
 
 
 @dataclass
@@ -48,10 +49,12 @@ class Origin(pulumi.ComponentResource):
     def __init__(self, name: str, args: OriginArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(COMPONENT_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        is_lambda = args.target_type == LAMBDA_TARGET
 
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-alb",
-            description="ALB origin: HTTP/HTTPS from Cloudflare's published ranges only",
+            # EC2 accepts only a-zA-Z0-9, space and ._-:/()#,@[]+=&;{}!$* here: no apostrophes.
+            description="ALB origin: HTTP/HTTPS from the Cloudflare published ranges only",
             vpc_id=args.vpc_id,
             ingress=[
                 aws.ec2.SecurityGroupIngressArgs(
@@ -64,9 +67,10 @@ class Origin(pulumi.ComponentResource):
                 )
                 for port in LISTENER_PORTS
             ],
-            egress=[
+            # A Lambda target is invoked through the AWS API, not over the VPC: no egress at all.
+            egress=[] if is_lambda else [
                 aws.ec2.SecurityGroupEgressArgs(
-                    description="ALB to the application's targets inside the VPC",
+                    description="ALB to the application targets inside the VPC",
                     protocol="tcp",
                     from_port=args.target_port,
                     to_port=args.target_port,
@@ -87,14 +91,17 @@ class Origin(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Port, protocol, VPC and the health check's protocol "do not apply" to a Lambda target group
+        # (pulumi-aws TargetGroup schema): sending them fails the create.
         self.target_group = aws.lb.TargetGroup(
             f"{name}-app",
-            port=args.target_port,
-            protocol="HTTP",
+            port=None if is_lambda else args.target_port,
+            protocol=None if is_lambda else "HTTP",
             target_type=args.target_type,
-            vpc_id=args.vpc_id,
+            vpc_id=None if is_lambda else args.vpc_id,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True, path=args.health_check_path, protocol="HTTP", matcher="200-399"),
+                enabled=True, path=args.health_check_path, protocol=None if is_lambda else "HTTP",
+                matcher="200-399"),
             opts=child,
         )
 
