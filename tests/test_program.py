@@ -106,7 +106,7 @@ def test_security_group_admits_only_cloudflare_ranges_on_80_and_443(example):
     # Out only to the application, inside the VPC.
     assert sg.inputs["egress"] == [{
         "cidrBlocks": [FakeCloud.vpc["cidrBlock"]], "fromPort": 8080.0, "toPort": 8080.0, "protocol": "tcp",
-        "description": "ALB to the application's targets inside the VPC"}]
+        "description": "ALB to the application targets inside the VPC"}]
     assert sg.inputs["vpcId"] == FakeCloud.vpc["id"]
 
 
