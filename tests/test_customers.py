@@ -148,7 +148,7 @@ def test_validation_rules_normalise_and_check_the_zone():
 
 
 def test_allowed_value_tuples():
-    assert ALLOWED_SSL_METHODS == ("http", "txt", "email")
+    assert ALLOWED_SSL_METHODS == ("http", "txt")
     assert ALLOWED_MIN_TLS_VERSIONS == ("1.2", "1.3")
     assert ALLOWED_CERTIFICATE_AUTHORITIES == ("google", "lets_encrypt", "ssl_com")
     assert ALLOWED_BUNDLE_METHODS == ("ubiquitous", "optimal", "force")
@@ -682,7 +682,9 @@ def test_ssl_wildcard_in_defaults_is_reported_once_at_the_defaults():
 @pytest.mark.parametrize(
     ("origin", "reason"),
     [
-        ("eu.example.com", "must be the SaaS zone 'mailito.com' or a hostname inside it"),
+        ("eu.example.com", "must be a proxied record inside the SaaS zone 'mailito.com'"),
+        ("Mailito.com.", "is the SaaS zone's apex; a custom origin must be a proxied record inside 'mailito.com', "
+                         "such as eu.mailito.com"),
         ("'*.mailito.com'", "wildcard hostnames are not allowed here"),
         ("eu..mailito.com", "empty label"),
         ("10.0.0.1", "an IP address, not a hostname"),
@@ -697,13 +699,21 @@ def test_origin_must_be_a_hostname_in_the_zone(origin: str, reason: str):
 
 def test_origin_in_defaults_is_checked_too():
     assert only_problem("defaults:\n  origin: app.example.com\ncustomers: []\n") == (
-        "customers.yaml:2: defaults: origin 'app.example.com': must be the SaaS zone 'mailito.com' "
-        "or a hostname inside it"
+        "customers.yaml:2: defaults: origin 'app.example.com': must be a proxied record inside the SaaS zone "
+        "'mailito.com'"
     )
 
 
-def test_origin_may_be_the_zone_itself():
-    assert parse(one_customer(extra="    origin: Mailito.com.\n")).hostnames[0].origin == "mailito.com"
+def test_origin_inside_the_zone_is_normalised():
+    assert parse(one_customer(extra="    origin: EU.Mailito.com.\n")).hostnames[0].origin == "eu.mailito.com"
+
+
+@pytest.mark.parametrize("method", ["email", "cname"])
+def test_retired_dcv_methods_are_refused_with_the_reason(method: str):
+    assert only_problem(one_customer(extra=f"    ssl: {{method: {method}}}\n")) == (
+        f"customers.yaml:4: customer 'mkdev' (entry 1): ssl.method: {method!r} validation is retired: Cloudflare "
+        "dropped e-mail and CNAME DCV with DigiCert; use http (the default) or txt"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -714,7 +724,7 @@ def test_origin_may_be_the_zone_itself():
 @pytest.mark.parametrize(
     ("setting", "allowed"),
     [
-        ("method: dns", "'http', 'txt', 'email'"),
+        ("method: dns", "'http', 'txt'"),
         ("type: ov", "'dv'"),
         ("certificate_authority: digicert", "'google', 'lets_encrypt', 'ssl_com' or null (let Cloudflare choose)"),
         ("bundle_method: fastest", "'ubiquitous', 'optimal', 'force'"),
