@@ -98,3 +98,12 @@ def test_bad_settings_are_refused_with_the_key_named(values, message):
 
 def _snake(key: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in key)
+
+
+def test_a_fallback_hostname_too_long_for_an_acm_certificate_is_refused():
+    """ACM: "The first domain name you enter cannot exceed 64 octets, including periods"."""
+    zone = "a" * 40 + ".example.com"  # proxy-fallback.<zone> is 67 characters
+    with pytest.raises(SettingsError, match=r"'proxy-fallback\.a+\.example\.com' \(67 characters\).*ACM refuses"):
+        settings_from_stack_config({"saas-domains:zone": zone})
+    shorter = settings_from_stack_config({"saas-domains:zone": zone, "saas-domains:fallbackSubdomain": "fb"})
+    assert shorter.fallback_hostname == f"fb.{zone}"
