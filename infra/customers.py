@@ -48,7 +48,10 @@ __all__ = [
 
 DEFAULT_MAX_HOSTNAMES = 5000
 
-ALLOWED_SSL_METHODS = ("http", "txt", "email")
+ALLOWED_SSL_METHODS = ("http", "txt")
+# Cloudflare retired e-mail and CNAME DCV with DigiCert: "CNAME and Email DCV will be deprecated.
+# Customers will be required to use HTTP or TXT DCV" (SSL docs, DigiCert offboarding, custom hostnames).
+RETIRED_SSL_METHODS = ("email", "cname")
 ALLOWED_SSL_TYPES = ("dv",)
 ALLOWED_MIN_TLS_VERSIONS = ("1.2", "1.3")
 REJECTED_MIN_TLS_VERSIONS = ("1.0", "1.1")  # valid for Cloudflare, below our floor
@@ -829,6 +832,10 @@ class _Validator:
             return self.boolean(node, where, entry)
         if name == "ciphers":
             return self.ciphers(node, entry)
+        if name == "method" and isinstance(node, _Scalar) and node.tag == _STR and node.value in RETIRED_SSL_METHODS:
+            self.report(node.line, entry, f"{where}: {node.value!r} validation is retired: Cloudflare dropped e-mail "
+                                          "and CNAME DCV with DigiCert; use http (the default) or txt")
+            return _INVALID
         choices = {
             "method": ALLOWED_SSL_METHODS,
             "type": ALLOWED_SSL_TYPES,
@@ -940,11 +947,17 @@ class _Validator:
         except ValueError as exc:
             self.report(node.line, entry, f"origin {_show(raw)}: {exc}")
             return None
+        # Cloudflare sends the hostname's traffic to a proxied A/AAAA/CNAME record of the SaaS zone
+        # (custom origin servers: Enterprise). The apex is the SaaS's own site, never a custom origin.
+        if name == self.rules.zone:
+            self.report(node.line, entry, f"origin {_show(raw)}: is the SaaS zone's apex; a custom origin must be a "
+                                          f"proxied record inside {self.rules.zone!r}, such as eu.{self.rules.zone}")
+            return None
         if not _in_zone(name, self.rules.zone):
             self.report(
                 node.line,
                 entry,
-                f"origin {_show(raw)}: must be the SaaS zone {self.rules.zone!r} or a hostname inside it",
+                f"origin {_show(raw)}: must be a proxied record inside the SaaS zone {self.rules.zone!r}",
             )
             return None
         return name

@@ -66,6 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 TARGET_TYPES = ("ip", "instance", "lambda")
+# ACM RequestCertificate: "The first domain name you enter cannot exceed 64 octets, including periods."
+MAX_CERTIFICATE_NAME = 64
 ORIGIN_AUTH_MODES = ("header", "mtls", "none")  # infra/origin_auth.py; kept here so `validate` needs no Pulumi
 
 
@@ -197,6 +199,12 @@ def settings_from(get: Callable[[str], Any]) -> StackSettings:
     if bool(values["vpcId"]) != bool(values["subnetIds"]):
         raise SettingsError(f"{PROJECT}:vpcId and {PROJECT}:subnetIds go together: set both (public subnets of "
                             "that VPC in at least two AZs) or neither (the default VPC and its default subnets)")
+    fallback_hostname = f"{values['fallbackSubdomain'].lower()}.{zone}"
+    if len(fallback_hostname) > MAX_CERTIFICATE_NAME:
+        raise SettingsError(
+            f"{PROJECT}:fallbackSubdomain and {PROJECT}:zone make {fallback_hostname!r} "
+            f"({len(fallback_hostname)} characters), the name of the origin's certificate; ACM refuses a first "
+            f"domain name over {MAX_CERTIFICATE_NAME} characters: choose a shorter fallbackSubdomain")
     fields = {_attribute(key): value for key, value in values.items()}
     fields.update(
         zone=zone,
