@@ -208,6 +208,25 @@ def config_from_environment(environ: Mapping[str, str]) -> E2EConfig:
     )
 
 
+def live_reporter(pytestconfig: Any) -> Callable[[str], None]:
+    """Write '[e2e] ...' lines to the terminal as they happen, past pytest's output capture (which would
+    otherwise hold them until the test ends: no progress during a 15-minute wait)."""
+    terminal = pytestconfig.pluginmanager.getplugin("terminalreporter")
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    def write(line: str) -> None:
+        text = f"[e2e] {line}"
+        if terminal is None:  # -p no:terminal
+            print(text, flush=True)
+        elif capture is None:  # -p no:capture
+            terminal.write_line(text, flush=True)
+        else:
+            with capture.global_and_fixture_disabled():
+                terminal.write_line(text, flush=True)
+
+    return write
+
+
 # -- bounded waiting ---------------------------------------------------------------------------------
 
 

@@ -117,6 +117,19 @@ def test_the_e2e_tests_are_collected_and_skip_with_the_reason_without_credential
     assert len(skips) == 4, result.stdout
 
 
+def test_progress_reaches_the_terminal_while_pytest_captures_output(tmp_path):
+    (tmp_path / "test_progress.py").write_text(
+        "from tests.e2e.harness import live_reporter\n"
+        "def test_waits(pytestconfig):\n"
+        "    live_reporter(pytestconfig)('hostname pending [1s]')\n"
+        "    print('held by capture')\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+                             str(tmp_path / "test_progress.py")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[e2e] hostname pending [1s]" in result.stdout and "held by capture" not in result.stdout
+
+
 # -- the stack it deploys --------------------------------------------------------------------------
 
 

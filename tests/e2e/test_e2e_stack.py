@@ -26,6 +26,7 @@ from tests.e2e.harness import (
     hostname_live,
     hostname_problem,
     https_get,
+    live_reporter,
     wait_for,
 )
 from tests.e2e.stack import ThrowawayStack
@@ -36,15 +37,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def report(pytestconfig):
     """Progress lines straight to the terminal, also while pytest captures output: waits take minutes."""
-    terminal = pytestconfig.pluginmanager.getplugin("terminalreporter")
-
-    def write(line: str) -> None:
-        if terminal is not None:
-            terminal.write_line(f"[e2e] {line}", flush=True)
-        else:  # pragma: no cover - without the terminal plugin (-p no:terminal)
-            print(f"[e2e] {line}", flush=True)
-
-    return write
+    return live_reporter(pytestconfig)
 
 
 @pytest.fixture(scope="module")
