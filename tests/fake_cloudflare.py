@@ -69,6 +69,12 @@ def custom_hostname(hostname: str, *, status: str = "active", ssl_status: str = 
     return item
 
 
+def fallback_origin(origin: str, status: str = "active", **extra: Any) -> dict[str, Any]:
+    """A fallback origin as GET /zones/{id}/custom_hostnames/fallback_origin documents it."""
+    return {"origin": origin, "status": status, "errors": [], "created_at": "2026-01-05T10:00:00Z",
+            "updated_at": "2026-01-05T10:05:00Z", **extra}
+
+
 @dataclass
 class Scripted:
     """A canned answer for requests whose path matches, used `times` times before normal service."""
@@ -87,6 +93,8 @@ class FakeCloudflare:
     token: str = TOKEN
     hostnames: list[dict] = field(default_factory=list)
     fallback: dict | None = None
+    # Successive fallback-origin states, one per GET (None: deleted, answered 404); the last stays.
+    fallback_states: list[dict | None] = field(default_factory=list)
     dns: list[dict] = field(default_factory=list)
     requests: list[tuple[str, str, dict]] = field(default_factory=list)
     scripted: list[Scripted] = field(default_factory=list)
@@ -128,6 +136,8 @@ class FakeCloudflare:
         if rest == "custom_hostnames":
             return self.list_hostnames(query)
         if rest == "custom_hostnames/fallback_origin":
+            if self.fallback_states:
+                self.fallback = self.fallback_states.pop(0)
             if self.fallback is None:
                 errors = [{"code": 1551, "message": "No fallback origin found"}]
                 return 404, envelope(None, success=False, errors=errors), {}
