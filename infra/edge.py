@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from infra.fallback_origin_waiter import FallbackOriginWaiter
+
 COMPONENT_TYPE = "saas-domains:index:Edge"
 AUTOMATIC_TTL = 1
 # Full, not Full (strict): the ALB answers every customer's SNI with its one certificate, for the
@@ -33,25 +35,37 @@ class EdgeArgs:
 
 
 class Edge(pulumi.ComponentResource):
-    """Fallback record, customer wildcard record, the custom-hostname fallback origin and SSL mode."""
+    """Fallback record, customer wildcard record, the custom-hostname fallback origin (behind its
+    waiter) and SSL mode."""
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(COMPONENT_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
+        # Delete before replace: a zone cannot hold two CNAMEs of one name, and a new name is a
+        # replacement too (not a rename in place under the fallback origin). Either way the engine
+        # first deletes what depends on the record through its inputs: the fallback origin, then
+        # the waiter, which returns once Cloudflare has finished deleting it (error 1039 otherwise).
         self.fallback_record = self._proxied_cname(
             f"{name}-fallback", args.zone_id, args.fallback_hostname, args.origin_dns_name,
-            "Custom-hostname fallback origin: the ALB (managed by saas-domains)")
+            "Custom-hostname fallback origin: the ALB (managed by saas-domains)",
+            pulumi.ResourceOptions(delete_before_replace=True, replace_on_changes=["name"]))
         self.wildcard_record = self._proxied_cname(
             f"{name}-customer-wildcard", args.zone_id, f"*.{args.cname_domain}", args.fallback_hostname,
             "CNAME target of every customer hostname (managed by saas-domains)")
-        # The fallback origin must be a proxied record of the zone, so it waits for that record; on
-        # destroy Pulumi removes it first (see the README on the asynchronous deletion).
+        # Record -> waiter -> fallback origin, each taking its zone id from the one before: input
+        # (property) dependencies, which order creation, order `pulumi destroy` in reverse, and make
+        # a delete-before-replace of the record replace the waiter and the fallback origin first.
+        self.fallback_origin_waiter = FallbackOriginWaiter(
+            f"{name}-fallback-origin-waiter", zone_id=self.fallback_record.zone_id,
+            hostname=args.fallback_hostname, opts=child)
+        # A zone has one fallback origin: creating a replacement first and then deleting the old one
+        # would delete the new one, so it is deleted before it is replaced.
         self.fallback_origin = cloudflare.CustomHostnameFallbackOrigin(
             f"{name}-fallback-origin",
-            zone_id=args.zone_id,
+            zone_id=self.fallback_origin_waiter.zone_id,
             origin=args.fallback_hostname,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.fallback_record]),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.zone_ssl_mode = None
         if args.manage_zone_ssl_mode:
@@ -71,7 +85,9 @@ class Edge(pulumi.ComponentResource):
         })
 
     def _proxied_cname(self, resource_name: str, zone_id: pulumi.Input[str], name: str,
-                       content: pulumi.Input[str], comment: str) -> cloudflare.DnsRecord:
+                       content: pulumi.Input[str], comment: str,
+                       opts: pulumi.ResourceOptions | None = None) -> cloudflare.DnsRecord:
         return cloudflare.DnsRecord(
             resource_name, zone_id=zone_id, name=name, type="CNAME", content=content, proxied=True,
-            ttl=AUTOMATIC_TTL, comment=comment, opts=pulumi.ResourceOptions(parent=self))
+            ttl=AUTOMATIC_TTL, comment=comment,
+            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts))

@@ -92,12 +92,12 @@ def test_plan_renders_the_example_stack():
     out = result.stdout
     assert "not a diff against deployed state" in out
     assert "Origin authentication: 2 resources" in out
-    assert "Origin (AWS): 9 resources" in out and "Edge (Cloudflare): 4 resources" in out
+    assert "Origin (AWS): 9 resources" in out and "Edge (Cloudflare): 5 resources" in out
     assert "Customer hostnames (Cloudflare): 4 resources" in out
     assert "acme      mail.acme-corp.com, newsletter.acme-corp.com" in out
     assert "mail.mkdev.me                                 CNAME  mkdev.cname.mailito.com" in out
     assert "_cf-custom-hostname.mail.mkdev.me" in out
-    assert "19 resources in 4 components; 3 customers, 4 custom hostnames; 4 provider lookups" in out
+    assert "20 resources in 4 components; 3 customers, 4 custom hostnames; 4 provider lookups" in out
     assert "\033[" not in out  # no colour when not on a terminal
 
 
@@ -106,7 +106,7 @@ def test_plan_json_for_machines():
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["stack"] == "dev" and "not a diff" in plan["note"]
-    assert plan["counts"] == {"resources": 19, "components": 4, "customers": 3, "customHostnames": 4,
+    assert plan["counts"] == {"resources": 20, "components": 4, "customers": 3, "customHostnames": 4,
                               "providerLookups": 4}
     assert [c["title"] for c in plan["components"]] == [
         "Origin authentication", "Origin (AWS)", "Edge (Cloudflare)", "Customer hostnames (Cloudflare)"]

@@ -1,12 +1,16 @@
 """The fallback-origin waiter (infra/fallback_origin_waiter.py): one `pulumi destroy` completes.
 
-Against the fake Cloudflare API on loopback, deleting the waiter polls the fallback origin until it
-is gone, bounded, through the official SDK, including as the engine runs it: the pickled provider
-in a fresh `python -m pulumi.dynamic` process, without the program.
+Two halves. Under the mock engine, the real program declares record -> waiter -> fallback origin as
+input (property) dependencies, with the options that make Pulumi delete them in the order Cloudflare
+needs, both on destroy and when the record is replaced; the engine's rules are modelled from its
+source (named below). Against the fake Cloudflare API on loopback, deleting the waiter polls the
+fallback origin until it is gone, bounded, through the official SDK, including as the engine runs
+it: the pickled provider in a fresh `python -m pulumi.dynamic` process, without the program.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -21,16 +25,19 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from infra import fallback_origin_waiter as waiter_module
+from infra import offline
 from infra.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApiError
 from infra.fallback_origin_waiter import (
     DEADLINE_SECONDS,
     POLL_SECONDS,
     PROVIDER_KEY,
+    WAITER_TYPE,
     FallbackOriginWaiterProvider,
     FallbackOriginWaitError,
     wait_until_released,
 )
-from tests.conftest import PROJECT_ROOT
+from infra.settings import ORIGIN_AUTH_MODES
+from tests.conftest import PROJECT_ROOT, run_program
 from tests.fake_cloudflare import TOKEN, ZONE_ID, FakeCloudflare, fallback_origin, serve
 
 DNS = "cloudflare:index/dnsRecord:DnsRecord"
@@ -39,6 +46,155 @@ HOSTNAME = "proxy-fallback.mailito.com"
 FALLBACK_PATH = r"/custom_hostnames/fallback_origin$"
 PENDING = fallback_origin(HOSTNAME, "pending_deletion")
 PROPS = {"zone_id": ZONE_ID, "hostname": HOSTNAME}
+
+
+# -- the dependency graph, under the mock engine ----------------------------------------------------------
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    inputs: dict
+    state: dict
+    dependencies: set[str]
+    property_dependencies: dict[str, set[str]]
+    delete_before_replace: bool
+    replace_on_changes: list[str]
+
+
+def render_graph(monkeypatch: pytest.MonkeyPatch, **overrides) -> dict[str, Registration]:
+    """Run the real program; keep what the engine gets: property dependencies and options too."""
+    extra: dict[str, dict] = {}
+
+    class Monitor(offline._RecordingMonitor):
+        def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+            response = super().RegisterResource(request)
+            extra[response.urn] = {
+                "property_dependencies": {k: set(v.urns) for k, v in request.propertyDependencies.items()},
+                "delete_before_replace": request.deleteBeforeReplace,
+                "replace_on_changes": list(request.replaceOnChanges)}
+            return response
+
+    monkeypatch.setattr(offline, "_RecordingMonitor", Monitor)
+    rendering = run_program(**overrides)
+    return {r.urn: Registration(r.urn, r.type, r.name, r.custom, r.inputs, r.state, set(r.dependencies),
+                                **extra[r.urn]) for r in rendering.resources}
+
+
+def one(graph: dict[str, Registration], type_: str, name: str | None = None) -> Registration:
+    found = [r for r in graph.values() if r.type == type_ and name in (None, r.name)]
+    assert len(found) == 1, [r.name for r in found]
+    return found[0]
+
+
+def edge(graph):
+    return (one(graph, DNS, "edge-fallback"), one(graph, WAITER_TYPE), one(graph, FALLBACK_ORIGIN))
+
+
+def delete_order(graph: dict[str, Registration], urns: set[str]) -> list[str]:
+    """The order the engine deletes these in: each only after every resource that depends on it.
+
+    `pulumi destroy` and the deletions of a delete-before-replace both walk the dependency graph
+    (dependencies = depends_on plus property dependencies) in reverse (pulumi/pulumi
+    pkg/resource/graph/dependency_graph.go, pkg/resource/deploy/deployment_executor.go).
+    """
+    dependents = {u: {o for o in urns if u in graph[o].dependencies} for u in urns}
+    order: list[str] = []
+    while len(order) < len(urns):
+        ready = sorted(u for u in urns if u not in order and dependents[u] <= set(order))
+        assert ready, "dependency cycle"
+        order.extend(ready)
+    return order
+
+
+def cloudflare_diff_replaces(resource: Registration, unknown: set[str]) -> bool:
+    """The Cloudflare provider's Diff with these inputs unknown: replace when zone_id is.
+
+    terraform-provider-cloudflare (v5, which pulumi-cloudflare 6 bridges) gives zone_id
+    `stringplanmodifier.RequiresReplace()` on every zone resource, custom_hostname_fallback_origin
+    included (internal/services/custom_hostname_fallback_origin/schema.go); `origin` is updated in place.
+    """
+    return "zoneId" in unknown
+
+
+def waiter_diff_replaces(resource: Registration, unknown: set[str]) -> bool:
+    news = {k: (rpc.UNKNOWN if k in unknown else v) for k, v in resource.inputs.items()}
+    diff = FallbackOriginWaiterProvider().diff("id", dict(resource.state), news)
+    assert diff.delete_before_replace is True
+    return bool(diff.replaces)
+
+
+def dependent_replacements(graph: dict[str, Registration], root: str) -> list[str]:
+    """The resources the engine deletes before a delete-before-replace of `root`, as it decides them.
+
+    pulumi/pulumi pkg/resource/deploy/step_generator.go, calculateDependentReplacements: walk the
+    root's transitive dependents in order; one joins the replace set when its inputs that have a
+    property dependency on a member of the set, made unknown, make its provider's Diff replace it.
+    A depends_on edge alone never does.
+    """
+    replace_set = [root]
+    for urn, resource in graph.items():  # registration order is a topological order
+        if urn == root or not resource.custom:
+            continue
+        unknown = {k for k, deps in resource.property_dependencies.items() if deps & set(replace_set)}
+        if not unknown:
+            continue
+        diff = waiter_diff_replaces if resource.type == WAITER_TYPE else cloudflare_diff_replaces
+        if diff(resource, unknown):
+            replace_set.append(urn)
+    return replace_set[1:]
+
+
+@pytest.fixture(scope="module", params=ORIGIN_AUTH_MODES)
+def graph(request) -> dict[str, Registration]:
+    """The program in each originAuth mode, rendered once per mode for this module."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return render_graph(monkeypatch, originAuth=request.param)
+
+
+def test_fallback_origin_depends_on_the_waiter_which_depends_on_the_record(graph):
+    record, waiter, origin = edge(graph)
+    # Through inputs, not only depends_on: the zone id flows record -> waiter -> fallback origin.
+    assert waiter.property_dependencies["zone_id"] == {record.urn}
+    assert waiter.dependencies == {record.urn}
+    assert origin.property_dependencies["zoneId"] == {waiter.urn}
+    assert origin.dependencies == {waiter.urn}
+    assert waiter.inputs["zone_id"] == origin.inputs["zoneId"] == record.inputs["zoneId"]
+    assert waiter.inputs["hostname"] == origin.inputs["origin"] == record.inputs["name"] == HOSTNAME
+
+
+def test_destroy_deletes_the_fallback_origin_then_waits_then_deletes_the_record(graph):
+    record, waiter, origin = edge(graph)
+    order = delete_order(graph, {urn for urn, r in graph.items() if r.custom})
+    assert order.index(origin.urn) < order.index(waiter.urn) < order.index(record.urn)
+
+
+def test_replacing_the_record_deletes_origin_then_waiter_then_record_first(graph):
+    record, waiter, origin = edge(graph)
+    # Same name twice is refused by Cloudflare, so the record is deleted before it is replaced, and
+    # a new name is a replacement too (replace_on_changes) rather than a rename under the origin.
+    assert record.delete_before_replace is True and record.replace_on_changes == ["name"]
+    dependents = dependent_replacements(graph, record.urn)
+    assert dependents == [waiter.urn, origin.urn]
+    # Deleted in reverse dependency order, then created again in dependency order.
+    assert delete_order(graph, {record.urn, *dependents}) == [origin.urn, waiter.urn, record.urn]
+    # Replaced on their own (`pulumi up --replace`), they also go first: a zone has one fallback
+    # origin, and the waiter takes the fallback origin with it.
+    assert waiter.delete_before_replace is True and origin.delete_before_replace is True
+    assert dependent_replacements(graph, waiter.urn) == [origin.urn]
+
+
+def test_the_waiter_keeps_only_plain_strings_and_no_token(monkeypatch):
+    monkeypatch.setenv(TOKEN_VARIABLE, TOKEN)
+    [waiter] = run_program().of_type(WAITER_TYPE)
+    assert set(waiter.inputs) == {"zone_id", "hostname", PROVIDER_KEY} and waiter.secret_inputs == []
+    assert all(isinstance(v, str) for v in waiter.inputs.values())
+    pickled = base64.b64decode(waiter.inputs[PROVIDER_KEY])
+    assert TOKEN.encode() not in pickled and len(pickled) < 400
+    assert b"infra.fallback_origin_waiter" in pickled  # by reference: the class is imported, not copied
 
 
 # -- the provider's create, update and diff ----------------------------------------------------------------

@@ -17,6 +17,7 @@ CERT = "aws:acm/certificate:Certificate"
 CERT_VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 DNS = "cloudflare:index/dnsRecord:DnsRecord"
 FALLBACK_ORIGIN = "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin"
+WAITER = "pulumi-python:dynamic:Resource"  # infra/fallback_origin_waiter.py
 ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 HOSTNAME = "cloudflare:index/customHostname:CustomHostname"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
@@ -70,7 +71,7 @@ def test_declares_the_origin_the_edge_and_one_custom_hostname_per_hostname(examp
         "saas-domains:index:Origin": 1, "saas-domains:index:Edge": 1,
         "saas-domains:index:CustomerHostnames": 1, "saas-domains:index:OriginAuth": 1,
         SG: 1, ALB: 1, TG: 1, LISTENER: 2, LISTENER_RULE: 1, CERT: 1, CERT_VALIDATION: 1, DNS: 3,
-        FALLBACK_ORIGIN: 1, ZONE_SETTING: 1, HOSTNAME: 4, PASSWORD: 1, RULESET: 1,
+        FALLBACK_ORIGIN: 1, WAITER: 1, ZONE_SETTING: 1, HOSTNAME: 4, PASSWORD: 1, RULESET: 1,
     }
 
 
@@ -83,6 +84,7 @@ def test_every_resource_is_parented_to_its_component(example):
         parent_type = by_urn[resource.parent].type
         expected = {HOSTNAME: "saas-domains:index:CustomerHostnames",
                     FALLBACK_ORIGIN: "saas-domains:index:Edge", ZONE_SETTING: "saas-domains:index:Edge",
+                    WAITER: "saas-domains:index:Edge",
                     PASSWORD: "saas-domains:index:OriginAuth", RULESET: "saas-domains:index:OriginAuth"}
         if resource.type in expected:
             assert parent_type == expected[resource.type]
@@ -250,10 +252,12 @@ def test_customer_wildcard_points_at_the_fallback_record(example):
     assert record.inputs["proxied"] is True and record.inputs["ttl"] == 1.0
 
 
-def test_fallback_origin_is_the_fallback_record_and_depends_on_it(example):
+def test_fallback_origin_is_the_fallback_record_and_depends_on_it_through_the_waiter(example):
     origin = only(example, FALLBACK_ORIGIN)
     assert origin.inputs == {"zoneId": ZONE_ID, "origin": "proxy-fallback.mailito.com"}
-    assert only(example, DNS, "edge-fallback").urn in origin.dependencies
+    waiter = only(example, WAITER)  # tests/test_fallback_origin_waiter.py covers it in full
+    assert origin.dependencies == [waiter.urn]
+    assert waiter.dependencies == [only(example, DNS, "edge-fallback").urn]
 
 
 def test_zone_ssl_mode_is_full_and_can_be_left_alone(example, customers_file):
