@@ -1,0 +1,307 @@
+"""The program against the providers: every configuration, checked against the locked SDKs' schemas.
+
+Mocks accept anything, so a green rendering proves only what we declare. Here each rendering of the
+real `__main__.py` is checked against the schema of the provider versions `uv.lock` pins (read from
+the installed SDKs, tests/conformance/sdk_schema.py) and against the API rules no schema encodes
+(tests/conformance/api_rules.py, each with its source). The checker is itself tested on resources
+that are wrong on purpose, so a pass means something.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+
+import pytest
+
+from infra import customers as model
+from infra.offline import DeclaredResource, FakeCloud, Invoke, Rendering, render
+from tests.conformance import api_rules
+from tests.conformance.checker import check_invoke, check_rendering, check_resource
+from tests.conformance.sdk_schema import SchemaError, available_values, function_schema, resource_schema
+from tests.conftest import PROJECT_ROOT, run_program
+
+# Every optional key the customers file accepts, in defaults and in customers, with values that
+# exercise each allowed choice somewhere.
+EVERY_FIELD = """\
+defaults:
+  ssl:
+    method: http
+    type: dv
+    min_tls_version: "1.2"
+    certificate_authority: google
+    bundle_method: ubiquitous
+    wildcard: false
+    ciphers: [ECDHE-ECDSA-AES128-GCM-SHA256, ECDHE-RSA-AES128-GCM-SHA256]
+    http2: "on"
+    tls13: "on"
+    early_hints: "off"
+  metadata: {tier: standard}
+  origin: app.mailito.com
+customers:
+  - id: mkdev
+    hostnames: [mail.mkdev.me]
+  - id: acme
+    hostnames: [mail.acme-corp.com, newsletter.acme-corp.com]
+    ssl: {min_tls_version: "1.3", certificate_authority: lets_encrypt, bundle_method: optimal,
+          http2: "off", tls13: "off", early_hints: "on", ciphers: null}
+    metadata: {tier: business, region: eu}
+    origin: eu.mailito.com
+  - id: globex
+    hostnames: ["*.globex.io", "bücher.globex.io"]
+    ssl: {method: txt, wildcard: true, certificate_authority: ssl_com, bundle_method: force}
+  - id: initech
+    hostnames: [post.initech.example]
+    ssl: {certificate_authority: null}
+"""
+
+ORIGIN_AUTH = ("header", "mtls", "none")
+TARGET_TYPES = ("ip", "instance", "lambda")
+NETWORKS = {
+    "default-vpc": {"vpcId": "", "subnetIds": []},
+    "explicit-vpc": {"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0aaa1111", "subnet-0bbb2222"]},
+}
+ZONE_IDS = {"looked-up": "", "pinned": "fedcba9876543210fedcba9876543210"}
+
+CONFIGURATIONS = [
+    pytest.param(auth, ssl_mode, network, zone_id, target, id=f"{auth}-ssl{ssl_mode}-{network}-{zone_id}-{target}")
+    for auth, ssl_mode, network, zone_id, target in itertools.product(
+        ORIGIN_AUTH, (True, False), NETWORKS, ZONE_IDS, TARGET_TYPES)
+]
+
+
+@pytest.fixture(scope="module")
+def every_field_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("conformance") / "customers.yaml"
+    path.write_text(EVERY_FIELD, encoding="utf-8")
+    return path
+
+
+def render_configuration(customers_path, auth, ssl_mode, network, zone_id, target) -> Rendering:
+    return run_program(customers_path, originAuth=auth, manageZoneSslMode=ssl_mode, zoneId=ZONE_IDS[zone_id],
+                       targetType=target, allowWildcards=True, **NETWORKS[network])
+
+
+# -- the program ------------------------------------------------------------------------------------
+
+
+def test_the_fixture_uses_every_optional_field_the_customers_file_accepts(every_field_file):
+    parsed = model.parse_customers(EVERY_FIELD, model.ValidationRules("mailito.com", allow_wildcards=True))
+    for key in (*model.DEFAULTS_KEYS, *model.CUSTOMER_KEYS):
+        assert f"  {key}:" in EVERY_FIELD or f"- {key}:" in EVERY_FIELD, key
+    for key in model.SSL_KEYS:
+        assert f"{key}:" in EVERY_FIELD, f"ssl.{key} is accepted by the file but not exercised here"
+    used = {h.ssl.certificate_authority for h in parsed.hostnames}
+    assert used == {*model.ALLOWED_CERTIFICATE_AUTHORITIES, None}
+    assert {h.ssl.bundle_method for h in parsed.hostnames} == set(model.ALLOWED_BUNDLE_METHODS)
+    assert {h.ssl.method for h in parsed.hostnames} == set(model.ALLOWED_SSL_METHODS)
+
+
+@pytest.mark.parametrize(("auth", "ssl_mode", "network", "zone_id", "target"), CONFIGURATIONS)
+def test_every_configuration_conforms_to_the_provider_schemas_and_api_rules(
+        every_field_file, auth, ssl_mode, network, zone_id, target):
+    rendering = render_configuration(every_field_file, auth, ssl_mode, network, zone_id, target)
+    assert len(rendering.of_type(api_rules.HOSTNAME)) == 6
+    findings = check_rendering(rendering)
+    assert not findings, "\n".join(map(str, findings))
+
+
+def test_the_matrix_reaches_every_resource_type_and_lookup_the_program_can_declare(every_field_file):
+    """So no resource type escapes the check because no configuration declared it."""
+    types: set[str] = set()
+    tokens: set[str] = set()
+    for auth, ssl_mode, network, zone_id in itertools.product(ORIGIN_AUTH, (True, False), NETWORKS, ZONE_IDS):
+        rendering = render_configuration(every_field_file, auth, ssl_mode, network, zone_id, "ip")
+        types |= {r.type for r in rendering.resources if r.custom}
+        tokens |= {i.token for i in rendering.invokes}
+    assert {"cloudflare:index/zoneSetting:ZoneSetting", "cloudflare:index/ruleset:Ruleset",
+            "aws:lb/trustStore:TrustStore", "aws:lb/listenerRule:ListenerRule", api_rules.FALLBACK} <= types
+    assert tokens == {"cloudflare:index/getZone:getZone", "cloudflare:index/getIpRanges:getIpRanges",
+                      "aws:ec2/getVpc:getVpc", "aws:ec2/getSubnets:getSubnets"}
+    for type_ in types - set(api_rules.OWN_PROVIDER_RESOURCES) - {"pulumi:pulumi:StackReference"}:
+        assert resource_schema(type_).properties, type_
+
+
+def test_a_lambda_target_group_sends_no_port_protocol_vpc_or_health_check_protocol(every_field_file):
+    rendering = render_configuration(every_field_file, "header", True, "explicit-vpc", "pinned", "lambda")
+    (group,) = rendering.of_type(api_rules.TG)
+    assert group.inputs["targetType"] == "lambda"
+    assert not {"port", "protocol", "vpcId"} & set(group.inputs)
+    assert "protocol" not in group.inputs["healthCheck"]
+    (security_group,) = rendering.of_type(api_rules.SG)
+    assert security_group.inputs.get("egress") == []  # Lambda is invoked through the AWS API
+
+
+# -- the checker can fail ---------------------------------------------------------------------------
+
+CONTEXT = api_rules.Context(zone="mailito.com")
+
+
+def resource(type_: str, inputs: dict, name: str = "r") -> DeclaredResource:
+    return DeclaredResource(urn=f"urn:{name}", id="id", type=type_, name=name, parent="", custom=True,
+                            inputs=inputs, state={}, dependencies=[])
+
+
+def problems(type_: str, inputs: dict, name: str = "r") -> list[str]:
+    return [f"{f.path}: {f.problem}" for f in check_resource(resource(type_, inputs, name), CONTEXT)]
+
+
+GOOD_HOSTNAME = {"zoneId": FakeCloud.zone_id, "hostname": "mail.mkdev.me",
+                 "ssl": {"method": "http", "type": "dv", "settings": {"minTlsVersion": "1.2"}}}
+
+
+def test_a_well_formed_resource_has_no_findings():
+    assert problems(api_rules.HOSTNAME, GOOD_HOSTNAME) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"hostnme": "x"}, "hostnme: unknown property"),
+        ({"hostname": None}, "hostname: required input is missing"),
+        ({"hostname": 42}, "hostname: expected a string, got number"),
+        ({"ssl": "http"}, "ssl: expected an object (CustomHostnameSslArgs), got string"),
+        ({"ssl": {"method": "http", "settings": {"minTlsVersion": 1.2}}},
+         "ssl.settings.minTlsVersion: expected a string, got number"),
+        ({"ssl": {"method": "http", "settings": {"http2": True}}}, "ssl.settings.http2: expected a string"),
+        ({"ssl": {"method": "http", "type": "ov"}}, "ssl.type: 'ov' is not one of the allowed values 'dv'"),
+        ({"ssl": {"method": "http", "certificateAuthority": "letsencrypt"}},
+         "ssl.certificateAuthority: 'letsencrypt' is not one of the allowed values"),
+        ({"ssl": {"method": "http", "bogus": 1}}, "ssl.bogus: unknown property"),
+        ({"customMetadata": ["a"]}, "customMetadata: expected a map, got array"),
+        ({"customMetadata": {"plan": 3}}, "customMetadata.plan: expected a string, got number"),
+        ({"ssl": {"method": "email"}}, "ssl: ssl.method 'email': only http and txt DCV remain"),
+        ({"ssl": {"method": "http", "wildcard": True}}, "ssl: a wildcard certificate needs ssl.method txt"),
+        ({"customOriginServer": "mailito.com"}, "customOriginServer: custom origin 'mailito.com' is the zone apex"),
+        ({"customOriginServer": "eu.example.com"}, "customOriginServer: custom origin 'eu.example.com' is outside"),
+    ],
+)
+def test_the_checker_reports_each_kind_of_mistake(change, expected):
+    found = problems(api_rules.HOSTNAME, {**GOOD_HOSTNAME, **change})
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_the_checker_refuses_the_apostrophe_that_broke_the_first_release():
+    found = problems(api_rules.SG, {
+        "description": "ALB origin: HTTP/HTTPS from Cloudflare's published ranges only",
+        "ingress": [{"description": "ok", "protocol": "tcp", "fromPort": 443, "toPort": 443}],
+        "egress": [{"description": "to the app's targets", "protocol": "tcp", "fromPort": 80, "toPort": 80}],
+    })
+    assert [p.split(" [")[0] for p in found] == [
+        "description: EC2 refuses the character(s) \"'\"",
+        "egress[0].description: EC2 refuses the character(s) \"'\"",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs", "name", "expected"),
+    [
+        (api_rules.SG, {"description": "x" * 256}, "sg", "description: 256 characters, EC2 allows 255"),
+        (api_rules.LB, {}, "a-load-balancer-with-a-long-name", "(resource name): load balancer name"),
+        (api_rules.TG, {"targetType": "lambda", "port": 80, "protocol": "HTTP", "healthCheck": {"protocol": "HTTP"}},
+         "tg", ": a lambda target group must not send port, protocol, healthCheck.protocol"),
+        (api_rules.TG, {"targetType": "ip", "port": 80}, "tg", ": a ip target group needs protocol, vpcId"),
+        (api_rules.RULE, {"listenerArn": "arn", "priority": 0, "actions": [{"type": "forward"}],
+                          "conditions": [{"httpHeader": {"httpHeaderName": "X-A", "values": ["a*b"]}}]},
+         "rule", "conditions[0].httpHeader.values[0]: the ALB reads * and ? in a header value as wildcards"),
+        (api_rules.RULE, {"listenerArn": "arn", "priority": 0, "actions": [{"type": "forward"}],
+                          "conditions": []}, "rule", "priority: 0 is outside 1-50000"),
+        (api_rules.LISTENER, {"loadBalancerArn": "arn", "protocol": "HTTPS", "port": 443,
+                              "defaultActions": [{"type": "fixed-response", "fixedResponse": {
+                                  "contentType": "text/plain", "statusCode": "302"}}]},
+         "l", ": an HTTPS listener needs certificateArn and sslPolicy"),
+        (api_rules.LISTENER, {"loadBalancerArn": "arn", "protocol": "HTTP", "port": 80,
+                              "defaultActions": [{"type": "fixed-response", "fixedResponse": {
+                                  "contentType": "text/plain", "statusCode": "302"}}]},
+         "l", "defaultActions[0].fixedResponse.statusCode: '302' is not a 2XX, 4XX or 5XX code"),
+        (api_rules.DNS, {"zoneId": "z", "name": "x.mailito.com", "type": "CNAME", "ttl": 60, "proxied": True},
+         "d", ": a proxied record must use ttl 1 (automatic), got 60"),
+        (api_rules.DNS, {"zoneId": "z", "name": "x.mailito.com", "type": "TXT", "ttl": 10}, "d",
+         ": ttl 10 must be 1 (automatic) or 60-86400"),
+        (api_rules.DNS, {"zoneId": "z", "name": "proxy-fallback", "type": "CNAME", "ttl": 1}, "d",
+         "name: record name 'proxy-fallback' is not a full name inside the zone"),
+        (api_rules.DNS, {"zoneId": "z", "name": "x.mailito.com", "type": "CNAMES", "ttl": 1}, "d",
+         "type: 'CNAMES' is not one of the allowed values"),
+        (api_rules.DNS, {"zoneId": "z", "name": "x.mailito.com", "type": "TXT", "ttl": 1, "comment": "c" * 101},
+         "d", "comment: comment is 101 characters, the API allows 100"),
+        ("aws:acm/certificate:Certificate", {"domainName": "p." + "a" * 63, "validationMethod": "DNS"}, "c",
+         "domainName: domain name is 65 characters, the API allows 64"),
+        ("cloudflare:index/zoneSetting:ZoneSetting", {"zoneId": "z", "settingId": "ssl", "value": "full_strict"},
+         "s", ": ssl value 'full_strict' is not off, flexible, full or strict"),
+        ("aws:s3/bucket:Bucket", {}, "Trust-Store", "(resource name): bucket name 'Trust-Store' has characters"),
+        ("cloudflare:index/noSuchThing:NoSuchThing", {}, "n", ": 'cloudflare:index/noSuchThing:NoSuchThing'"),
+        ("pulumi-python:dynamic:Resource", {"__provider": "p", "zone_id": "z", "hostname": "h", "token": "t"},
+         "w", "token: unknown property (the fallback-origin waiter's provider does not read it)"),
+        ("pulumi-python:dynamic:Resource", {"__provider": "p", "zone_id": "z"}, "w",
+         "hostname: required string input is missing"),
+    ],
+)
+def test_the_api_rules_catch_what_the_schemas_allow(type_, inputs, name, expected):
+    found = problems(type_, inputs, name)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_every_api_rule_names_its_source_and_a_property_the_schema_has():
+    """A rule on a misspelt type or property would never fire: each must point at the real schema."""
+    for rule in api_rules.RESOURCE_RULES + api_rules.STACK_RULES:
+        assert rule.source and rule.rule, rule
+    for rule in api_rules.RESOURCE_RULES:
+        if "*" in rule.resource_type or rule.path.startswith("$"):
+            continue
+        shape = resource_schema(rule.resource_type)
+        for part in rule.path.replace("[*]", "").split("."):
+            names = [name for name in shape.properties if fnmatch.fnmatchcase(name, part)]
+            assert names, f"{rule.resource_type} has no property {part!r} (rule: {rule.rule})"
+            shape = shape.properties[names[0]].shape
+            shape = shape.items if shape.kind == "array" else shape
+
+
+def test_a_fallback_origin_without_a_proxied_record_in_the_stack_is_reported():
+    rendering = Rendering(stack="dev", config={"saas-domains:zone": "mailito.com"}, resources=[
+        resource(api_rules.DNS, {"zoneId": "z", "name": "proxy-fallback.mailito.com", "type": "CNAME", "ttl": 60,
+                                 "content": "alb", "proxied": False}),
+        resource(api_rules.FALLBACK, {"zoneId": "z", "origin": "proxy-fallback.mailito.com"}, "fo"),
+    ])
+    assert [f.problem.split(" [")[0] for f in check_rendering(rendering)] == [
+        "origin 'proxy-fallback.mailito.com' is not a proxied record this stack declares"]
+
+
+@pytest.mark.parametrize(
+    ("invoke", "expected"),
+    [
+        (Invoke("cloudflare:index/getZone:getZone", {"filter": {"name": "mailito.com", "match": "every"}}),
+         "filter.match: 'every' is not one of the allowed values 'any', 'all'"),
+        (Invoke("cloudflare:index/getZone:getZone", {"name": "mailito.com"}), "name: unknown property"),
+        (Invoke("aws:ec2/getSubnets:getSubnets", {"filters": [{"name": "vpc-id"}]}),
+         "filters[0].values: required input is missing"),
+        (Invoke("aws:ec2/getVpc:getVpc", {"default": "yes"}), "default: expected a boolean, got string"),
+        (Invoke("aws:ec2/getNothing:getNothing", {}), ": 'aws:ec2/getNothing:getNothing'"),
+    ],
+)
+def test_lookups_are_checked_against_the_function_schemas(invoke, expected):
+    found = [f"{f.path}: {f.problem}" for f in check_invoke(invoke, CONTEXT)]
+    assert any(p.startswith(expected) for p in found), found
+
+
+# -- the schema reader ------------------------------------------------------------------------------
+
+
+def test_available_values_are_read_back_with_underscores():
+    described = 'The Certificate Authority.\nAvailable values: "digicert", "google", "lets*encrypt", "ssl*com".'
+    assert available_values(described) == ("digicert", "google", "lets_encrypt", "ssl_com")
+    assert available_values("no list here") is None
+
+
+def test_the_schema_comes_from_the_locked_sdk():
+    hostname = resource_schema(api_rules.HOSTNAME)
+    assert {name for name, p in hostname.properties.items() if p.required} == {"zoneId", "hostname"}
+    assert hostname.properties["ssl"].shape.properties["method"].shape.enum == ("http", "txt", "email")
+    assert function_schema("cloudflare:index/getZone:getZone").arguments["filter"].shape.kind == "object"
+    with pytest.raises(SchemaError):
+        resource_schema("cloudflare:index/customHostnames:CustomHostname")
+
+
+def test_the_example_stack_as_shipped_conforms():
+    """`Pulumi.dev.yaml` and the repository's customers.yaml, exactly as `pulumi up` would read them."""
+    findings = check_rendering(render(PROJECT_ROOT, "dev"))
+    assert not findings, "\n".join(map(str, findings))
