@@ -12,12 +12,14 @@ the stack's state and runs it by itself, so a plain `pulumi destroy` (which does
 program) performs the wait. Delete hooks live in the program and need `pulumi destroy
 --run-program`. Pickling refers to this module by name (`infra.fallback_origin_waiter`), which the
 provider process imports from the project directory, like `__main__.py` does; the instance holds
-only the deadline and poll interval. The API token is read from CLOUDFLARE_API_TOKEN when the
-delete runs and is never part of the waiter's inputs or state.
+only the deadline and poll interval. The API token is read when the delete runs, from
+CLOUDFLARE_API_TOKEN (or the stack's `cloudflare:apiToken`, which the engine hands the provider
+process), and is never part of the waiter's inputs or state.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +33,7 @@ WAITER_TYPE = "pulumi-python:dynamic:Resource"  # what the engine records for a 
 INPUTS = ("zone_id", "hostname")  # plain strings; nothing else is stored besides the pickled provider
 DEADLINE_SECONDS = 600.0
 POLL_SECONDS = 10.0
+CONFIG_TOKEN_KEY = "cloudflare:apiToken"  # the README's alternative to the environment variable
 PROVIDER_KEY = "__provider"  # the dynamic provider's own input: the pickled provider
 GONE_STATUS = "deleted"
 FAILED_STATUS = "deletion_timed_out"
@@ -111,6 +114,20 @@ class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
         super().__init__()
         self.deadline = deadline
         self.interval = interval
+        self._config_token: str | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # What goes into the stack's state: the timing only, never a token.
+        return {"deadline": self.deadline, "interval": self.interval}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
+    def configure(self, req: dynamic.ConfigureRequest) -> None:
+        # Called in the provider process only, with the stack's config: the README also allows the
+        # token as `cloudflare:apiToken` (a secret) instead of the environment variable.
+        token = req.config.get(CONFIG_TOKEN_KEY)
+        self._config_token = token if isinstance(token, str) and token.strip() else None
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         return dynamic.CreateResult(waiter_id(props["zone_id"], props["hostname"]), _outputs(props))
@@ -128,14 +145,17 @@ class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult(_outputs(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
+        environ = dict(os.environ)
+        if not (environ.get(TOKEN_VARIABLE) or "").strip() and self._config_token:
+            environ[TOKEN_VARIABLE] = self._config_token
         try:
-            api = CloudflareApi.from_environment(notify=lambda message: _log(message))
+            api = CloudflareApi.from_environment(environ, notify=lambda message: _log(message))
         except MissingTokenError:
             raise FallbackOriginWaitError(
-                f"{TOKEN_VARIABLE} is not set: deleting the fallback-origin waiter asks Cloudflare (read-only) "
-                "whether the fallback origin is gone before its DNS record is deleted. Export an API token "
-                f"scoped to the SaaS zone with Zone · SSL and Certificates read ({BASE_URL_VARIABLE} overrides "
-                "the API address), then run the command again.") from None
+                f"{TOKEN_VARIABLE} is not set (nor {CONFIG_TOKEN_KEY}): deleting the fallback-origin waiter asks "
+                "Cloudflare (read-only) whether the fallback origin is gone before its DNS record is deleted. "
+                "Export an API token scoped to the SaaS zone with Zone · SSL and Certificates read "
+                f"({BASE_URL_VARIABLE} overrides the API address), then run the command again.") from None
         wait_until_released(api, props["zone_id"], props["hostname"], deadline=self.deadline,
                             interval=self.interval)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import grpc
 import pytest
 from google.protobuf import struct_pb2
+from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
@@ -345,20 +346,33 @@ def test_a_failed_deletion_is_reported_at_once(cloudflare):
 
 def test_delete_without_a_token_says_what_to_set(cloudflare, monkeypatch):
     monkeypatch.delenv(TOKEN_VARIABLE)
-    with pytest.raises(FallbackOriginWaitError, match=f"^{TOKEN_VARIABLE} is not set: deleting the fallback"):
+    with pytest.raises(FallbackOriginWaitError,
+                       match=f"^{TOKEN_VARIABLE} is not set \\(nor cloudflare:apiToken\\): deleting the fallback"):
         quick().delete("id", dict(PROPS))
     assert cloudflare.requests == []
+
+
+def test_the_token_can_come_from_the_stack_config_and_is_never_pickled(cloudflare, monkeypatch):
+    monkeypatch.delenv(TOKEN_VARIABLE)
+    provider = quick()
+    provider.configure(ConfigureRequest(Config({"cloudflare:apiToken": TOKEN}, "saas-domains")))
+    cloudflare.fallback_states = [PENDING, None]
+    provider.delete("id", dict(PROPS))
+    assert cloudflare.count(FALLBACK_PATH) == 2
+    assert TOKEN.encode() not in base64.b64decode(serialize_provider(provider))
 
 
 # -- as the engine runs it on `pulumi destroy`: the pickled provider, in its own process ---------------------
 
 
 @pytest.fixture
-def dynamic_provider_process(cloudflare):
+def dynamic_provider_process(cloudflare, request):
     """`python -m pulumi.dynamic` with the project's venv, from the project directory, as the
     pulumi-resource-pulumi-python plugin starts it: it prints its port and serves the provider protocol.
     `infra` comes from the venv (the project is installed in it, editable) and from the directory."""
     env = {**os.environ, TOKEN_VARIABLE: TOKEN, BASE_URL_VARIABLE: cloudflare.base_url}
+    if getattr(request, "param", None) == "token in config only":
+        del env[TOKEN_VARIABLE]
     process = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.dynamic"], cwd=PROJECT_ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -404,3 +418,14 @@ def test_a_timeout_in_the_provider_process_fails_the_delete_with_the_message(clo
         dynamic_provider_process.stub.Delete(delete_request(quick(deadline=0.05)), timeout=30)
     assert re.search(r"FallbackOriginWaitError: timed out after 0 s waiting for Cloudflare to delete the "
                      rf"fallback origin {re.escape(HOSTNAME)}", failure.value.details())
+
+
+@pytest.mark.parametrize("dynamic_provider_process", ["token in config only"], indirect=True)
+def test_the_provider_process_takes_the_token_from_the_stack_config(cloudflare, dynamic_provider_process):
+    """The engine sends the dynamic provider the stack's config (Configure) before any Delete."""
+    config = struct_pb2.Struct()
+    config.update({"cloudflare:apiToken": TOKEN, "saas-domains:zone": "mailito.com"})
+    dynamic_provider_process.stub.Configure(provider_pb2.ConfigureRequest(args=config), timeout=30)
+    cloudflare.fallback_states = [PENDING, None]
+    dynamic_provider_process.stub.Delete(delete_request(quick()), timeout=30)
+    assert cloudflare.count(FALLBACK_PATH) == 2
