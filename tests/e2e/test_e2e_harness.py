@@ -468,12 +468,21 @@ def test_a_failed_up_is_still_destroyed(tmp_path):
     assert [e[0] for e in events] == ["create", "config", "up", "destroy", "remove"]
 
 
-def test_destroy_is_retried_after_a_wait(tmp_path):
+def test_destroy_is_retried_after_a_wait_to_clean_up_and_still_fails_the_run(tmp_path):
     events, waits = [], []
     stack = throwaway(tmp_path, events, FakeStack(events, destroy_failures=2), sleep=waits.append)
     stack.deploy()
-    stack.tear_down()
+    with pytest.raises(TeardownError, match="only on destroy attempt 3"):
+        stack.tear_down()
     assert [e[0] for e in events][-4:] == ["destroy", "destroy", "destroy", "remove"] and waits == [60.0, 60.0]
+
+
+def test_one_destroy_is_enough(tmp_path):
+    events = []
+    stack = throwaway(tmp_path, events, FakeStack(events), sleep=lambda _: None)
+    stack.deploy()
+    stack.tear_down()
+    assert [e[0] for e in events][-2:] == ["destroy", "remove"]
 
 
 def test_a_stack_that_cannot_be_destroyed_is_kept_with_instructions(tmp_path):
