@@ -4,6 +4,11 @@ Every call goes through `CloudflareApi.call`, which waits out HTTP 429 (honourin
 and transient 5xx answers, telling the person at the terminal instead of failing. The SDK's own
 retries are off (`max_retries=0`) so that every wait is announced and bounded here. Results are
 returned as plain dicts shaped like the API's JSON, so the onboarding logic needs no SDK.
+
+Answers are read as Cloudflare's OpenAPI specification promises them, no more: a successful list
+answer needs only `success`, `errors` and `messages` (`result` and `result_info` may be absent),
+and paging never trusts `result_info.total_pages` alone (tests/contract runs the commands against
+a mock generated from that specification).
 """
 
 from __future__ import annotations
@@ -19,7 +24,11 @@ import cloudflare
 
 TOKEN_VARIABLE = "CLOUDFLARE_API_TOKEN"
 BASE_URL_VARIABLE = "CLOUDFLARE_BASE_URL"
-CUSTOM_HOSTNAMES_PER_PAGE = 50  # the endpoint's maximum page size
+# GET /zones/{zone_id}/custom_hostnames: per_page "maximum": 1000 in Cloudflare's OpenAPI spec (it was 50).
+CUSTOM_HOSTNAMES_PER_PAGE = 1000
+# Cloudflare for SaaS holds at most 50,000 custom hostnames per zone outside Enterprise contracts: a
+# listing that claims more pages than that is refused instead of followed for ever.
+ZONE_HOSTNAME_LIMIT = 50_000
 RATE_LIMIT_NOTE = "the API allows about 1,200 requests per 5 minutes per user"
 TOKEN_HELP = (f"set {TOKEN_VARIABLE} to an API token scoped to the SaaS zone with Zone · SSL and Certificates "
               "(read is enough for status, instructions and check; import also reads Zone · DNS), e.g. "
@@ -128,7 +137,7 @@ class CloudflareApi:
         if configured:
             return configured
         page = self.call(lambda: self.client.zones.list(name=zone), f"looking up the zone {zone}")
-        matches = [z for z in page.result if z.name == zone]
+        matches = [z for z in _page_items(page) if getattr(z, "name", None) == zone and getattr(z, "id", None)]
         if len(matches) != 1:
             found = "no zone" if not matches else f"{len(matches)} zones"
             raise CloudflareApiError(
@@ -137,23 +146,41 @@ class CloudflareApi:
         return matches[0].id
 
     def custom_hostnames(self, zone_id: str, *, hostname: str | None = None,
-                         on_page: Callable[[int, int | None], None] | None = None) -> list[dict[str, Any]]:
+                         on_page: Callable[[int, int | None], None] | None = None,
+                         limit: int = ZONE_HOSTNAME_LIMIT) -> list[dict[str, Any]]:
         """Every custom hostname of the zone (or one, by exact name), one request per page.
 
-        The SDK's auto-pagination asks for one empty page past the end; this stops at
-        result_info.total_pages, so the request count is exactly the page count.
+        Pages of CUSTOM_HOSTNAMES_PER_PAGE (the largest the API allows). The listing ends at the
+        first empty or short page, at a page that brings nothing new, or at result_info.total_pages,
+        whichever comes first, so an answer promising millions of pages costs no more than the
+        pages that hold hostnames; more than `limit` hostnames (what a zone can hold) is an error,
+        so the requests are bounded by ceil(limit / page size) + 1 whatever the answers say.
         """
         extra: dict[str, Any] = {"hostname": {"exact": hostname}} if hostname else {}
         page = self.call(lambda: self.client.custom_hostnames.list(
             zone_id=zone_id, page=1, per_page=CUSTOM_HOSTNAMES_PER_PAGE, **extra), "listing custom hostnames")
-        number, items = 1, []
+        number, items, seen = 1, [], set()
         while True:
-            items.extend(_as_dict(item) for item in page.result)
-            total = _total_pages(page)
+            batch = [_as_dict(item) for item in _page_items(page)]
+            fresh = [item for item in batch if _identity(item) not in seen]
+            seen.update(_identity(item) for item in fresh)
+            items.extend(fresh)
+            total, size = _total_pages(page), _page_size(page)
+            max_pages = -(-limit // size) + 1  # the last one may only confirm the end
             if on_page is not None:
-                on_page(number, total)
-            if not _has_more(page, number, total):
+                on_page(number, min(total, max_pages) if total else None)
+            if len(items) > limit:
+                raise CloudflareApiError(
+                    f"Cloudflare listed more than {limit:,} custom hostnames for this zone, more than a zone "
+                    f"holds (stopped after {number} requests); if the zone "
+                    "really has more (an Enterprise contract), raise saas-domains:maxHostnames above that")
+            if not fresh or not _has_more(number, total, len(batch), size):
                 return items
+            if number >= max_pages:  # full pages of new hostnames beyond what a zone holds
+                raise CloudflareApiError(
+                    f"Cloudflare's listing of custom hostnames did not end after {number} pages of {size:,} "
+                    f"(result_info.total_pages says {total}), more than a zone holds ({limit:,}): stopped; "
+                    "try again later, or report the answer to Cloudflare")
             current = page
             page = self.call(current.get_next_page, f"listing custom hostnames (page {number + 1})")
             number += 1
@@ -170,7 +197,7 @@ class CloudflareApi:
         page = self.call(lambda: self.client.dns.records.list(zone_id=zone_id, name={"exact": name},
                                                                 type=record_type),
                          f"looking up the {record_type} record {name}")
-        return [_as_dict(record) for record in page.result]
+        return [record for record in map(_as_dict, _page_items(page)) if record.get("id")]
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -197,7 +224,18 @@ def _as_dict(model: Any) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True) if hasattr(model, "model_dump") else dict(model)
 
 
+def _page_items(page: Any) -> list[Any]:
+    """A list answer's items; the spec lets a successful answer leave `result` out (or null)."""
+    return list(getattr(page, "result", None) or [])
+
+
+def _identity(item: Mapping[str, Any]) -> Any:
+    """What makes a custom hostname the same one on another page: its id (required by the spec)."""
+    return item.get("id") or item.get("hostname") or id(item)
+
+
 def _total_pages(page: Any) -> int | None:
+    """result_info.total_pages when the answer has a usable one (the spec makes it optional)."""
     info = getattr(page, "result_info", None)
     if info is None:
         return None
@@ -205,16 +243,28 @@ def _total_pages(page: Any) -> int | None:
     if total is None and getattr(info, "model_extra", None):
         total = info.model_extra.get("total_pages")
     try:
-        return int(total) if total is not None else None
-    except (TypeError, ValueError):
+        total = int(total) if total is not None else None
+    except (TypeError, ValueError, OverflowError):
         return None
+    return total if total is not None and total >= 1 else None
 
 
-def _has_more(page: Any, number: int, total: int | None) -> bool:
-    """Trust total_pages; without it, a full page means there may be another."""
-    if total is not None:
-        return number < total
-    return len(page.result) >= CUSTOM_HOSTNAMES_PER_PAGE
+def _page_size(page: Any) -> int:
+    """The page size the API says it used, else the one asked for."""
+    info = getattr(page, "result_info", None)
+    size = getattr(info, "per_page", None) if info is not None else None
+    try:
+        size = int(size) if size is not None else None
+    except (TypeError, ValueError, OverflowError):
+        size = None
+    return size if size and 0 < size <= CUSTOM_HOSTNAMES_PER_PAGE else CUSTOM_HOSTNAMES_PER_PAGE
+
+
+def _has_more(number: int, total: int | None, count: int, size: int) -> bool:
+    """Only a full page can have a successor; total_pages, when given, can only end the listing sooner."""
+    if count == 0 or count < size:
+        return False
+    return total is None or number < total
 
 
 def _parse_retry_after(value: str | None) -> float | None:

@@ -2,8 +2,10 @@
 
 It answers the documented JSON envelopes (`success`, `errors`, `messages`, `result`,
 `result_info` with page/per_page/count/total_count/total_pages) on 127.0.0.1 with an ephemeral
-port, checks the bearer token, refuses per_page above 50 like the real endpoint, can be told to
-answer 429/5xx first, and records every request so tests can count them.
+port, checks the bearer token, refuses per_page outside 5..1000 like the real endpoint (Cloudflare's
+OpenAPI spec: maximum 1000), can be told to answer 429/5xx first or to shape the custom-hostname
+listing the ways the spec allows (no `result`, no `result_info`, an absurd `total_pages`), and
+records every request so tests can count them.
 """
 
 from __future__ import annotations
@@ -99,6 +101,11 @@ class FakeCloudflare:
     requests: list[tuple[str, str, dict]] = field(default_factory=list)
     scripted: list[Scripted] = field(default_factory=list)
     base_url: str = ""
+    # How the custom-hostname listing answers, within what the spec allows: total_pages to claim
+    # instead of the true one, and whether `result` / `result_info` are left out.
+    claimed_total_pages: int | None = None
+    omit_result: bool = False
+    omit_result_info: bool = False
 
     def answer_first(self, path: str, status: int, *, times: int = 1, retry_after: str | None = None,
                      errors: list[dict] | None = None) -> None:
@@ -150,13 +157,19 @@ class FakeCloudflare:
 
     def list_hostnames(self, query: dict[str, str]) -> tuple[int, dict, dict]:
         page, per_page = int(query.get("page", 1)), int(query.get("per_page", 20))
-        if not 5 <= per_page <= 50:
+        if not 5 <= per_page <= 1000:
             return 400, envelope(None, success=False, errors=[
-                {"code": 1004, "message": "per_page must be between 5 and 50"}]), {}
+                {"code": 1004, "message": "per_page must be between 5 and 1000"}]), {}
         wanted = query.get("hostname.exact") or query.get("hostname")
         items = [h for h in self.hostnames if wanted in (None, h["hostname"])]
         chunk = items[(page - 1) * per_page: page * per_page]
-        return 200, envelope(chunk, result_info=page_info(page, per_page, len(chunk), len(items))), {}
+        info = page_info(page, per_page, len(chunk), len(items))
+        if self.claimed_total_pages is not None:
+            info["total_pages"] = self.claimed_total_pages
+        body = envelope(chunk, result_info=None if self.omit_result_info else info)
+        if self.omit_result:
+            del body["result"]
+        return 200, body, {}
 
 
 def envelope(result: Any, *, success: bool = True, errors: list | None = None,

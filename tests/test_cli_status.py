@@ -62,14 +62,32 @@ def test_status_lists_every_hostname_with_its_next_step_and_the_drift(project, c
 
 def test_status_makes_one_request_per_page_not_per_hostname(project, cloudflare_api, capsys):
     cloudflare_api.fallback = dict(FALLBACK)
-    cloudflare_api.hostnames = [custom_hostname(f"h{n:03}.example.net") for n in range(130)]
+    cloudflare_api.hostnames = [custom_hostname(f"h{n:04}.example.net") for n in range(2100)]
     result = run_cli(capsys, "status", "--json")
-    assert result.code == 1  # 130 hostnames not in the file, 4 declared ones missing
+    assert result.code == 1  # 2,100 hostnames not in the file, 4 declared ones missing
     report = json.loads(result.out)
-    assert len(report["not_in_customers_file"]) == 130 and len(report["missing_in_cloudflare"]) == 4
+    assert len(report["not_in_customers_file"]) == 2100 and len(report["missing_in_cloudflare"]) == 4
     paths = [path for _, path, _ in cloudflare_api.requests]
-    assert paths.count(f"/zones/{cloudflare_api.zone_id}/custom_hostnames") == 3  # 130 hostnames, 50 a page
+    assert paths.count(f"/zones/{cloudflare_api.zone_id}/custom_hostnames") == 3  # 2,100 hostnames, 1,000 a page
     assert len(paths) == 5  # + the zone id lookup + the fallback origin
+    assert {q["per_page"] for _, _, q in cloudflare_api.requests if "per_page" in q} == {"1000"}
+
+
+def test_status_survives_an_answer_claiming_millions_of_pages(project, cloudflare_api, capsys):
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.hostnames = [custom_hostname(f"h{n:04}.example.net") for n in range(1000)]
+    cloudflare_api.claimed_total_pages = 25_000_000
+    result = run_cli(capsys, "status", "--json")
+    assert len(json.loads(result.out)["not_in_customers_file"]) == 1000
+    assert cloudflare_api.count("/custom_hostnames$") == 2  # the full page, then the empty one ends it
+
+
+def test_status_reads_a_listing_without_result_as_no_hostnames(project, cloudflare_api, capsys):
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.hostnames = [custom_hostname("mail.mkdev.me")]
+    cloudflare_api.omit_result = True
+    result = run_cli(capsys, "status", "--json")
+    assert result.code == 1 and json.loads(result.out)["summary"]["missing_in_cloudflare"] == 4
 
 
 def test_status_json_items_carry_the_fields_machines_rely_on(project, cloudflare_api, capsys):

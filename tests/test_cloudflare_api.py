@@ -24,14 +24,84 @@ def client(fake: FakeCloudflare, token: str | None = None, **options) -> tuple[C
 
 
 def test_listing_asks_once_per_page_and_stops_at_total_pages(fake):
-    fake.hostnames = [custom_hostname(f"h{n:03}.example.com") for n in range(120)]
+    fake.hostnames = [custom_hostname(f"h{n:04}.example.com") for n in range(2500)]
     api, _, _ = client(fake)
     pages = []
     items = api.custom_hostnames(ZONE_ID, on_page=lambda page, total: pages.append((page, total)))
-    assert [i["hostname"] for i in items] == [f"h{n:03}.example.com" for n in range(120)]
+    assert [i["hostname"] for i in items] == [f"h{n:04}.example.com" for n in range(2500)]
     assert pages == [(1, 3), (2, 3), (3, 3)]
     assert fake.count("/custom_hostnames$") == 3  # no extra empty page past the end
-    assert [q["per_page"] for _, _, q in fake.requests] == ["50", "50", "50"]
+    assert [q["per_page"] for _, _, q in fake.requests] == ["1000", "1000", "1000"]
+
+
+def test_five_thousand_hostnames_cost_five_requests(fake):
+    fake.hostnames = [custom_hostname(f"h{n:04}.example.com") for n in range(5000)]
+    api, _, _ = client(fake)
+    assert len(api.custom_hostnames(ZONE_ID)) == 5000
+    assert fake.count("/custom_hostnames$") == 5
+
+
+def test_the_page_size_is_the_largest_the_spec_allows():
+    from infra.cloudflare_api import CUSTOM_HOSTNAMES_PER_PAGE
+    from tests.contract.spec import Spec
+
+    per_page = Spec.load().parameter("/zones/{zone_id}/custom_hostnames", "per_page")
+    assert CUSTOM_HOSTNAMES_PER_PAGE == per_page["schema"]["maximum"] == 1000
+
+
+def test_an_answer_promising_millions_of_pages_stops_at_the_first_short_page(fake):
+    fake.hostnames = [custom_hostname(f"h{n:04}.example.com") for n in range(1500)]
+    fake.claimed_total_pages = 40_000_000
+    api, _, _ = client(fake)
+    pages = []
+    assert len(api.custom_hostnames(ZONE_ID, on_page=lambda page, total: pages.append((page, total)))) == 1500
+    assert fake.count("/custom_hostnames$") == 2
+    assert pages == [(1, 51), (2, 51)]  # the progress bar shows the bound, not forty million
+
+
+def test_an_empty_page_ends_the_listing_whatever_total_pages_says(fake):
+    fake.hostnames = [custom_hostname(f"h{n:04}.example.com") for n in range(2000)]
+    fake.claimed_total_pages = 10**9
+    api, _, _ = client(fake)
+    assert len(api.custom_hostnames(ZONE_ID)) == 2000
+    assert fake.count("/custom_hostnames$") == 3  # two full pages, then the empty one
+
+
+def test_full_pages_beyond_what_a_zone_holds_are_refused_not_followed(fake):
+    fake.hostnames = [custom_hostname(f"h{n:04}.example.com") for n in range(3500)]
+    fake.claimed_total_pages = 10**9
+    api, _, _ = client(fake)
+    with pytest.raises(CloudflareApiError) as caught:
+        api.custom_hostnames(ZONE_ID, limit=2000)
+    assert str(caught.value).startswith("Cloudflare listed more than 2,000 custom hostnames for this zone, more "
+                                        "than a zone holds (stopped after 3 requests)")
+    assert fake.count("/custom_hostnames$") == 3
+
+
+def test_pages_repeating_what_was_already_listed_end_the_listing(fake):
+    fake.hostnames = [custom_hostname(f"h{n:04}.example.com") for n in range(1000)]
+    api, _, _ = client(fake)
+    original = fake.list_hostnames
+    fake.list_hostnames = lambda query: original({**query, "page": "1"})  # a server that ignores `page`
+    fake.claimed_total_pages = 7
+    assert len(api.custom_hostnames(ZONE_ID)) == 1000
+    assert fake.count("/custom_hostnames$") == 2
+
+
+def test_a_list_answer_without_result_or_result_info_is_an_empty_listing(fake):
+    fake.hostnames = [custom_hostname("mail.mkdev.me")]
+    fake.omit_result = fake.omit_result_info = True
+    api, _, _ = client(fake)
+    assert api.custom_hostnames(ZONE_ID) == []
+    assert fake.count("/custom_hostnames$") == 1
+
+
+def test_without_result_info_a_full_page_asks_for_the_next(fake):
+    fake.hostnames = [custom_hostname(f"h{n:04}.example.com") for n in range(1200)]
+    fake.omit_result_info = True
+    api, _, _ = client(fake)
+    assert len(api.custom_hostnames(ZONE_ID)) == 1200
+    assert fake.count("/custom_hostnames$") == 2
 
 
 def test_an_empty_zone_is_one_request_and_no_hostnames(fake):

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     stack = load_stack(args)
     api, zone_id = connect(stack.settings)
-    live = list_zone_hostnames(api, zone_id)
+    live = list_zone_hostnames(api, zone_id, stack.settings)
     fallback = api_call(lambda: api.fallback_origin(zone_id))
     records = api_call(lambda: _edge_records(api, zone_id, stack))
     text = stack.customers_path.read_text(encoding="utf-8")

@@ -1,7 +1,8 @@
 """`saas-domains status`: every declared hostname as Cloudflare sees it, what comes next, and drift.
 
-One paginated listing of the zone's custom hostnames (50 per request) plus the fallback origin:
-the request count grows with pages, never per hostname.
+One paginated listing of the zone's custom hostnames (1,000 per request, the most the API allows)
+plus the fallback origin: the request count grows with pages, never per hostname (5,000 hostnames:
+5 listing requests).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def _status(args: argparse.Namespace) -> int:
     stack = load_stack(args)
     declared = _declared(stack, args.customer)
     api, zone_id = connect(stack.settings)
-    live = list_zone_hostnames(api, zone_id)
+    live = list_zone_hostnames(api, zone_id, stack.settings)
     fallback = api_call(lambda: api.fallback_origin(zone_id))
     report = build_report(stack, declared, live, fallback, customer=args.customer,
                           stale_after=timedelta(days=args.stale_after_days))
@@ -151,7 +152,8 @@ def _fallback(origin: dict[str, Any] | None, expected: str) -> dict[str, Any]:
     elif status in ("initializing", "pending_deployment"):
         level, step = WAITING, "being deployed by Cloudflare (minutes)"
     else:
-        level, step = PROBLEM, f"{status}: check that {expected} is a proxied DNS record in the zone"
+        level, step = PROBLEM, (f"{status or 'no status reported'}: check that {expected} is a proxied DNS "
+                                "record in the zone")
     return {"origin": name, "status": status, "errors": errors, "expected": expected, "level": level,
             "next_step": step}
 
