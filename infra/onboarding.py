@@ -59,9 +59,10 @@ def verification_errors(item: Mapping[str, Any]) -> list[str]:
 
 
 def validation_errors(item: Mapping[str, Any]) -> list[str]:
-    """Certificate (DCV) errors; the API gives objects with a message."""
+    """Certificate (DCV) errors; the API gives objects whose `message` the spec makes optional."""
     errors = ssl_of(item).get("validation_errors") or []
-    return [str(e.get("message") if isinstance(e, Mapping) else e) for e in errors]
+    messages = (e.get("message") if isinstance(e, Mapping) else e for e in errors)
+    return [str(message) for message in messages if message]
 
 
 def diagnose(item: Mapping[str, Any], *, cname_target: str, now: datetime | None = None,

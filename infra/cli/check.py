@@ -132,8 +132,9 @@ def _live(stack: Stack, hostname: str) -> tuple[dict[str, Any], Finding]:
     item = next((i for i in live if api_hostname(i) == hostname), None)
     if item is None:
         return {}, Finding("cloudflare", WARN, f"{hostname} is not a custom hostname in Cloudflare yet (`pulumi up`)")
-    return item, Finding("cloudflare", INFO, f"hostname {hostname_status(item)}, certificate "
-                                             f"{certificate_status(item)}", {"id": item.get("id")})
+    return item, Finding("cloudflare", INFO, f"hostname {hostname_status(item) or 'status not reported'}, "
+                                             f"certificate {certificate_status(item) or 'status not reported'}",
+                         {"id": item.get("id")})
 
 
 def expectations(hostname: str, target: str, configured_ca: str | None, item: dict[str, Any]) -> Expectations:
