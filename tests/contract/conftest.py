@@ -1,6 +1,7 @@
 """Fixtures of the contract tests: the spec-generated Cloudflare mock, started once per session.
 
-`contract_network` starts every Prism process of every scenario together (mock_api.py), once, and
+The test modules load tests.ops_fixtures (`project`, `fresh_dns`) with `pytest_plugins`, as the other
+command tests do. `contract_network` starts every Prism process of every scenario together (mock_api.py), once, and
 stops them at the end of the session; `contract_api` is parametrised over SCENARIOS; `cli` points the
 operations commands at one scenario (CLOUDFLARE_BASE_URL, any bearer token) in a copy of the project,
 and `reads` checks every field they read from an answer against the spec.
@@ -18,7 +19,6 @@ from infra.customers import load_customers
 from tests.conftest import PROJECT_ROOT
 from tests.contract.mock_api import MockApi, Scenario, Steering, contract_network
 from tests.contract.spec import Reads, Spec
-from tests.ops_fixtures import dns_server, fresh_dns, project  # noqa: F401  (fixtures)
 
 # Prism's own examples as they are and thinned; random schema-valid answers under several seeds, as
 # Prism generates them (every optional field filled) and thinned (optional fields dropped, nullable
@@ -84,7 +84,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
 
 
 @pytest.fixture
-def cli(contract_api: MockApi, project: Path, reads: Reads, monkeypatch: pytest.MonkeyPatch) -> MockApi:  # noqa: F811
+def cli(contract_api: MockApi, project: Path, reads: Reads, monkeypatch: pytest.MonkeyPatch) -> MockApi:
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "contract-test-token")
     monkeypatch.setenv("CLOUDFLARE_BASE_URL", contract_api.base_url)
     for variable in _OTHER_CREDENTIALS:

@@ -20,6 +20,9 @@ from tests.contract.mock_api import MockApi
 from tests.contract.spec import Reads
 from tests.ops_helpers import Result, run_cli
 
+# fixtures: project (a copy of the project), fresh_dns (the local DNS server); conftest.py: cli, reads
+pytest_plugins = ["tests.ops_fixtures"]
+
 COMMAND_TIMEOUT = 60.0  # seconds; a paging loop that follows the answers for ever fails here
 ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353"  # any id the spec accepts (at most 32 characters)
 OUR_SIDE = """
@@ -32,7 +35,9 @@ mkdev.me. 300 IN SOA ns.mkdev.me. dns.mkdev.me. 1 3600 600 86400 300
 
 def pin_zone_id(project: Path) -> None:
     stack = project / "Pulumi.dev.yaml"
-    stack.write_text(stack.read_text().replace('saas-domains:zoneId: ""', f"saas-domains:zoneId: {ZONE_ID}"))
+    text = stack.read_text()
+    assert 'saas-domains:zoneId: ""' in text, "the example stack no longer leaves zoneId empty"
+    stack.write_text(text.replace('saas-domains:zoneId: ""', f"saas-domains:zoneId: {ZONE_ID}"))
 
 
 def run(capsys: pytest.CaptureFixture, api: MockApi, reads: Reads, *argv: str, codes=(0, 1)) -> Result:
