@@ -204,3 +204,15 @@ def test_the_progress_bar_draws_only_on_a_terminal():
     assert "[######..................] page 1/4" in drawn[1]
     assert "[########################] page 4/4" in drawn[2]
     assert drawn[-1] == "\033[K"
+
+
+def test_the_listing_bound_follows_a_stack_allowed_more_than_a_zone_usually_holds():
+    from types import SimpleNamespace
+
+    from infra.cli.cloud import list_zone_hostnames
+
+    asked = []
+    api = SimpleNamespace(custom_hostnames=lambda zone_id, **options: asked.append(options["limit"]) or [])
+    list_zone_hostnames(api, "zone", SimpleNamespace(max_hostnames=5000))
+    list_zone_hostnames(api, "zone", SimpleNamespace(max_hostnames=120_000))  # an Enterprise contract
+    assert asked == [50_000, 120_000]
