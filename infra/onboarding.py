@@ -261,8 +261,12 @@ class Instructions:
 
 
 def instructions_for(hostname: str, customer: str, cname_target: str,
-                     item: Mapping[str, Any] | None) -> Instructions:
-    """What the customer must add, from the live custom hostname (None: not created yet)."""
+                     item: Mapping[str, Any] | None, *, declared_method: str = "http") -> Instructions:
+    """What the customer must add, from the live custom hostname (None: not created yet).
+
+    The API's `ssl.method` is optional in its spec: when Cloudflare leaves it out, the method the
+    customers file declares stands.
+    """
     apex = is_apex(hostname)
     result = Instructions(hostname, customer, cname_target, item and hostname_status(item),
                           item and certificate_status(item), apex)
@@ -277,7 +281,7 @@ def instructions_for(hostname: str, customer: str, cname_target: str,
                               "is not created in Cloudflare yet (it will be by the next `pulumi up`)")
         return result
     _add_ownership_records(result, item)
-    _add_certificate_records(result, item)
+    _add_certificate_records(result, item, declared_method)
     return result
 
 
@@ -298,9 +302,9 @@ def _add_ownership_records(result: Instructions, item: Mapping[str, Any]) -> Non
         result.not_yet.append("the ownership TXT record: Cloudflare has not published it yet")
 
 
-def _add_certificate_records(result: Instructions, item: Mapping[str, Any]) -> None:
+def _add_certificate_records(result: Instructions, item: Mapping[str, Any], declared_method: str) -> None:
     ssl = ssl_of(item)
-    method = ssl.get("method", "http")
+    method = ssl.get("method") or declared_method
     txt_required = method == "txt"
     for record in ssl.get("validation_records") or []:
         if record.get("txt_name") and record.get("txt_value"):

@@ -147,3 +147,14 @@ def test_instructions_list_certificate_records_and_the_caa_fix():
     assert [(r.type, r.value, r.required) for r in certificate] == [("TXT", "tok", True)]
     assert not any(r.type == "HTTP" for r in result.records)  # HTTP tokens only for the http method
     assert "add CAA issue records for letsencrypt.org" in result.notes[-1]
+
+
+def test_without_a_method_from_cloudflare_the_declared_one_decides_what_is_required():
+    item = custom_hostname("mail.mkdev.me", status="pending", ssl_status="pending_validation",
+                           validation_records=[{"txt_name": "_acme-challenge.mail.mkdev.me", "txt_value": "tok"}])
+    del item["ssl"]["method"]  # optional in Cloudflare's spec
+    as_txt = instructions_for("mail.mkdev.me", "mkdev", TARGET, item, declared_method="txt")
+    assert [r.required for r in as_txt.records if r.type == "TXT" and r.name.startswith("_acme")] == [True]
+    assert not any("validated over HTTP" in note for note in as_txt.notes)
+    as_http = instructions_for("mail.mkdev.me", "mkdev", TARGET, item)
+    assert any("validated over HTTP" in note for note in as_http.notes)

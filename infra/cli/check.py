@@ -71,7 +71,8 @@ def _check(args: argparse.Namespace) -> int:
         item, api_note = {}, Finding("cloudflare", INFO, "not asked (--no-api)")
     else:
         item, api_note = _live(stack, hostname)
-    expect = expectations(hostname, target, entry.ssl.certificate_authority if entry else None, item)
+    expect = expectations(hostname, target, entry.ssl.certificate_authority if entry else None, item,
+                          declared_method=entry.ssl.method if entry else None)
     lookup = Lookup(make_resolver(address, port, args.timeout))
     try:
         findings = diagnose(lookup, expect) + [api_note]
@@ -137,7 +138,9 @@ def _live(stack: Stack, hostname: str) -> tuple[dict[str, Any], Finding]:
                          {"id": item.get("id")})
 
 
-def expectations(hostname: str, target: str, configured_ca: str | None, item: dict[str, Any]) -> Expectations:
+def expectations(hostname: str, target: str, configured_ca: str | None, item: dict[str, Any], *,
+                 declared_method: str | None = None) -> Expectations:
+    """The API's values where it gives them; its spec leaves ssl.method optional (then the file's stands)."""
     ssl = ssl_of(item)
     ownership = item.get("ownership_verification") or {}
     txt = tuple((r["txt_name"], r["txt_value"]) for r in ssl.get("validation_records") or []
@@ -147,7 +150,7 @@ def expectations(hostname: str, target: str, configured_ca: str | None, item: di
         chosen_authority=ssl.get("certificate_authority"),
         ownership_txt=(ownership["name"], ownership["value"]) if ownership.get("name") and ownership.get("value")
         else None,
-        certificate_txt=txt, certificate_txt_required=ssl.get("method") == "txt",
+        certificate_txt=txt, certificate_txt_required=(ssl.get("method") or declared_method) == "txt",
         compared_with_cloudflare=bool(item))
 
 

@@ -55,7 +55,8 @@ def _instructions(args: argparse.Namespace) -> int:
         live = api_call(lambda name=entry.hostname: api.custom_hostnames(zone_id, hostname=name))
         item = next((i for i in live if api_hostname(i) == entry.hostname), None)
         results.append(instructions_for(entry.hostname, entry.customer_id,
-                                        stack.settings.cname_target(entry.customer_id), item))
+                                        stack.settings.cname_target(entry.customer_id), item,
+                                        declared_method=entry.ssl.method))
     if args.format == "json":
         print_json(as_json(results))
     else:
