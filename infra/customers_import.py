@@ -29,6 +29,7 @@ from infra.customers import (
     ALLOWED_SSL_METHODS,
     ALLOWED_SSL_TYPES,
     CustomerHostname,
+    CustomersFileError,
     ValidationRules,
     normalise_hostname,
     parse_customers,
@@ -194,20 +195,57 @@ def plan_import(text: str, path: str, rules: ValidationRules, live: Sequence[Map
     if not candidates:
         return plan
 
-    editor = _Editor(text)
-    defaults = editor.defaults_probe(rules, path)
+    defaults = _Editor(text).defaults_probe(rules, path)
     existing = {c.id for c in current.customers}
     groups = _groups(candidates, defaults, group_by, customer, existing)
+    try:
+        _adopt(plan, text, groups, existing, candidates, rules, path)
+    except CustomersFileError:
+        # Some hostname has settings in Cloudflare the file cannot hold (a custom origin that is no
+        # hostname, a wildcard certificate over HTTP...): leave those out, with why, adopt the rest.
+        new = {settings for (customer_id, settings) in groups if customer_id not in existing}
+        refused = _refused(text, new, rules, path)
+        if not refused:
+            raise
+        for (customer_id, settings), names in list(groups.items()):
+            if customer_id not in existing and settings in refused:
+                plan.skipped += [(name, "its settings in Cloudflare cannot be written in the customers file: "
+                                  + refused[settings]) for name in names]
+                del groups[(customer_id, settings)]
+        plan.adopted, plan.text = [], text
+        if groups:
+            _adopt(plan, text, groups, existing, candidates, rules, path)
+    return plan
+
+
+def _adopt(plan: ImportPlan, text: str, groups: Mapping[tuple[str, Settings], list[str]], existing: set[str],
+           candidates: Mapping[str, Mapping[str, Any]], rules: ValidationRules, path: str) -> None:
+    """Write the groups into the file's text; raises CustomersFileError if the result is invalid."""
+    editor = _Editor(text)
+    adopted = []
     for (customer_id, settings), names in sorted(groups.items(), key=lambda group: group[0][0]):
         new = customer_id not in existing
         editor.add(customer_id, names, settings if new else None)
-        plan.adopted += [Adopted(n, customer_id, str(candidates[n].get("id")), new) for n in names]
-    plan.text = editor.dump()
-    result = parse_customers(plan.text, rules, path=path)  # refuse to write anything invalid
+        adopted += [Adopted(n, customer_id, str(candidates[n].get("id")), new) for n in names]
+    edited = editor.dump()
+    result = parse_customers(edited, rules, path=path)  # refuse to write anything invalid
     entries = {h.hostname: h for h in result.hostnames}
-    for adopted in plan.adopted:
-        plan.differences += differences(entries[adopted.hostname], candidates[adopted.hostname])
-    return plan
+    plan.adopted, plan.text = adopted, edited
+    for entry in adopted:
+        plan.differences += differences(entries[entry.hostname], candidates[entry.hostname])
+
+
+def _refused(text: str, candidates: set[Settings], rules: ValidationRules, path: str) -> dict[Settings, str]:
+    """The settings a new customer entry cannot have, each with the validation's reason."""
+    refused = {}
+    for settings in candidates:
+        probe = _Editor(text)
+        probe.add(_Editor.PROBE_ID, [_Editor.PROBE_HOSTNAME], settings)
+        try:
+            parse_customers(probe.dump(), rules, path=path)
+        except CustomersFileError as err:
+            refused[settings] = "; ".join(problem.message for problem in err.problems)
+    return refused
 
 
 def _candidate(item: Mapping[str, Any], rules: ValidationRules) -> tuple[str | None, str]:

@@ -174,3 +174,24 @@ def test_a_compact_file_keeps_its_own_indentation(project, cloudflare_api, capsy
     assert (project / "customers.yaml").read_text() == compact + (
         "\n# imported from Cloudflare by `saas-domains import`; review the ids and grouping\n"
         "- id: example-com\n  hostnames:\n  - www.example.com\n")
+
+
+def test_a_hostname_whose_settings_the_file_cannot_hold_is_skipped_with_why_and_the_rest_adopted(
+        project, cloudflare_api, capsys):
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.hostnames = [
+        custom_hostname("www.example.com", hostname_id="id-www"),
+        custom_hostname("odd.example.net", hostname_id="id-odd", custom_origin_server="not a hostname"),
+        custom_hostname("wild.example.org", hostname_id="id-wild", ssl_wildcard=True),  # over HTTP: refused
+    ]
+    result = run_cli(capsys, "import", "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert [a["hostname"] for a in report["adopted"]] == ["www.example.com"]
+    reasons = {s["hostname"]: s["reason"] for s in report["skipped"]}
+    assert reasons["odd.example.net"].startswith("its settings in Cloudflare cannot be written in the customers "
+                                                 "file: origin 'not a hostname'")
+    assert "ssl.wildcard: true requires ssl.method 'txt'" in reasons["wild.example.org"]
+    assert "www.example.com" in (project / "customers.yaml").read_text()
+    assert "odd.example.net" not in (project / "customers.yaml").read_text()
+    assert run_cli(capsys, "validate").code == 0
