@@ -207,8 +207,10 @@ class Shaper:
             for index, item in enumerate(result):
                 if exact:
                     item["hostname"] = exact[0]
-                elif index % 2 == 0 and steer.hostnames:  # some declared hostnames, some drift
+                elif index % 3 == 0 and steer.hostnames:  # some declared hostnames, some drift
                     item["hostname"] = self.rng.choice(steer.hostnames)
+                elif index % 3 == 1:  # drift `import` can adopt: a valid name the file does not declare
+                    item["hostname"] = f"shop{self.rng.randrange(10**6)}.customer-{index}.example"
         elif template == "/zones/{zone_id}/custom_hostnames/fallback_origin" and isinstance(result, dict):
             if self.rng.random() < 0.7:
                 result["origin"] = steer.fallback
