@@ -148,7 +148,8 @@ CORPUS: dict[str, Refused | Declares] = {
     "hostnames-inside-the-saas-zone.yaml": Refused(3, ("'proxy-fallback.mailito.com': is inside the SaaS zone",
                                                        "'acme.cname.mailito.com': is inside the SaaS zone",
                                                        "'MAILITO.COM.': is the SaaS zone 'mailito.com' itself")),
-    "origin-outside-the-saas-zone.yaml": Refused(4, ("origin 'evil.example': must be a proxied record inside the SaaS zone",)),
+    "origin-outside-the-saas-zone.yaml": Refused(
+        4, ("origin 'evil.example': must be a proxied record inside the SaaS zone",)),
 }
 
 
