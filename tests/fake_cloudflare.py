@@ -13,14 +13,15 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import loopback_server
 
 TOKEN = "test-token-0123456789"
 ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -217,15 +218,7 @@ def _handler(fake: FakeCloudflare) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def serve(fake: FakeCloudflare) -> Iterator[FakeCloudflare]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
-    try:
+    with loopback_server(_handler(fake)) as url:
+        fake.base_url = f"{url}{PREFIX}"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 

