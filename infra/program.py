@@ -14,11 +14,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
+from infra.components.customer_hostnames import CustomerHostnames, CustomerHostnamesArgs
+from infra.components.edge import Edge, EdgeArgs, lookup_zone_id
+from infra.components.origin import Origin, OriginArgs
+from infra.components.origin_auth import OriginAuth, OriginAuthArgs
 from infra.customers import CustomersFile, CustomersFileError, load_customers
-from infra.edge import Edge, EdgeArgs, lookup_zone_id
-from infra.hostnames import CustomerHostnames, CustomerHostnamesArgs
-from infra.origin import Origin, OriginArgs
-from infra.origin_auth import OriginAuth, OriginAuthArgs
 from infra.settings import PROJECT, SettingsError, StackSettings, settings_from
 
 LAST_DEPLOYMENT = "last-deployment"

@@ -68,7 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
 TARGET_TYPES = ("ip", "instance", "lambda")
 # ACM RequestCertificate: "The first domain name you enter cannot exceed 64 octets, including periods."
 MAX_CERTIFICATE_NAME = 64
-ORIGIN_AUTH_MODES = ("header", "mtls", "none")  # infra/origin_auth.py; kept here so `validate` needs no Pulumi
+# Used by infra/components/origin_auth.py; kept here so `validate` needs no Pulumi.
+ORIGIN_AUTH_MODES = ("header", "mtls", "none")
 
 
 class SettingsError(ValueError):

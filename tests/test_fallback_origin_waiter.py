@@ -1,4 +1,4 @@
-"""The fallback-origin waiter (infra/fallback_origin_waiter.py): one `pulumi destroy` completes.
+"""The fallback-origin waiter (infra/components/fallback_origin_waiter.py): one `pulumi destroy` completes.
 
 Two halves. Under the mock engine, the real program declares record -> waiter -> fallback origin as
 input (property) dependencies, with the options that make Pulumi delete them in the order Cloudflare
@@ -25,10 +25,10 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from infra import fallback_origin_waiter as waiter_module
 from infra import offline
 from infra.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApiError
-from infra.fallback_origin_waiter import (
+from infra.components import fallback_origin_waiter as waiter_module
+from infra.components.fallback_origin_waiter import (
     DEADLINE_SECONDS,
     POLL_SECONDS,
     PROVIDER_KEY,
@@ -195,7 +195,7 @@ def test_the_waiter_keeps_only_plain_strings_and_no_token(monkeypatch):
     assert all(isinstance(v, str) for v in waiter.inputs.values())
     pickled = base64.b64decode(waiter.inputs[PROVIDER_KEY])
     assert TOKEN.encode() not in pickled and len(pickled) < 400
-    assert b"infra.fallback_origin_waiter" in pickled  # by reference: the class is imported, not copied
+    assert b"infra.components.fallback_origin_waiter" in pickled  # by reference: the class is imported, not copied
 
 
 # -- the provider's create, update and diff ----------------------------------------------------------------

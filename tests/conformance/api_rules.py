@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from infra import fallback_origin_waiter
+from infra.components import fallback_origin_waiter
 from infra.offline import DeclaredResource, Rendering
 
 # ---------------------------------------------------------------------------------------------------
@@ -349,7 +349,7 @@ STACK_RULES: tuple[StackRule, ...] = (
 
 
 def fallback_origin_waiter_inputs(resource: DeclaredResource) -> Iterable[tuple[str, str]]:
-    """The waiter's provider reads exactly these string inputs (infra/fallback_origin_waiter.py)."""
+    """The waiter's provider reads exactly these string inputs (infra/components/fallback_origin_waiter.py)."""
     expected = {fallback_origin_waiter.PROVIDER_KEY, *fallback_origin_waiter.INPUTS}
     for key in sorted(set(resource.inputs) - expected):
         yield key, "unknown property (the fallback-origin waiter's provider does not read it)"

@@ -49,7 +49,8 @@ AWS_CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTIT
 CUSTOMER_ID = "e2e"  # the tester's hostname CNAMEs to e2e.cname.<zone>
 CNAME_SUBDOMAIN = "cname"  # the program's default cnameSubdomain, which the e2e stack keeps
 ALB_EMPTY_TARGET_GROUP_BODY = "503 Service Temporarily Unavailable"  # the ALB's own page, no targets
-ALB_REFUSAL_BODY = "Forbidden"  # the HTTPS listener's fixed 403 without origin authentication (infra/origin.py)
+# The HTTPS listener's fixed 403 without origin authentication (infra/components/origin.py).
+ALB_REFUSAL_BODY = "Forbidden"
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ GET /zones/{zone_id}/custom_hostnames/fallback_origin until Cloudflare answers 4
 It is a Pulumi dynamic provider rather than a resource hook: the engine keeps the pickled provider in
 the stack's state and runs it by itself, so a plain `pulumi destroy` (which does not run the
 program) performs the wait. Delete hooks live in the program and need `pulumi destroy
---run-program`. Pickling refers to this module by name (`infra.fallback_origin_waiter`), which the
+--run-program`. Pickling refers to this module by name (`infra.components.fallback_origin_waiter`), which the
 provider process imports from the project directory, like `__main__.py` does; the instance holds
 only the deadline and poll interval. The API token is read when the delete runs, from
 CLOUDFLARE_API_TOKEN (or the stack's `cloudflare:apiToken`, which the engine hands the provider

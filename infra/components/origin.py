@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
-from infra.origin_auth import HEADER_NAME
+from infra.components.origin_auth import HEADER_NAME
 
 COMPONENT_TYPE = "saas-domains:index:Origin"
 LISTENER_PORTS = (80, 443)
@@ -34,7 +34,7 @@ class OriginArgs:
     health_check_path: str
     ssl_policy: str
     deletion_protection: bool
-    # Origin authentication (infra/origin_auth.py): at most one of the two is set.
+    # Origin authentication (infra/components/origin_auth.py): at most one of the two is set.
     auth_header_value: pulumi.Input[str] | None = None  # required in HEADER_NAME, else 403
     trust_store_arn: pulumi.Input[str] | None = None  # client certificates verified against it
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from infra.fallback_origin_waiter import FallbackOriginWaiter
+from infra.components.fallback_origin_waiter import FallbackOriginWaiter
 
 COMPONENT_TYPE = "saas-domains:index:Edge"
 AUTOMATIC_TTL = 1
