@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from infra.customers import ValidationRules, parse_customers
-from infra.customers_diff import Pricing, diff_customers
+from infra.operations.diff import Pricing, diff_customers
 from infra.removal_guard import RemovalGuard
 from tests.conftest import PROJECT_ROOT
 

@@ -26,7 +26,6 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from infra import offline
-from infra.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApiError
 from infra.components import fallback_origin_waiter as waiter_module
 from infra.components.fallback_origin_waiter import (
     DEADLINE_SECONDS,
@@ -37,6 +36,7 @@ from infra.components.fallback_origin_waiter import (
     FallbackOriginWaitError,
     wait_until_released,
 )
+from infra.operations.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApiError
 from infra.settings import ORIGIN_AUTH_MODES
 from tests.conftest import PROJECT_ROOT, run_program
 from tests.fake_cloudflare import TOKEN, ZONE_ID, FakeCloudflare, fallback_origin, serve

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from infra.onboarding import LIVE, PROBLEM, WAITING, diagnose, format_age, instructions_for, is_apex, registrable_domain
+from infra.model.hostnames import is_apex, registrable_domain
+from infra.operations.instructions import instructions_for
+from infra.operations.status import LIVE, PROBLEM, WAITING, diagnose, format_age
 from tests.fake_cloudflare import custom_hostname
 
 TARGET = "mkdev.cname.mailito.com"

@@ -16,7 +16,7 @@ from infra.cli.cloud import CommandError, Stack, api_hostname, load_stack, run_g
 from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.customers import normalise_hostname
-from infra.dns_diagnosis import (
+from infra.operations.check import (
     FAIL,
     INFO,
     OK,
@@ -28,7 +28,7 @@ from infra.dns_diagnosis import (
     diagnose,
     make_resolver,
 )
-from infra.onboarding import certificate_status, hostname_status, ssl_of
+from infra.operations.status import certificate_status, hostname_status, ssl_of
 
 DEFAULT_RESOLVER = "1.1.1.1"
 STATUS_COLOURS = {OK: "green", WARN: "yellow", FAIL: "red", INFO: "dim"}
@@ -120,7 +120,7 @@ def _where(address: str | None, port: int) -> str:
 
 def _live(stack: Stack, hostname: str) -> tuple[dict[str, Any], Finding]:
     """One filtered API request for the hostname's TXT values; failures only lower the precision."""
-    from infra.cloudflare_api import CloudflareApi, CloudflareApiError, MissingTokenError
+    from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError, MissingTokenError
 
     try:
         api = CloudflareApi.from_environment()

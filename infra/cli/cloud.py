@@ -20,7 +20,7 @@ from infra.customers import CustomerHostname, CustomersFile, CustomersFileError,
 from infra.settings import StackSettings
 
 if TYPE_CHECKING:
-    from infra.cloudflare_api import CloudflareApi
+    from infra.operations.cloudflare_api import CloudflareApi
 
 T = TypeVar("T")
 EXIT_CODES_HELP = ("Exit codes: 0 fine; 1 something needs attention; 2 cannot run (usage, stack settings, "
@@ -79,7 +79,7 @@ def load_stack(args: argparse.Namespace) -> Stack:
 
 def connect(settings: StackSettings) -> tuple[CloudflareApi, str]:
     """The API client and the zone id (configured, or one lookup by name)."""
-    from infra.cloudflare_api import CloudflareApi, CloudflareApiError  # the SDK loads for API commands only
+    from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError  # the SDK loads for API commands only
 
     try:
         api = CloudflareApi.from_environment()
@@ -90,7 +90,7 @@ def connect(settings: StackSettings) -> tuple[CloudflareApi, str]:
 
 def api_call(action: Callable[[], T]) -> T:
     """Run API work, turning a final API failure into a CommandError (exit 2)."""
-    from infra.cloudflare_api import CloudflareApiError
+    from infra.operations.cloudflare_api import CloudflareApiError
 
     try:
         return action()
@@ -142,7 +142,7 @@ def list_zone_hostnames(api: CloudflareApi, zone_id: str, settings: StackSetting
     Bounded by what a zone can hold (50,000, or the stack's maxHostnames when an Enterprise
     contract allows more), whatever the API's answers claim.
     """
-    from infra.cloudflare_api import ZONE_HOSTNAME_LIMIT
+    from infra.operations.cloudflare_api import ZONE_HOSTNAME_LIMIT
 
     limit = max(ZONE_HOSTNAME_LIMIT, settings.max_hostnames)
     progress = PageProgress("Listing custom hostnames")

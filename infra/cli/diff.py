@@ -26,7 +26,7 @@ from infra.cli.project import (
 )
 from infra.cli.terminal import print_json, style, table
 from infra.customers import CustomersFile, CustomersFileError, parse_customers
-from infra.customers_diff import CustomersDiff, Pricing, diff_customers
+from infra.operations.diff import CustomersDiff, Pricing, diff_customers
 from infra.removal_guard import RemovalGuard
 from infra.settings import StackSettings
 

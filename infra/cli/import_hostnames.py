@@ -28,10 +28,10 @@ from infra.cli.cloud import (
 from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.customers import CustomersFileError
-from infra.customers_import import EDGE_RECORDS, GROUP_RULES, GroupingError, ImportPlan, import_file, plan_import
+from infra.operations.import_ import EDGE_RECORDS, GROUP_RULES, GroupingError, ImportPlan, import_file, plan_import
 
 if TYPE_CHECKING:
-    from infra.cloudflare_api import CloudflareApi
+    from infra.operations.cloudflare_api import CloudflareApi
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -25,7 +25,8 @@ from infra.cli.cloud import (
 from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.customers import CustomerHostname, normalise_hostname
-from infra.onboarding import Instructions, instructions_for, registrable_domain
+from infra.model.hostnames import registrable_domain
+from infra.operations.instructions import Instructions, instructions_for
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

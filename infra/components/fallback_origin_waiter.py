@@ -27,7 +27,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from infra.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApi, MissingTokenError
+from infra.operations.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApi, MissingTokenError
 
 WAITER_TYPE = "pulumi-python:dynamic:Resource"  # what the engine records for a dynamic resource
 INPUTS = ("zone_id", "hostname")  # plain strings; nothing else is stored besides the pickled provider

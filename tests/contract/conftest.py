@@ -57,7 +57,7 @@ def contract_api(request: pytest.FixtureRequest, contract_network: dict[str, Moc
 def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
     """Every dict the API client hands the commands is watched: reading a field the spec does not
     define at that place is recorded in reads.undefined."""
-    from infra.cloudflare_api import CloudflareApi
+    from infra.operations.cloudflare_api import CloudflareApi
 
     spec = Spec.load()
     watcher = Reads(spec)

@@ -1,4 +1,4 @@
-"""Where a customer hostname stands, what comes next, and what the customer must put in DNS.
+"""What `status` (and `check`) make of a custom hostname: where it stands and what comes next.
 
 Pure functions over dicts shaped like the Cloudflare API's custom-hostname JSON (`status`,
 `ssl.status`, `ssl.method`, `ssl.validation_records`, `ssl.validation_errors`,
@@ -10,7 +10,7 @@ tested without a network or the SDK. The states come from Cloudflare for SaaS: h
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -196,142 +196,3 @@ def format_age(span: timedelta | None) -> str:
     if hours:
         return f"{hours}h {mins}m" if mins else f"{hours}h"
     return f"{mins}m"
-
-
-# -- the customer's side of DNS --------------------------------------------------------------------
-
-# Public suffixes with two labels that people register under; without the full Public Suffix List
-# (not a dependency here) this covers the common cases and errs towards "not an apex".
-_TWO_LABEL_SUFFIXES = frozenset("""
-co.uk org.uk me.uk ltd.uk plc.uk net.uk ac.uk gov.uk sch.uk nhs.uk
-com.au net.au org.au edu.au gov.au id.au co.nz net.nz org.nz ac.nz govt.nz
-co.jp ne.jp or.jp ac.jp go.jp co.kr or.kr ne.kr com.cn net.cn org.cn gov.cn com.hk com.tw com.sg edu.sg
-co.in net.in org.in firm.in gen.in com.br net.br org.br com.ar com.mx org.mx com.co com.pe com.uy com.ve
-co.za org.za com.tr net.tr org.tr co.il org.il com.my co.id co.th in.th com.ph com.vn com.pk com.bd
-com.ua com.pl net.pl org.pl com.es com.pt com.gr com.ro co.at or.at com.eg com.sa com.ng co.ke
-""".split())
-
-
-def registrable_domain(hostname: str) -> str:
-    """The domain a customer registered: mail.mkdev.me -> mkdev.me, a.b.example.co.uk -> example.co.uk."""
-    labels = hostname.lstrip("*.").split(".")
-    keep = 3 if len(labels) >= 3 and ".".join(labels[-2:]) in _TWO_LABEL_SUFFIXES else 2
-    return ".".join(labels[-keep:])
-
-
-def is_apex(hostname: str) -> bool:
-    """An apex (registrable domain itself) cannot hold a CNAME at most DNS providers."""
-    return hostname == registrable_domain(hostname)
-
-
-@dataclass(frozen=True)
-class Record:
-    """One record for the customer's DNS (or an HTTP token), with why it matters."""
-
-    type: str
-    name: str
-    value: str
-    required: bool
-    purpose: str
-
-
-@dataclass
-class Instructions:
-    hostname: str
-    customer: str
-    cname_target: str
-    status: str | None
-    ssl_status: str | None
-    apex: bool
-    records: list[Record] = field(default_factory=list)
-    not_yet: list[str] = field(default_factory=list)  # records Cloudflare has not produced yet
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return not self.not_yet
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "hostname": self.hostname, "customer": self.customer, "cname_target": self.cname_target,
-            "status": self.status, "ssl_status": self.ssl_status, "apex": self.apex,
-            "records": [record.__dict__ for record in self.records],
-            "not_yet_available": self.not_yet, "notes": self.notes,
-        }
-
-
-def instructions_for(hostname: str, customer: str, cname_target: str,
-                     item: Mapping[str, Any] | None, *, declared_method: str = "http") -> Instructions:
-    """What the customer must add, from the live custom hostname (None: not created yet).
-
-    The API's `ssl.method` is optional in its spec: when Cloudflare leaves it out, the method the
-    customers file declares stands.
-    """
-    apex = is_apex(hostname)
-    result = Instructions(hostname, customer, cname_target, item and hostname_status(item),
-                          item and certificate_status(item), apex)
-    result.records.append(_routing_record(hostname, cname_target, apex))
-    if apex:
-        result.notes.append(
-            f"{hostname} is an apex domain, which cannot hold a CNAME record: use your DNS provider's CNAME "
-            f"flattening or an ALIAS/ANAME record pointing at {cname_target}. Do not copy its IP addresses "
-            "into A records: they change.")
-    if item is None:
-        result.not_yet.append("the ownership TXT record and any certificate validation records: the hostname "
-                              "is not created in Cloudflare yet (it will be by the next `pulumi up`)")
-        return result
-    _add_ownership_records(result, item)
-    _add_certificate_records(result, item, declared_method)
-    return result
-
-
-def _routing_record(hostname: str, cname_target: str, apex: bool) -> Record:
-    purpose = ("routes the hostname through our edge; once it is in place the certificate is issued "
-               "automatically, usually within minutes")
-    if apex:
-        return Record("CNAME (flattened) / ALIAS", hostname, cname_target, True, purpose)
-    return Record("CNAME", hostname, cname_target, True, purpose)
-
-
-def _add_ownership_records(result: Instructions, item: Mapping[str, Any]) -> None:
-    ownership = item.get("ownership_verification") or {}
-    if ownership.get("name") and ownership.get("value"):
-        result.records.append(Record("TXT", ownership["name"], ownership["value"], False,
-                                     "proves ownership before the CNAME moves, for a switch without downtime"))
-    elif hostname_status(item) != "active":
-        result.not_yet.append("the ownership TXT record: Cloudflare has not published it yet")
-
-
-def _add_certificate_records(result: Instructions, item: Mapping[str, Any], declared_method: str) -> None:
-    ssl = ssl_of(item)
-    method = ssl.get("method") or declared_method
-    txt_required = method == "txt"
-    for record in ssl.get("validation_records") or []:
-        if record.get("txt_name") and record.get("txt_value"):
-            result.records.append(Record("TXT", record["txt_name"], record["txt_value"], txt_required,
-                                         "lets the certificate authority validate the certificate"))
-        if record.get("cname") and record.get("cname_target"):
-            result.records.append(Record("CNAME", record["cname"], record["cname_target"], False,
-                                         "delegates certificate validation to Cloudflare"))
-        if record.get("http_url") and record.get("http_body") and method == "http":
-            result.records.append(Record("HTTP", record["http_url"], record["http_body"], False,
-                                         "only before the CNAME moves: serve this text at this URL to "
-                                         "validate the certificate early"))
-        if record.get("emails"):
-            result.notes.append("The certificate authority will e-mail " + ", ".join(record["emails"])
-                                + ": approve that message.")
-    for record in ssl.get("dcv_delegation_records") or []:
-        if record.get("cname") and record.get("cname_target"):
-            result.records.append(Record("CNAME", record["cname"], record["cname_target"], False,
-                                         "lets Cloudflare renew the certificate without new TXT records"))
-    has_txt = any(r.get("txt_name") for r in ssl.get("validation_records") or [])
-    if txt_required and not has_txt and certificate_status(item) != "active":
-        result.not_yet.append("the certificate validation TXT record: Cloudflare publishes it a few minutes "
-                              "after the hostname is created; run this command again later")
-    if method == "http":
-        result.notes.append("With the CNAME in place, the certificate is validated over HTTP: no other "
-                            "record is needed.")
-    if blocks_ca(item):
-        allowed = " and ".join(caa_domains(ssl.get("certificate_authority")))
-        result.notes.append(f"A CAA record on your domain blocks our certificate authority: add CAA issue "
-                            f"records for {allowed}, or remove the CAA records.")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.onboarding import CA_CAA_DOMAINS
+from infra.operations.status import CA_CAA_DOMAINS
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 MAX_CNAME_HOPS = 10

@@ -34,7 +34,7 @@ from infra.customers import (
     normalise_hostname,
     parse_customers,
 )
-from infra.onboarding import registrable_domain
+from infra.model.hostnames import registrable_domain
 
 HOSTNAMES_COMPONENT = ("saas-domains:index:CustomerHostnames", "customers")
 EDGE_COMPONENT = ("saas-domains:index:Edge", "edge")

@@ -1,0 +1,1 @@
+"""The pure model: customers, hostnames, settings, names. No Pulumi, no network (a test enforces it)."""

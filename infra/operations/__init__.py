@@ -1,0 +1,1 @@
+"""What each command does, named like the command: the CLI only parses arguments and prints."""

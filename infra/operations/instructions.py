@@ -1,0 +1,123 @@
+"""What `instructions` tells a customer to put in DNS, read from the live custom hostname."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.model.hostnames import is_apex
+from infra.operations.status import blocks_ca, caa_domains, certificate_status, hostname_status, ssl_of
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record for the customer's DNS (or an HTTP token), with why it matters."""
+
+    type: str
+    name: str
+    value: str
+    required: bool
+    purpose: str
+
+
+@dataclass
+class Instructions:
+    hostname: str
+    customer: str
+    cname_target: str
+    status: str | None
+    ssl_status: str | None
+    apex: bool
+    records: list[Record] = field(default_factory=list)
+    not_yet: list[str] = field(default_factory=list)  # records Cloudflare has not produced yet
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.not_yet
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "hostname": self.hostname, "customer": self.customer, "cname_target": self.cname_target,
+            "status": self.status, "ssl_status": self.ssl_status, "apex": self.apex,
+            "records": [record.__dict__ for record in self.records],
+            "not_yet_available": self.not_yet, "notes": self.notes,
+        }
+
+
+def instructions_for(hostname: str, customer: str, cname_target: str,
+                     item: Mapping[str, Any] | None, *, declared_method: str = "http") -> Instructions:
+    """What the customer must add, from the live custom hostname (None: not created yet).
+
+    The API's `ssl.method` is optional in its spec: when Cloudflare leaves it out, the method the
+    customers file declares stands.
+    """
+    apex = is_apex(hostname)
+    result = Instructions(hostname, customer, cname_target, item and hostname_status(item),
+                          item and certificate_status(item), apex)
+    result.records.append(_routing_record(hostname, cname_target, apex))
+    if apex:
+        result.notes.append(
+            f"{hostname} is an apex domain, which cannot hold a CNAME record: use your DNS provider's CNAME "
+            f"flattening or an ALIAS/ANAME record pointing at {cname_target}. Do not copy its IP addresses "
+            "into A records: they change.")
+    if item is None:
+        result.not_yet.append("the ownership TXT record and any certificate validation records: the hostname "
+                              "is not created in Cloudflare yet (it will be by the next `pulumi up`)")
+        return result
+    _add_ownership_records(result, item)
+    _add_certificate_records(result, item, declared_method)
+    return result
+
+
+def _routing_record(hostname: str, cname_target: str, apex: bool) -> Record:
+    purpose = ("routes the hostname through our edge; once it is in place the certificate is issued "
+               "automatically, usually within minutes")
+    if apex:
+        return Record("CNAME (flattened) / ALIAS", hostname, cname_target, True, purpose)
+    return Record("CNAME", hostname, cname_target, True, purpose)
+
+
+def _add_ownership_records(result: Instructions, item: Mapping[str, Any]) -> None:
+    ownership = item.get("ownership_verification") or {}
+    if ownership.get("name") and ownership.get("value"):
+        result.records.append(Record("TXT", ownership["name"], ownership["value"], False,
+                                     "proves ownership before the CNAME moves, for a switch without downtime"))
+    elif hostname_status(item) != "active":
+        result.not_yet.append("the ownership TXT record: Cloudflare has not published it yet")
+
+
+def _add_certificate_records(result: Instructions, item: Mapping[str, Any], declared_method: str) -> None:
+    ssl = ssl_of(item)
+    method = ssl.get("method") or declared_method
+    txt_required = method == "txt"
+    for record in ssl.get("validation_records") or []:
+        if record.get("txt_name") and record.get("txt_value"):
+            result.records.append(Record("TXT", record["txt_name"], record["txt_value"], txt_required,
+                                         "lets the certificate authority validate the certificate"))
+        if record.get("cname") and record.get("cname_target"):
+            result.records.append(Record("CNAME", record["cname"], record["cname_target"], False,
+                                         "delegates certificate validation to Cloudflare"))
+        if record.get("http_url") and record.get("http_body") and method == "http":
+            result.records.append(Record("HTTP", record["http_url"], record["http_body"], False,
+                                         "only before the CNAME moves: serve this text at this URL to "
+                                         "validate the certificate early"))
+        if record.get("emails"):
+            result.notes.append("The certificate authority will e-mail " + ", ".join(record["emails"])
+                                + ": approve that message.")
+    for record in ssl.get("dcv_delegation_records") or []:
+        if record.get("cname") and record.get("cname_target"):
+            result.records.append(Record("CNAME", record["cname"], record["cname_target"], False,
+                                         "lets Cloudflare renew the certificate without new TXT records"))
+    has_txt = any(r.get("txt_name") for r in ssl.get("validation_records") or [])
+    if txt_required and not has_txt and certificate_status(item) != "active":
+        result.not_yet.append("the certificate validation TXT record: Cloudflare publishes it a few minutes "
+                              "after the hostname is created; run this command again later")
+    if method == "http":
+        result.notes.append("With the CNAME in place, the certificate is validated over HTTP: no other "
+                            "record is needed.")
+    if blocks_ca(item):
+        allowed = " and ".join(caa_domains(ssl.get("certificate_authority")))
+        result.notes.append(f"A CAA record on your domain blocks our certificate authority: add CAA issue "
+                            f"records for {allowed}, or remove the CAA records.")
