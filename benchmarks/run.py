@@ -4,7 +4,7 @@ For each size it generates a customers file of N customers with two hostnames ea
 (`www.customer<i>.example`, `shop.customer<i>.example`, the shape `diff_benchmark.py` uses) in a
 temporary directory, then measures, each in a fresh Python process so peak memory is per case:
 
-- validation: `infra.customers.load_customers` alone (what `saas-domains validate` does);
+- validation: `infra.model.customers.load_customers` alone (what `saas-domains validate` does);
 - project plan: the real `__main__.py` under Pulumi's mock engine (`infra.offline.render`, what
   `saas-domains plan` and the tests run), with `Pulumi.dev.yaml`'s settings and `maxHostnames` raised;
 - bare plan: `benchmarks/bare/__main__.py` under the same engine, declaring the same number of
@@ -78,8 +78,8 @@ def _peak_rss_mb() -> float:
 
 def child_validate(path: Path) -> dict:
     started = time.perf_counter()
-    from infra.customers import ValidationRules, load_customers
-    from infra.settings import read_stack_file
+    from infra.model.customers import ValidationRules, load_customers
+    from infra.model.settings import read_stack_file
 
     imported = time.perf_counter()
     zone = read_stack_file(ROOT, "dev")["saas-domains:zone"]
@@ -95,8 +95,8 @@ def _plan_config(program: str, customers_path: Path, bare_path: Path) -> tuple[d
     `render` reads nothing but `<project_dir>/__main__.py` when the config is given (the stack file
     only when it is not), so the bare baseline is a directory with its `__main__.py` alone.
     """
+    from infra.model.settings import read_stack_file
     from infra.offline import config_value
-    from infra.settings import read_stack_file
 
     if program == "project":
         config = {key: config_value(value) for key, value in read_stack_file(ROOT, "dev").items()}

@@ -18,8 +18,8 @@ from infra.components.customer_hostnames import CustomerHostnames, CustomerHostn
 from infra.components.edge import Edge, EdgeArgs, lookup_zone_id
 from infra.components.origin import Origin, OriginArgs
 from infra.components.origin_auth import OriginAuth, OriginAuthArgs
-from infra.customers import CustomersFile, CustomersFileError, load_customers
-from infra.settings import PROJECT, SettingsError, StackSettings, settings_from
+from infra.model.customers import CustomersFile, CustomersFileError, load_customers
+from infra.model.settings import PROJECT, SettingsError, StackSettings, settings_from
 
 LAST_DEPLOYMENT = "last-deployment"
 CONFIRM_REMOVALS = (f"confirm it for this deployment with `pulumi config set {PROJECT}:allowRemovals {{count}}` "

@@ -14,7 +14,7 @@ import itertools
 
 import pytest
 
-from infra import customers as model
+from infra.model import customers as model
 from infra.offline import DeclaredResource, FakeCloud, Invoke, Rendering, render
 from tests.conformance import api_rules
 from tests.conformance.checker import check_invoke, check_rendering, check_resource

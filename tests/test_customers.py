@@ -1,4 +1,4 @@
-"""Tests for infra.customers: every rule is checked by the text of its message.
+"""Tests for infra.model.customers: every rule is checked by the text of its message.
 
 Messages are the user interface of this module (a wrong file stops the whole
 deployment), so most tests compare the full rendered problem:
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.customers import (
+from infra.model.customers import (
     ALLOWED_BUNDLE_METHODS,
     ALLOWED_CERTIFICATE_AUTHORITIES,
     ALLOWED_MIN_TLS_VERSIONS,
@@ -31,9 +31,9 @@ from infra.customers import (
     SslSettings,
     ValidationRules,
     load_customers,
-    normalise_hostname,
     parse_customers,
 )
+from infra.model.hostnames import normalise_hostname
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "customers"
@@ -71,7 +71,7 @@ def one_customer(hostnames: str = "[mail.mkdev.me]", extra: str = "") -> str:
 
 
 def test_importing_the_module_does_not_import_pulumi():
-    code = "import sys, infra.customers; print('pulumi' in sys.modules)"
+    code = "import sys, infra.model.customers; print('pulumi' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     )

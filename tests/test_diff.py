@@ -10,9 +10,9 @@ import textwrap
 
 import pytest
 
-from infra.customers import ValidationRules, parse_customers
+from infra.model.customers import ValidationRules, parse_customers
+from infra.model.removal_guard import RemovalGuard
 from infra.operations.diff import Pricing, diff_customers
-from infra.removal_guard import RemovalGuard
 from tests.conftest import PROJECT_ROOT
 
 RULES = ValidationRules(zone="mailito.com")

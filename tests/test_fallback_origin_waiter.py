@@ -36,8 +36,8 @@ from infra.components.fallback_origin_waiter import (
     FallbackOriginWaitError,
     wait_until_released,
 )
+from infra.model.settings import ORIGIN_AUTH_MODES
 from infra.operations.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApiError
-from infra.settings import ORIGIN_AUTH_MODES
 from tests.conftest import PROJECT_ROOT, run_program
 from tests.fake_cloudflare import TOKEN, ZONE_ID, FakeCloudflare, fallback_origin, serve
 

@@ -1,4 +1,4 @@
-"""Property-based tests (hypothesis) of hostname normalisation and validation in infra/customers.py.
+"""Property-based tests (hypothesis) of hostname normalisation and validation in infra/model/customers/.
 
 - normalisation is idempotent: a normalised hostname normalises to itself;
 - every accepted hostname is a valid DNS name (lower-case LDH or valid IDNA A-labels, label and name
@@ -26,7 +26,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from infra.customers import CustomersFileError, ValidationRules, normalise_hostname, parse_customers
+from infra.model.customers import CustomersFileError, ValidationRules, parse_customers
+from infra.model.hostnames import normalise_hostname
 
 settings.register_profile("suite", max_examples=300, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow])

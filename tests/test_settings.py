@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from infra.settings import SETTINGS, SettingsError, settings_from, settings_from_stack_config
+from infra.model.settings import SETTINGS, SettingsError, settings_from, settings_from_stack_config
 from tests.conftest import PROJECT_ROOT
 
 PULUMI_YAML = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())

@@ -15,7 +15,7 @@ from typing import Any
 from infra.cli.cloud import CommandError, Stack, api_hostname, load_stack, run_guarded
 from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_project_arguments
 from infra.cli.terminal import print_json, style, table
-from infra.customers import normalise_hostname
+from infra.model.hostnames import normalise_hostname
 from infra.operations.check import (
     FAIL,
     INFO,

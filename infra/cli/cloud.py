@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from infra.cli.project import EXIT_PROBLEMS, EXIT_USAGE, SetupError, find_project_dir, stack_settings
 from infra.cli.terminal import style
-from infra.customers import CustomerHostname, CustomersFile, CustomersFileError, load_customers, normalise_hostname
-from infra.settings import StackSettings
+from infra.model.customers import CustomerHostname, CustomersFile, CustomersFileError, load_customers
+from infra.model.hostnames import normalise_hostname
+from infra.model.settings import StackSettings
 
 if TYPE_CHECKING:
     from infra.operations.cloudflare_api import CloudflareApi

@@ -25,10 +25,10 @@ from infra.cli.project import (
     stack_settings,
 )
 from infra.cli.terminal import print_json, style, table
-from infra.customers import CustomersFile, CustomersFileError, parse_customers
+from infra.model.customers import CustomersFile, CustomersFileError, parse_customers
+from infra.model.removal_guard import RemovalGuard
+from infra.model.settings import StackSettings
 from infra.operations.diff import CustomersDiff, Pricing, diff_customers
-from infra.removal_guard import RemovalGuard
-from infra.settings import StackSettings
 
 COMMENT_MARKER = "<!-- saas-domains-diff -->"  # lets CI find and update its one pull-request comment
 COLLAPSE_OVER_ROWS = 10

@@ -27,7 +27,7 @@ from infra.cli.cloud import (
 )
 from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, add_project_arguments
 from infra.cli.terminal import print_json, style, table
-from infra.customers import CustomersFileError
+from infra.model.customers import CustomersFileError
 from infra.operations.import_ import EDGE_RECORDS, GROUP_RULES, GroupingError, ImportPlan, import_file, plan_import
 
 if TYPE_CHECKING:

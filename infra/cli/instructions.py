@@ -24,8 +24,8 @@ from infra.cli.cloud import (
 )
 from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, add_project_arguments
 from infra.cli.terminal import print_json, style, table
-from infra.customers import CustomerHostname, normalise_hostname
-from infra.model.hostnames import registrable_domain
+from infra.model.customers import CustomerHostname
+from infra.model.hostnames import normalise_hostname, registrable_domain
 from infra.operations.instructions import Instructions, instructions_for
 
 

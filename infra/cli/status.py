@@ -25,7 +25,7 @@ from infra.cli.cloud import (
 )
 from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, add_project_arguments
 from infra.cli.terminal import print_json, style, table
-from infra.customers import CustomerHostname
+from infra.model.customers import CustomerHostname
 from infra.operations.status import (
     LIVE,
     PROBLEM,

@@ -17,7 +17,7 @@ from infra.cli.project import (
     stack_settings,
 )
 from infra.cli.terminal import print_json, style
-from infra.customers import CustomersFileError, load_customers
+from infra.model.customers import CustomersFileError, load_customers
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

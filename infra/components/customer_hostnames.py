@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from infra.customers import CustomerHostname, SslSettings
+from infra.model.customers import CustomerHostname, SslSettings
 
 COMPONENT_TYPE = "saas-domains:index:CustomerHostnames"
 

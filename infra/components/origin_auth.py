@@ -22,7 +22,7 @@ import pulumi_cloudflare as cloudflare
 import pulumi_random as random
 import pulumi_tls as tls
 
-from infra.settings import ORIGIN_AUTH_MODES
+from infra.model.settings import ORIGIN_AUTH_MODES
 
 COMPONENT_TYPE = "saas-domains:index:OriginAuth"
 MODES = ORIGIN_AUTH_MODES

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from infra.customers import CustomerHostname, CustomersFile
+from infra.model.customers import CustomerHostname, CustomersFile
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from infra.customers import (
+from infra.model.customers import (
     ALLOWED_BUNDLE_METHODS,
     ALLOWED_CERTIFICATE_AUTHORITIES,
     ALLOWED_MIN_TLS_VERSIONS,
@@ -31,10 +31,9 @@ from infra.customers import (
     CustomerHostname,
     CustomersFileError,
     ValidationRules,
-    normalise_hostname,
     parse_customers,
 )
-from infra.model.hostnames import registrable_domain
+from infra.model.hostnames import normalise_hostname, registrable_domain
 
 HOSTNAMES_COMPONENT = ("saas-domains:index:CustomerHostnames", "customers")
 EDGE_COMPONENT = ("saas-domains:index:Edge", "edge")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from infra.cli.project import stack_settings
-from infra.customers import load_customers
+from infra.model.customers import load_customers
 from tests.conftest import PROJECT_ROOT
 from tests.contract.mock_api import MockApi, Scenario, Steering, contract_network
 from tests.contract.spec import Reads, Spec

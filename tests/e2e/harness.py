@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from infra.model.settings import ORIGIN_AUTH_MODES, PROJECT
 from infra.operations.status import PROBLEM, certificate_status, diagnose, hostname_status
-from infra.settings import ORIGIN_AUTH_MODES, PROJECT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.customers import ValidationRules, load_customers
+from infra.model.customers import ValidationRules, load_customers
+from infra.model.settings import PROJECT, settings_from
 from infra.offline import render
-from infra.settings import PROJECT, settings_from
 from tests.conftest import PROJECT_ROOT
 from tests.e2e.harness import (
     ALB_EMPTY_TARGET_GROUP_BODY,

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from infra.customers import DEFAULT_MAX_HOSTNAMES, ValidationRules
-from infra.removal_guard import DEFAULT_MAX_REMOVALS, RemovalGuard
+from infra.model.customers import DEFAULT_MAX_HOSTNAMES, ValidationRules
+from infra.model.removal_guard import DEFAULT_MAX_REMOVALS, RemovalGuard
 
 PROJECT = "saas-domains"
 

@@ -1,0 +1,621 @@
+"""Validation of customers.yaml: every problem at once, each with file, line, entry and what is wrong.
+
+Walks the node tree of `yaml_tree.py` once, reporting problems and building the model of
+`model.py`; a file with any problem yields no model at all, so nothing is declared from it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import difflib
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from infra.model.customers.model import (
+    ALLOW_WILDCARDS_SETTING,
+    ALLOWED_BUNDLE_METHODS,
+    ALLOWED_CERTIFICATE_AUTHORITIES,
+    ALLOWED_MIN_TLS_VERSIONS,
+    ALLOWED_ON_OFF,
+    ALLOWED_SSL_METHODS,
+    ALLOWED_SSL_TYPES,
+    CUSTOMER_KEYS,
+    DEFAULTS_KEYS,
+    MAX_HOSTNAMES_SETTING,
+    REJECTED_MIN_TLS_VERSIONS,
+    RETIRED_SSL_METHODS,
+    SSL_KEYS,
+    TOP_LEVEL_KEYS,
+    Customer,
+    CustomerHostname,
+    CustomersFile,
+    CustomersFileError,
+    Problem,
+    SslSettings,
+    ValidationRules,
+)
+from infra.model.customers.yaml_tree import (
+    BOOL,
+    FLOAT,
+    INT,
+    NULL,
+    STR,
+    MappingNode,
+    Node,
+    Rejected,
+    Scalar,
+    SequenceNode,
+    SyntaxFailure,
+    TreeBuilder,
+    end_line,
+    is_null,
+    is_str,
+    kind,
+)
+from infra.model.hostnames import LDH_LABEL, MAX_LABEL_LENGTH, in_zone, normalise_hostname
+from infra.model.messages import show
+
+_EMPTY_FILE = "the file is empty; it needs a 'customers' list (`customers: []` for none)"
+_INVALID = object()  # a value was reported as wrong; leave it out of the model
+
+
+@dataclass
+class _Settings:
+    """Validated ssl overrides, metadata and origin of defaults or a customer."""
+
+    ssl: dict[str, Any] = dataclasses.field(default_factory=dict)
+    ssl_line: int | None = None
+    metadata: dict[str, str] = dataclasses.field(default_factory=dict)
+    origin: str | None = None
+
+
+class _Validator:
+    """Walks the node tree once, collecting problems and building the model."""
+
+    def __init__(self, path: str, rules: ValidationRules) -> None:
+        self.path = path
+        self.rules = rules
+        self.problems: list[Problem] = []
+        self.customers: list[Customer] = []
+        self.hostnames: list[CustomerHostname] = []
+        self.ids_seen: dict[str, tuple[int, int]] = {}
+        self.hostnames_seen: dict[str, tuple[int, str]] = {}
+        self.hostname_count = 0
+        self.unplaced: list[int] = []  # indexes of problems that need an entry name
+        self.ssl_cache: dict[tuple[tuple[str, Any], ...], SslSettings] = {}
+        self.tree = TreeBuilder(lambda line, message: self.report(line, None, message), self.report_in_entry)
+
+    def report(self, line: int | None, entry: str | None, message: str) -> None:
+        self.problems.append(Problem(self.path, line, entry, message))
+
+    def report_in_entry(self, line: int, message: str) -> None:
+        """Report a problem found while composing; its entry is filled in later."""
+        self.unplaced.append(len(self.problems))
+        self.report(line, None, message)
+
+    def place_in_entries(self, spans: list[tuple[int, int, str]]) -> None:
+        """Name the customer entry of composer problems from the entries' line spans."""
+        starts = [start for start, _, _ in spans]
+        for index in self.unplaced:
+            problem = self.problems[index]
+            position = bisect.bisect_right(starts, problem.line) - 1
+            if position >= 0 and problem.line <= spans[position][1]:
+                self.problems[index] = dataclasses.replace(problem, entry=spans[position][2])
+
+    # -- top level --------------------------------------------------------------
+
+    def run(self, data: str | bytes) -> CustomersFile | None:
+        text = self.tree.decode(data)
+        if text is None:
+            return None
+        if not text.strip():
+            self.report(None, None, _EMPTY_FILE)
+            return None
+        try:
+            root = self.tree.compose(text)
+        except SyntaxFailure:
+            return None
+        if root is None or (isinstance(root, Scalar) and root.tag == NULL):
+            self.report(None, None, _EMPTY_FILE)
+            return None
+        if isinstance(root, Rejected):
+            return None
+        if not isinstance(root, MappingNode):
+            message = f"the top level must be a mapping with a 'customers' key, got {kind(root)}"
+            self.report(root.line, None, message)
+            return None
+        fields = self.fields(root, TOP_LEVEL_KEYS, None, "top-level key")
+        defaults_node = fields.get("defaults")
+        defaults = self.defaults(defaults_node)
+        spans = self.customer_list(root, fields.get("customers"), defaults)
+        if defaults_node is not None:
+            spans.append((defaults_node.line, end_line(defaults_node), "defaults"))
+        self.place_in_entries(sorted(spans))
+        return CustomersFile(
+            self.path,
+            tuple(self.customers),
+            tuple(sorted(self.hostnames, key=lambda h: h.hostname)),
+        )
+
+    def fields(
+        self, node: MappingNode, allowed: tuple[str, ...], entry: str | None, what: str
+    ) -> dict[str, Node]:
+        """Map allowed key -> value node; report unknown, duplicate and odd keys."""
+        found: dict[str, Node] = {}
+        first_line: dict[str, int] = {}
+        for key, value in node.pairs:
+            if isinstance(key, Rejected):
+                continue
+            if not isinstance(key, Scalar):
+                self.report(key.line, entry, f"{what}s must be plain strings, got {kind(key)}")
+                continue
+            name = key.value
+            if name in first_line:
+                self.report(key.line, entry, _duplicate_key(what, name, first_line[name]))
+                continue
+            first_line[name] = key.line
+            if name not in allowed or key.tag != STR:
+                self.report(key.line, entry, _unknown_key(what, name, allowed))
+                continue
+            found[name] = value
+        return found
+
+    def defaults(self, node: Node | None) -> _Settings:
+        if node is None or isinstance(node, Rejected):
+            return _Settings()
+        if not isinstance(node, MappingNode):
+            message = f"must be a mapping with keys {_list(DEFAULTS_KEYS)}, got {kind(node)}"
+            self.report(node.line, "defaults", message)
+            return _Settings()
+        settings = self.settings(self.fields(node, DEFAULTS_KEYS, "defaults", "key"), "defaults")
+        if settings.ssl.get("wildcard") and settings.ssl.get("method", "http") != "txt":
+            message = _wildcard_needs_txt("ssl.wildcard: true", settings.ssl)
+            self.report(settings.ssl_line, "defaults", message)
+        return settings
+
+    def settings(self, fields: dict[str, Node], entry: str) -> _Settings:
+        """ssl, metadata and origin: shared by defaults and customers."""
+        result = _Settings()
+        if "ssl" in fields:
+            result.ssl = self.ssl(fields["ssl"], entry)
+            result.ssl_line = fields["ssl"].line
+        if "metadata" in fields:
+            result.metadata = self.metadata(fields["metadata"], entry)
+        if "origin" in fields:
+            result.origin = self.origin(fields["origin"], entry)
+        return result
+
+    # -- customers ----------------------------------------------------------
+
+    def customer_list(
+        self, root: MappingNode, node: Node | None, defaults: _Settings
+    ) -> list[tuple[int, int, str]]:
+        """Validate every entry; return each entry's (first line, last line, name)."""
+        if node is None:
+            self.report(root.line, None, "missing required key 'customers' (write `customers: []` for none)")
+            return []
+        if isinstance(node, Rejected):
+            return []
+        if not isinstance(node, SequenceNode):
+            hint = " (write `customers: []` for none)" if is_null(node) else ""
+            self.report(node.line, None, f"'customers' must be a list, got {kind(node)}{hint}")
+            return []
+        spans = []
+        for number, item in enumerate(node.items, start=1):
+            entry = self.customer(number, item, defaults)
+            spans.append((item.line, end_line(item), entry))
+        if self.hostname_count > self.rules.max_hostnames:
+            self.report(
+                node.line,
+                None,
+                f"{self.hostname_count} hostnames in total is more than the cap of "
+                f"{self.rules.max_hostnames}; raise the stack setting {MAX_HOSTNAMES_SETTING} "
+                "if this is intended",
+            )
+        return spans
+
+    def customer(self, number: int, node: Node, defaults: _Settings) -> str:
+        """Validate one entry; return the entry's name for messages."""
+        if isinstance(node, Rejected):
+            return f"customer entry {number}"
+        if not isinstance(node, MappingNode):
+            self.report(
+                node.line,
+                f"customer entry {number}",
+                f"must be a mapping with 'id' and 'hostnames', got {kind(node)}",
+            )
+            return f"customer entry {number}"
+        id_node = next((v for k, v in node.pairs if isinstance(k, Scalar) and k.value == "id"), None)
+        customer_id, id_problem = _check_id(id_node)
+        entry = f"customer {customer_id!r} (entry {number})" if customer_id else f"customer entry {number}"
+        fields = self.fields(node, CUSTOMER_KEYS, entry, "key")
+        if id_node is None:
+            self.report(node.line, entry, "missing required key 'id' (a stable slug such as 'acme')")
+        elif id_problem:
+            self.report(id_node.line, entry, id_problem)
+        elif customer_id is None:
+            pass  # the id node itself was refused (a tag, an alias) and already reported
+        elif customer_id in self.ids_seen:
+            other_number, other_line = self.ids_seen[customer_id]
+            self.report(
+                id_node.line,
+                entry,
+                f"duplicate id {customer_id!r}: entry {other_number} at line {other_line} already uses it "
+                "(ids must be unique)",
+            )
+        else:
+            self.ids_seen[customer_id] = (number, id_node.line)
+        own = self.settings(fields, entry)
+        ssl = self.merged_ssl(defaults, own, entry)
+        metadata = tuple(sorted({**defaults.metadata, **own.metadata}.items()))
+        origin = own.origin if "origin" in fields else defaults.origin
+        names = self.customer_hostnames(fields.get("hostnames"), node, entry, ssl)
+        if customer_id:
+            self.customers.append(Customer(customer_id, tuple(n for n, _ in names), node.line))
+            self.hostnames.extend(
+                CustomerHostname(name, customer_id, ssl, metadata, origin, line) for name, line in names
+            )
+        return entry
+
+    def merged_ssl(self, defaults: _Settings, own: _Settings, entry: str) -> SslSettings:
+        """Defaults overridden key by key; identical settings share one instance."""
+        merged = {**defaults.ssl, **own.ssl}
+        if (
+            merged.get("wildcard")
+            and merged.get("method", "http") != "txt"
+            and ("wildcard" in own.ssl or "method" in own.ssl)  # else reported once at defaults
+        ):
+            self.report(own.ssl_line, entry, _wildcard_needs_txt("ssl.wildcard: true", merged))
+        cache_key = tuple(sorted(merged.items()))
+        settings = self.ssl_cache.get(cache_key)
+        if settings is None:
+            settings = self.ssl_cache[cache_key] = SslSettings(**merged)
+        return settings
+
+    def customer_hostnames(
+        self, node: Node | None, customer: MappingNode, entry: str, ssl: SslSettings
+    ) -> list[tuple[str, int]]:
+        """Validate one customer's hostnames; return (normalised, line) pairs."""
+        if node is None:
+            message = "missing required key 'hostnames' (a list of one or more hostnames)"
+            self.report(customer.line, entry, message)
+            return []
+        if isinstance(node, Rejected):
+            return []
+        if not isinstance(node, SequenceNode):
+            hint = ""
+            if is_str(node) and len(node.value) <= 100:
+                hint = f"; write it as a list: `hostnames: [{node.value}]`"
+            self.report(node.line, entry, f"'hostnames' must be a list, got {kind(node)}{hint}")
+            return []
+        if not node.items:
+            self.report(node.line, entry, "'hostnames' is empty; list at least one hostname")
+            return []
+        names = []
+        for index, item in enumerate(node.items):
+            self.hostname_count += 1
+            name = self.hostname(item, f"hostnames[{index}]", entry, ssl)
+            if name is not None:
+                names.append((name, item.line))
+        return names
+
+    def hostname(self, node: Node, where: str, entry: str, ssl: SslSettings) -> str | None:
+        raw = self.string(node, where, entry)
+        if raw is None:
+            return None
+        label = f"{where} {show(raw)}"
+        try:
+            name = normalise_hostname(raw, allow_wildcard=True)
+        except ValueError as exc:
+            self.report(node.line, entry, f"{label}: {exc}")
+            return None
+        ok = True
+        if in_zone(name, self.rules.zone):
+            self.report(node.line, entry, f"{label}: {_zone_relation(name, self.rules.zone)}; "
+                        "customer hostnames must be outside the SaaS zone")
+            ok = False
+        if name.startswith("*."):
+            if not self.rules.allow_wildcards:
+                self.report(
+                    node.line,
+                    entry,
+                    f"{label}: wildcard hostnames are an Enterprise feature and are disabled; "
+                    f"enable them with the stack setting {ALLOW_WILDCARDS_SETTING}",
+                )
+                ok = False
+            if ssl.method != "txt":
+                reason = _wildcard_needs_txt("a wildcard hostname", {"method": ssl.method})
+                self.report(node.line, entry, f"{label}: {reason}")
+                ok = False
+        if name in self.hostnames_seen:
+            other_line, other_entry = self.hostnames_seen[name]
+            self.report(
+                node.line,
+                entry,
+                f"{label}: hostname {name!r} is already declared at line {other_line} by {other_entry}",
+            )
+            return None
+        self.hostnames_seen[name] = (node.line, entry)
+        return name if ok else None
+
+    # -- settings -------------------------------------------------------------
+
+    def ssl(self, node: Node, entry: str) -> dict[str, Any]:
+        """Return the valid ssl overrides given (invalid ones are reported)."""
+        if isinstance(node, Rejected):
+            return {}
+        if not isinstance(node, MappingNode):
+            self.report(node.line, entry, f"'ssl' must be a mapping of {_list(SSL_KEYS)}, got {kind(node)}")
+            return {}
+        overrides: dict[str, Any] = {}
+        for name, value in self.fields(node, SSL_KEYS, entry, "ssl key").items():
+            parsed = self.ssl_value(name, value, entry)
+            if parsed is not _INVALID:
+                overrides[name] = parsed
+        return overrides
+
+    def ssl_value(self, name: str, node: Node, entry: str) -> Any:
+        where = f"ssl.{name}"
+        if name == "min_tls_version":
+            return self.min_tls_version(node, entry)
+        if name == "wildcard":
+            return self.boolean(node, where, entry)
+        if name == "ciphers":
+            return self.ciphers(node, entry)
+        if name == "method" and isinstance(node, Scalar) and node.tag == STR and node.value in RETIRED_SSL_METHODS:
+            self.report(node.line, entry, f"{where}: {node.value!r} validation is retired: Cloudflare dropped e-mail "
+                                          "and CNAME DCV with DigiCert; use http (the default) or txt")
+            return _INVALID
+        choices = {
+            "method": ALLOWED_SSL_METHODS,
+            "type": ALLOWED_SSL_TYPES,
+            "certificate_authority": ALLOWED_CERTIFICATE_AUTHORITIES,
+            "bundle_method": ALLOWED_BUNDLE_METHODS,
+        }.get(name, ALLOWED_ON_OFF)
+        return self.choice(node, where, entry, choices, nullable=name == "certificate_authority")
+
+    def choice(
+        self, node: Node, where: str, entry: str, allowed: tuple[str, ...], *, nullable: bool = False
+    ) -> Any:
+        if isinstance(node, Rejected):
+            return _INVALID
+        if nullable and is_null(node):
+            return None
+        if allowed is ALLOWED_ON_OFF and isinstance(node, Scalar) and node.tag == BOOL:
+            if node.value.lower() in ALLOWED_ON_OFF:  # YAML 1.1 reads bare on/off as booleans
+                return node.value.lower()
+            self.report(node.line, entry, f'{where}: expected "on" or "off", got a boolean ({node.value})')
+            return _INVALID
+        value = self.string(node, where, entry)
+        if value is None:
+            return _INVALID
+        if value not in allowed:
+            extra = " or null (let Cloudflare choose)" if nullable else ""
+            message = f"{where}: {show(value)} is not allowed; use one of {_list(allowed)}{extra}"
+            self.report(node.line, entry, message)
+            return _INVALID
+        return value
+
+    def min_tls_version(self, node: Node, entry: str) -> Any:
+        where = "ssl.min_tls_version"
+        if isinstance(node, Scalar) and node.tag in (FLOAT, INT):
+            raw = node.value
+            if raw in ALLOWED_MIN_TLS_VERSIONS:
+                reason = f'quote it: "{raw}"'
+            elif raw in REJECTED_MIN_TLS_VERSIONS:
+                reason = _below_tls_floor(raw)
+            else:
+                reason = f"use one of {_list(ALLOWED_MIN_TLS_VERSIONS)}, quoted"
+            self.report(node.line, entry, f"{where}: {raw} is a YAML number, not a string; {reason}")
+            return _INVALID
+        value = self.string(node, where, entry)
+        if value is None:
+            return _INVALID
+        if value in REJECTED_MIN_TLS_VERSIONS:
+            self.report(node.line, entry, f"{where}: {show(value)}: {_below_tls_floor(value)}")
+            return _INVALID
+        if value not in ALLOWED_MIN_TLS_VERSIONS:
+            message = f"{where}: {show(value)} is not allowed; use one of {_list(ALLOWED_MIN_TLS_VERSIONS)}"
+            self.report(node.line, entry, message)
+            return _INVALID
+        return value
+
+    def boolean(self, node: Node, where: str, entry: str) -> Any:
+        if isinstance(node, Rejected):
+            return _INVALID
+        if isinstance(node, Scalar) and node.tag == BOOL:
+            return yaml.constructor.SafeConstructor.bool_values[node.value.lower()]
+        self.report(node.line, entry, f"{where}: expected true or false, got {kind(node)}")
+        return _INVALID
+
+    def ciphers(self, node: Node, entry: str) -> Any:
+        if isinstance(node, Rejected):
+            return _INVALID
+        if is_null(node):
+            return None
+        if not isinstance(node, SequenceNode):
+            self.report(node.line, entry, f"ssl.ciphers: expected a list of cipher names, got {kind(node)}")
+            return _INVALID
+        if not node.items:
+            message = "ssl.ciphers: the list is empty; leave the key out to use Cloudflare's defaults"
+            self.report(node.line, entry, message)
+            return _INVALID
+        names = [
+            self.string(item, f"ssl.ciphers[{index}]", entry, non_empty=True)
+            for index, item in enumerate(node.items)
+        ]
+        return _INVALID if None in names else tuple(names)
+
+    def metadata(self, node: Node, entry: str) -> dict[str, str]:
+        if isinstance(node, Rejected):
+            return {}
+        if not isinstance(node, MappingNode):
+            message = f"'metadata' must be a mapping of strings to strings, got {kind(node)}"
+            self.report(node.line, entry, message)
+            return {}
+        result: dict[str, str] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.pairs:
+            key = self.string(key_node, "metadata key", entry, non_empty=True)
+            if key is None:
+                continue
+            if key in first_line:
+                self.report(key_node.line, entry, _duplicate_key("metadata key", key, first_line[key]))
+                continue
+            first_line[key] = key_node.line
+            value = self.string(value_node, _key_path("metadata", key), entry)
+            if value is not None:
+                result[key] = value
+        return result
+
+    def origin(self, node: Node, entry: str) -> str | None:
+        raw = self.string(node, "origin", entry)
+        if raw is None:
+            return None
+        try:
+            name = normalise_hostname(raw)
+        except ValueError as exc:
+            self.report(node.line, entry, f"origin {show(raw)}: {exc}")
+            return None
+        # Cloudflare sends the hostname's traffic to a proxied A/AAAA/CNAME record of the SaaS zone
+        # (custom origin servers: Enterprise). The apex is the SaaS's own site, never a custom origin.
+        if name == self.rules.zone:
+            self.report(node.line, entry, f"origin {show(raw)}: is the SaaS zone's apex; a custom origin must be a "
+                                          f"proxied record inside {self.rules.zone!r}, such as eu.{self.rules.zone}")
+            return None
+        if not in_zone(name, self.rules.zone):
+            self.report(
+                node.line,
+                entry,
+                f"origin {show(raw)}: must be a proxied record inside the SaaS zone {self.rules.zone!r}",
+            )
+            return None
+        return name
+
+    def string(self, node: Node, where: str, entry: str | None, *, non_empty: bool = False) -> str | None:
+        """Return the node's string, or report what type it was and how to quote it."""
+        if isinstance(node, Rejected):
+            return None
+        if isinstance(node, Scalar) and node.tag == STR:
+            if non_empty and not node.value:
+                self.report(node.line, entry, f"{where}: must not be empty")
+                return None
+            return node.value
+        self.report(node.line, entry, _expected_string(where, node))
+        return None
+
+
+# -- small helpers (message wording lives here) -----------------------------
+
+
+def _check_id(node: Node | None) -> tuple[str | None, str | None]:
+    """Return (valid id, None) or (None, reason); ids are DNS labels."""
+    if node is None or isinstance(node, Rejected):
+        return None, None
+    if not is_str(node):
+        return None, _expected_string("id", node)
+    value = node.value
+    if LDH_LABEL.match(value):
+        return value, None
+    bad = next((c for c in value if c not in _ID_CHARS), None)
+    if not value:
+        reason = "must not be empty"
+    elif len(value) > MAX_LABEL_LENGTH:
+        reason = f"{len(value)} characters long; a DNS label has at most {MAX_LABEL_LENGTH}"
+    elif value.isascii() and LDH_LABEL.match(value.lower()):
+        reason = f"must be lower case ({value.lower()!r})"
+    elif bad is not None:
+        reason = f"contains {bad!r}; only lowercase letters a-z, digits and hyphens are allowed"
+    elif value.startswith("-"):
+        reason = "must not start with a hyphen"
+    else:
+        reason = "must not end with a hyphen"
+    return None, f"id {show(value)}: {reason} (ids are DNS labels)"
+
+
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def _expected_string(where: str, node: Node) -> str:
+    """'expected a string, got a boolean (no)' plus how to quote it."""
+    message = f"{where}: expected a string, got {kind(node)}"
+    if isinstance(node, Scalar) and node.value and len(node.value) <= 100:
+        message += f"; quote it if you mean the text: {json.dumps(node.value, ensure_ascii=False)}"
+    return message
+
+
+def _list(values: tuple[str, ...]) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def _key_path(prefix: str, key: str) -> str:
+    """'metadata.tier', or a quoted form when the key is odd or very long."""
+    simple = len(key) <= 40 and key.replace("-", "").replace("_", "").isalnum()
+    return f"{prefix}.{key}" if simple else f"{prefix}[{show(key)}]"
+
+
+def _unknown_key(what: str, name: str, allowed: tuple[str, ...]) -> str:
+    message = f"unknown {what} {show(name)}"
+    if len(name) <= 100:
+        close = difflib.get_close_matches(name.lower(), allowed, n=1)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+    return f"{message} (allowed: {', '.join(allowed)})"
+
+
+def _duplicate_key(what: str, name: str, first_line: int) -> str:
+    return (
+        f"duplicate {what} {show(name)} (first at line {first_line}); "
+        "YAML would silently keep only the last one"
+    )
+
+
+def _zone_relation(name: str, zone: str) -> str:
+    return f"is the SaaS zone {zone!r} itself" if name == zone else f"is inside the SaaS zone {zone!r}"
+
+
+def _wildcard_needs_txt(subject: str, ssl: dict[str, Any]) -> str:
+    method = ssl.get("method", "http")
+    return (
+        f"{subject} requires ssl.method 'txt' (HTTP validation cannot validate wildcard "
+        f"certificates), but the method is {method!r}"
+    )
+
+
+def _below_tls_floor(version: str) -> str:
+    return f"TLS {version} is below the project's minimum of TLS 1.2; use \"1.2\" or \"1.3\""
+
+
+# -- entry points ----------------------------------------------------------
+
+
+def parse_customers(
+    text: str | bytes, rules: ValidationRules, *, path: str = "customers.yaml"
+) -> CustomersFile:
+    """Validate customers-file content; raise CustomersFileError listing every problem."""
+    path = str(path)
+    validator = _Validator(path, rules)
+    result = validator.run(text)
+    if validator.problems or result is None:
+        raise CustomersFileError(path, validator.problems)
+    return result
+
+
+def load_customers(path: str | os.PathLike[str], rules: ValidationRules) -> CustomersFile:
+    """Read ``path`` as bytes (so encoding problems are ours to report) and parse it."""
+    shown = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise CustomersFileError(shown, [Problem(shown, None, None, "file not found")]) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        problem = Problem(shown, None, None, f"cannot read the file: {reason}")
+        raise CustomersFileError(shown, [problem]) from None
+    return parse_customers(data, rules, path=shown)
