@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from infra.cli import check, diff, import_hostnames, instructions, plan, status, validate
+from infra.cli import check, diff, import_, instructions, plan, status, validate
 
 # Each command is a module with add_parser(commands), which sets `run` as the parser's default.
-COMMANDS = (validate, plan, diff, status, instructions, check, import_hostnames)
+COMMANDS = (validate, plan, diff, status, instructions, check, import_)
 
 
 def build_parser() -> argparse.ArgumentParser:
