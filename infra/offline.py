@@ -26,7 +26,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import run_in_stack
 
-from infra.model.settings import PROJECT, SettingsError, read_stack_file
+from infra.model.names import PROJECT
+from infra.model.settings import SettingsError, read_stack_file
 
 SECRET_PLACEHOLDER = "[secret]"
 PENDING_TXT_VALUE = "(assigned by Cloudflare when the hostname is created)"

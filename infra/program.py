@@ -18,10 +18,11 @@ from infra.components.customer_hostnames import CustomerHostnames, CustomerHostn
 from infra.components.edge import Edge, EdgeArgs, lookup_zone_id
 from infra.components.origin import Origin, OriginArgs
 from infra.components.origin_auth import OriginAuth, OriginAuthArgs
+from infra.model import names
 from infra.model.customers import CustomersFile, CustomersFileError, load_customers
-from infra.model.settings import PROJECT, SettingsError, StackSettings, settings_from
+from infra.model.names import PROJECT
+from infra.model.settings import SettingsError, StackSettings, settings_from
 
-LAST_DEPLOYMENT = "last-deployment"
 CONFIRM_REMOVALS = (f"confirm it for this deployment with `pulumi config set {PROJECT}:allowRemovals {{count}}` "
                     f"(and set it back to 0 afterwards)")
 
@@ -70,7 +71,7 @@ def build_stack(project_dir: Path) -> None:
 async def refuse_mass_removal(settings: StackSettings, customers: CustomersFile) -> None:
     """Compare with the hostnames this stack last deployed (its own `customerHostnames` output)."""
     fully_qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    last_deployment = pulumi.StackReference(LAST_DEPLOYMENT, stack_name=fully_qualified)
+    last_deployment = pulumi.StackReference(names.LAST_DEPLOYMENT, stack_name=fully_qualified)
     deployed = (await last_deployment.get_output_details("customerHostnames")).value or {}
     removed = sorted(set(deployed) - {h.hostname for h in customers.hostnames})
     refusal = settings.removal_guard.refusal(removed, how_to_confirm=CONFIRM_REMOVALS)
@@ -85,10 +86,10 @@ async def declare_stack(settings: StackSettings, customers: CustomersFile) -> No
     cloudflare_ranges = cloudflare.get_ip_ranges_output()
     network = lookup_network(settings)
 
-    origin_auth = OriginAuth("origin-auth", OriginAuthArgs(
+    origin_auth = OriginAuth(names.ORIGIN_AUTH, OriginAuthArgs(
         mode=settings.origin_auth, zone=settings.zone, zone_id=zone_id,
         fallback_hostname=settings.fallback_hostname))
-    origin = Origin("origin", OriginArgs(
+    origin = Origin(names.ORIGIN, OriginArgs(
         zone_id=zone_id,
         fallback_hostname=settings.fallback_hostname,
         vpc_id=network.vpc_id,
@@ -104,14 +105,14 @@ async def declare_stack(settings: StackSettings, customers: CustomersFile) -> No
         auth_header_value=origin_auth.header_value,
         trust_store_arn=origin_auth.trust_store_arn,
     ))
-    edge = Edge("edge", EdgeArgs(
+    edge = Edge(names.EDGE, EdgeArgs(
         zone_id=zone_id,
         fallback_hostname=settings.fallback_hostname,
         cname_domain=settings.cname_domain,
         origin_dns_name=origin.dns_name,
         manage_zone_ssl_mode=settings.manage_zone_ssl_mode,
     ))
-    hostnames = CustomerHostnames("customers", CustomerHostnamesArgs(
+    hostnames = CustomerHostnames(names.CUSTOMERS, CustomerHostnamesArgs(
         zone_id=zone_id,
         hostnames=customers.hostnames,
         cname_domain=settings.cname_domain,

@@ -14,14 +14,15 @@ from typing import Any
 
 from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, SetupError, add_project_arguments, find_project_dir
 from infra.cli.terminal import print_json, progress, style, table
+from infra.model import names
 
 NOTE = ("This is a rendering of the program under Pulumi's mock engine with the stack's config, "
         "not a diff against deployed state: run `pulumi preview --diff` with credentials for that.")
 COMPONENT_TITLES = {
-    "saas-domains:index:OriginAuth": "Origin authentication",
-    "saas-domains:index:Origin": "Origin (AWS)",
-    "saas-domains:index:Edge": "Edge (Cloudflare)",
-    "saas-domains:index:CustomerHostnames": "Customer hostnames (Cloudflare)",
+    names.ORIGIN_AUTH_TYPE: "Origin authentication",
+    names.ORIGIN_TYPE: "Origin (AWS)",
+    names.EDGE_TYPE: "Edge (Cloudflare)",
+    names.CUSTOMER_HOSTNAMES_TYPE: "Customer hostnames (Cloudflare)",
 }
 
 
@@ -113,7 +114,7 @@ def print_text(summary: dict[str, Any]) -> None:
     for component in summary["components"]:
         resources = component["resources"]
         print(style(f"{component['title']}: {len(resources)} resources", "bold"))
-        if component["type"] == "saas-domains:index:CustomerHostnames":
+        if component["type"] == names.CUSTOMER_HOSTNAMES_TYPE:
             per_customer: dict[str, list[str]] = defaultdict(list)
             for resource in resources:
                 per_customer[resource["customer"] or "?"].append(resource["name"])

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from infra.model import names
 from infra.model.customers import CustomerHostname, SslSettings
 
-COMPONENT_TYPE = "saas-domains:index:CustomerHostnames"
+COMPONENT_TYPE = names.CUSTOMER_HOSTNAMES_TYPE
 
 
 def ssl_args(ssl: SslSettings) -> cloudflare.CustomHostnameSslArgs:

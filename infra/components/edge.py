@@ -12,8 +12,9 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 
 from infra.components.fallback_origin_waiter import FallbackOriginWaiter
+from infra.model import names
 
-COMPONENT_TYPE = "saas-domains:index:Edge"
+COMPONENT_TYPE = names.EDGE_TYPE
 AUTOMATIC_TTL = 1
 # Full, not Full (strict): the ALB answers every customer's SNI with its one certificate, for the
 # fallback hostname, which strict validation of the customer's hostname would reject.
@@ -47,22 +48,22 @@ class Edge(pulumi.ComponentResource):
         # first deletes what depends on the record through its inputs: the fallback origin, then
         # the waiter, which returns once Cloudflare has finished deleting it (error 1039 otherwise).
         self.fallback_record = self._proxied_cname(
-            f"{name}-fallback", args.zone_id, args.fallback_hostname, args.origin_dns_name,
+            names.child(name, names.FALLBACK_RECORD), args.zone_id, args.fallback_hostname, args.origin_dns_name,
             "Custom-hostname fallback origin: the ALB (managed by saas-domains)",
             pulumi.ResourceOptions(delete_before_replace=True, replace_on_changes=["name"]))
         self.wildcard_record = self._proxied_cname(
-            f"{name}-customer-wildcard", args.zone_id, f"*.{args.cname_domain}", args.fallback_hostname,
+            names.child(name, names.WILDCARD_RECORD), args.zone_id, f"*.{args.cname_domain}", args.fallback_hostname,
             "CNAME target of every customer hostname (managed by saas-domains)")
         # Record -> waiter -> fallback origin, each taking its zone id from the one before: input
         # (property) dependencies, which order creation, order `pulumi destroy` in reverse, and make
         # a delete-before-replace of the record replace the waiter and the fallback origin first.
         self.fallback_origin_waiter = FallbackOriginWaiter(
-            f"{name}-fallback-origin-waiter", zone_id=self.fallback_record.zone_id,
+            names.child(name, names.FALLBACK_ORIGIN_WAITER), zone_id=self.fallback_record.zone_id,
             hostname=args.fallback_hostname, opts=child)
         # A zone has one fallback origin: creating a replacement first and then deleting the old one
         # would delete the new one, so it is deleted before it is replaced.
         self.fallback_origin = cloudflare.CustomHostnameFallbackOrigin(
-            f"{name}-fallback-origin",
+            names.child(name, names.FALLBACK_ORIGIN),
             zone_id=self.fallback_origin_waiter.zone_id,
             origin=args.fallback_hostname,
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
@@ -70,7 +71,7 @@ class Edge(pulumi.ComponentResource):
         self.zone_ssl_mode = None
         if args.manage_zone_ssl_mode:
             self.zone_ssl_mode = cloudflare.ZoneSetting(
-                f"{name}-ssl-mode",
+                names.child(name, names.SSL_MODE),
                 zone_id=args.zone_id,
                 setting_id="ssl",
                 value=ZONE_SSL_MODE,

@@ -14,8 +14,9 @@ import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
 from infra.components.origin_auth import HEADER_NAME
+from infra.model import names
 
-COMPONENT_TYPE = "saas-domains:index:Origin"
+COMPONENT_TYPE = names.ORIGIN_TYPE
 LISTENER_PORTS = (80, 443)
 LAMBDA_TARGET = "lambda"
 

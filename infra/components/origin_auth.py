@@ -22,9 +22,10 @@ import pulumi_cloudflare as cloudflare
 import pulumi_random as random
 import pulumi_tls as tls
 
+from infra.model import names
 from infra.model.settings import ORIGIN_AUTH_MODES
 
-COMPONENT_TYPE = "saas-domains:index:OriginAuth"
+COMPONENT_TYPE = names.ORIGIN_AUTH_TYPE
 MODES = ORIGIN_AUTH_MODES
 HEADER_NAME = "X-Saas-Domains-Origin-Auth"
 SECRET_LENGTH = 48  # ALB header conditions take up to 128 characters and treat * and ? as wildcards

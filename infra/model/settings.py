@@ -18,9 +18,8 @@ from typing import Any
 import yaml
 
 from infra.model.customers import DEFAULT_MAX_HOSTNAMES, ValidationRules
+from infra.model.names import PROJECT
 from infra.model.removal_guard import DEFAULT_MAX_REMOVALS, RemovalGuard
-
-PROJECT = "saas-domains"
 
 
 @dataclass(frozen=True)

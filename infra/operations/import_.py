@@ -34,13 +34,27 @@ from infra.model.customers import (
     parse_customers,
 )
 from infra.model.hostnames import normalise_hostname, registrable_domain
+from infra.model.names import (
+    CUSTOM_HOSTNAME_RESOURCE,
+    CUSTOMER_HOSTNAMES_TYPE,
+    CUSTOMERS,
+    DNS_RECORD_RESOURCE,
+    EDGE,
+    EDGE_TYPE,
+    FALLBACK_ORIGIN_RESOURCE,
+    FALLBACK_RECORD,
+    WILDCARD_RECORD,
+    child,
+)
+from infra.model.names import FALLBACK_ORIGIN as FALLBACK_ORIGIN_CHILD
 
-HOSTNAMES_COMPONENT = ("saas-domains:index:CustomerHostnames", "customers")
-EDGE_COMPONENT = ("saas-domains:index:Edge", "edge")
-CUSTOM_HOSTNAME_TYPE = "cloudflare:index/customHostname:CustomHostname"
-FALLBACK_ORIGIN = ("cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin", "edge-fallback-origin")
-DNS_RECORD_TYPE = "cloudflare:index/dnsRecord:DnsRecord"
-EDGE_RECORDS = ("edge-fallback", "edge-customer-wildcard")  # the Edge component's record names
+HOSTNAMES_COMPONENT = (CUSTOMER_HOSTNAMES_TYPE, CUSTOMERS)
+EDGE_COMPONENT = (EDGE_TYPE, EDGE)
+CUSTOM_HOSTNAME_TYPE = CUSTOM_HOSTNAME_RESOURCE
+FALLBACK_ORIGIN = (FALLBACK_ORIGIN_RESOURCE, child(EDGE, FALLBACK_ORIGIN_CHILD))
+DNS_RECORD_TYPE = DNS_RECORD_RESOURCE
+# The Edge component's records: the fallback record, then the customer wildcard.
+EDGE_RECORDS = (child(EDGE, FALLBACK_RECORD), child(EDGE, WILDCARD_RECORD))
 IMPORT_COMMENT = "imported from Cloudflare by `saas-domains import`; review the ids and grouping"
 GROUP_RULES = ("registrable-domain", "hostname", "metadata:KEY")
 GONE = {"pending_deletion", "deleted"}

@@ -1,0 +1,42 @@
+"""Resource type strings and names, in one home: URNs are built from them.
+
+A URN is `stack::project::<parent type>$<type>::<name>`, so renaming a component type, a component
+or a child replaces resources; `saas-domains import` and the policy pack name the same resources, so
+each reads the names here (the policy pack, in its own environment, keeps a copy that
+tests/test_names.py holds equal). Changing a value here is a deliberate change of the stack: the
+pinned rendering (tests/test_rendering_snapshot.py) says exactly what it replaces.
+"""
+
+from __future__ import annotations
+
+PROJECT = "saas-domains"
+
+# The program's component types: each is part of its children's URNs.
+ORIGIN_AUTH_TYPE = f"{PROJECT}:index:OriginAuth"
+ORIGIN_TYPE = f"{PROJECT}:index:Origin"
+EDGE_TYPE = f"{PROJECT}:index:Edge"
+CUSTOMER_HOSTNAMES_TYPE = f"{PROJECT}:index:CustomerHostnames"
+
+# The components the program declares, by name.
+ORIGIN_AUTH = "origin-auth"
+ORIGIN = "origin"
+EDGE = "edge"
+CUSTOMERS = "customers"  # its children are named by hostname
+LAST_DEPLOYMENT = "last-deployment"  # the removal guard's reference to the stack itself
+
+# The Edge's children (component name + "-" + suffix), which `import` adopts.
+FALLBACK_RECORD = "fallback"
+WILDCARD_RECORD = "customer-wildcard"
+FALLBACK_ORIGIN = "fallback-origin"
+FALLBACK_ORIGIN_WAITER = "fallback-origin-waiter"
+SSL_MODE = "ssl-mode"
+
+# Provider resource types that `import`, the policy pack and the tests name.
+CUSTOM_HOSTNAME_RESOURCE = "cloudflare:index/customHostname:CustomHostname"
+FALLBACK_ORIGIN_RESOURCE = "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin"
+DNS_RECORD_RESOURCE = "cloudflare:index/dnsRecord:DnsRecord"
+
+
+def child(component: str, suffix: str) -> str:
+    """The name of a component's child: `edge` + `fallback` → `edge-fallback`."""
+    return f"{component}-{suffix}"

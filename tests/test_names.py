@@ -1,0 +1,39 @@
+"""One home for resource names: what `import` adopts and the policy pack checks is what the program declares."""
+
+from __future__ import annotations
+
+from infra.model import names
+from infra.offline import render
+from infra.operations.import_ import (
+    CUSTOM_HOSTNAME_TYPE,
+    EDGE_COMPONENT,
+    EDGE_RECORDS,
+    FALLBACK_ORIGIN,
+    HOSTNAMES_COMPONENT,
+)
+from tests.conftest import PROJECT_ROOT
+from tests.test_policy import P  # the policy pack's module, loaded from its own folder
+
+
+def declared() -> set[tuple[str, str, str]]:
+    """(type, name, parent type) of everything the example stack declares."""
+    rendering = render(PROJECT_ROOT, "dev")
+    return {(r.type, r.name, r.parent.split("::")[2].split("$")[-1]) for r in rendering.resources}
+
+
+def test_every_resource_import_adopts_is_one_the_program_declares_under_the_same_parent():
+    resources = declared()
+    hostnames_type, hostnames_name = HOSTNAMES_COMPONENT
+    edge_type, edge_name = EDGE_COMPONENT
+    assert (hostnames_type, hostnames_name, "pulumi:pulumi:Stack") in resources
+    assert (edge_type, edge_name, "pulumi:pulumi:Stack") in resources
+    assert (CUSTOM_HOSTNAME_TYPE, "mail.mkdev.me", hostnames_type) in resources  # named by hostname
+    assert (*FALLBACK_ORIGIN, edge_type) in resources
+    for record in EDGE_RECORDS:
+        assert (names.DNS_RECORD_RESOURCE, record, edge_type) in resources
+
+
+def test_the_policy_pack_names_the_same_resource_types():
+    assert P.CUSTOM_HOSTNAME == names.CUSTOM_HOSTNAME_RESOURCE
+    assert P.FALLBACK_ORIGIN == names.FALLBACK_ORIGIN_RESOURCE
+    assert names.DNS_RECORD_RESOURCE in P.DNS_RECORDS
