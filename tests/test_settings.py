@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -24,13 +26,23 @@ def test_pulumi_yaml_declares_every_setting_with_the_same_type_and_default():
     for setting in SETTINGS:
         entry = declared[setting.key]
         assert entry["type"] == setting.type, setting.key
-        assert entry["description"], setting.key
+        assert entry["description"] == setting.description, setting.key
         if setting.required:
             assert "default" not in entry, setting.key
         else:
             assert entry["default"] == setting.default, setting.key
         if setting.type == "array":
             assert entry["items"] == {"type": "string"}
+
+
+def test_a_setting_with_choices_names_each_of_them_in_its_description():
+    """`pulumi config` shows Pulumi.yaml's description; it is the only place a user sees the allowed values."""
+    with_choices = [s for s in SETTINGS if s.choices]
+    assert {s.key for s in with_choices} == {"originAuth", "targetType"}
+    for setting in with_choices:
+        assert setting.default in setting.choices, setting.key
+        for choice in setting.choices:
+            assert re.search(rf"\b{choice}\b", setting.description), (setting.key, choice)
 
 
 def test_example_stack_sets_every_setting():
@@ -82,18 +94,41 @@ def test_customers_file_is_relative_to_the_project_unless_absolute(tmp_path):
     ({"zone": "mail ito.com"}, "saas-domains:zone must be a domain"),
     ({"zone": "mailito.com", "allowWildcards": "yes"}, "saas-domains:allowWildcards must be true or false"),
     ({"zone": "mailito.com", "maxHostnames": "lots"}, "saas-domains:maxHostnames must be a whole number"),
-    ({"zone": "mailito.com", "maxHostnames": "0"}, "saas-domains:maxHostnames must be at least 1"),
+    ({"zone": "mailito.com", "maxHostnames": "0"}, "saas-domains:maxHostnames must be at least 1, got 0"),
+    ({"zone": "mailito.com", "maxRemovals": "-1"}, "saas-domains:maxRemovals must be 0 or more, got -1"),
+    ({"zone": "mailito.com", "allowRemovals": "-2"}, "saas-domains:allowRemovals must be 0 or more, got -2"),
     ({"zone": "mailito.com", "targetPort": "70000"}, "saas-domains:targetPort must be a TCP port"),
+    ({"zone": "mailito.com", "targetPort": "0"}, "saas-domains:targetPort must be a TCP port, got 0"),
     ({"zone": "mailito.com", "originAuth": "ip"}, "saas-domains:originAuth must be one of header, mtls, none"),
     ({"zone": "mailito.com", "targetType": "alb"}, "saas-domains:targetType must be one of ip, instance"),
     ({"zone": "mailito.com", "healthCheckPath": "health"}, "saas-domains:healthCheckPath must start with '/'"),
     ({"zone": "mailito.com", "subnetIds": "subnet-a"}, "saas-domains:subnetIds must be a list of strings"),
     ({"zone": "mailito.com", "cnameSubdomain": "a.b"}, "saas-domains:cnameSubdomain must be one DNS label"),
+    ({"zone": "mailito.com", "fallbackSubdomain": "-fb"}, "saas-domains:fallbackSubdomain must be one DNS label"),
     ({"zone": "mailito.com", "vpcId": "vpc-1"}, "saas-domains:vpcId and saas-domains:subnetIds go together"),
 ])
 def test_bad_settings_are_refused_with_the_key_named(values, message):
     with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
         settings_from(values.get)
+
+
+def test_rules_run_in_table_order_then_the_stack_checks():
+    """With several bad values the first in SETTINGS is reported; a stack check sees only values that passed."""
+    with pytest.raises(SettingsError, match="saas-domains:cnameSubdomain must be one DNS label"):
+        settings_from({"zone": "mailito.com", "cnameSubdomain": "a.b", "targetPort": "0", "vpcId": "vpc-1"}.get)
+    with pytest.raises(SettingsError, match="saas-domains:targetPort must be a TCP port"):
+        settings_from({"zone": "mailito.com", "targetPort": "0", "vpcId": "vpc-1"}.get)
+    with pytest.raises(SettingsError, match="saas-domains:fallbackSubdomain must be one DNS label"):
+        settings_from({"zone": "mailito.com", "fallbackSubdomain": "x" * 64}.get)  # not the ACM length
+
+
+def test_rules_normalise_what_they_accept():
+    settings = settings_from({"zone": "Mailito.COM.", "fallbackSubdomain": "FB", "cnameSubdomain": "CName",
+                              "zoneId": " ", "vpcId": "", "originAuth": " mtls "}.get)
+    assert (settings.zone, settings.fallback_subdomain, settings.cname_subdomain) == ("mailito.com", "fb", "cname")
+    assert settings.zone_id is None and settings.vpc_id is None
+    assert settings.origin_auth == "mtls"
+    assert settings.fallback_hostname == "fb.mailito.com"
 
 
 def _snake(key: str) -> str:

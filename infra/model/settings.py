@@ -2,8 +2,9 @@
 
 Pulumi applies the defaults declared in Pulumi.yaml only when the CLI runs the program, not under
 mocks or when the CLI reads a stack file itself, so the defaults live here and a test checks that
-Pulumi.yaml declares exactly the same keys, types and defaults. No Pulumi import: the CLI's
-`validate` must stay fast.
+Pulumi.yaml declares exactly the same keys, types, defaults and descriptions. Each row of SETTINGS
+carries its own rules (minimum, choices, check); the few rules that read two settings are
+STACK_CHECKS. No Pulumi import: the CLI's `validate` must stay fast.
 """
 
 from __future__ import annotations
@@ -22,57 +23,152 @@ from infra.model.names import PROJECT
 from infra.model.removal_guard import DEFAULT_MAX_REMOVALS, RemovalGuard
 
 
+class SettingsError(ValueError):
+    """A stack setting is missing or has a value of the wrong shape."""
+
+
+class Invalid(ValueError):
+    """Raised by a setting's check with the rest of the sentence after the key: "must be ..., got ..."."""
+
+
+Check = Callable[[Any], Any]  # takes the value of the setting's type, returns it normalised or raises Invalid
+
+
 @dataclass(frozen=True)
 class Setting:
+    """One row of the schema: Pulumi.yaml declares the same key, type, default and description.
+
+    The rules of a single setting sit on its row and run in table order after every value has its
+    type: `minimum` for integers, `choices` for strings with a fixed set of values (Pulumi.yaml's
+    description names them), and `check` for the rest, which may also normalise the value.
+    Rules that read two settings are STACK_CHECKS, below the table.
+    """
+
     key: str
     type: str  # the Pulumi.yaml config type: string | boolean | integer | array
     default: Any
     description: str
     required: bool = False
+    minimum: int | None = None
+    choices: tuple[str, ...] = ()
+    check: Check | None = None
 
+    def accept(self, value: Any) -> Any:
+        """The value this setting keeps, or SettingsError naming the key."""
+        try:
+            if self.minimum is not None and value < self.minimum:
+                raise Invalid(f"must be {'0 or more' if self.minimum == 0 else f'at least {self.minimum}'}, "
+                              f"got {value}")
+            if self.choices and value not in self.choices:
+                raise Invalid(f"must be one of {', '.join(self.choices)}, got {value!r}")
+            return self.check(value) if self.check is not None else value
+        except Invalid as err:
+            raise SettingsError(f"{PROJECT}:{self.key} {err}") from None
+
+
+def domain(value: str) -> str:
+    """The zone, by the customers file's hostname rules: lower case, IDNA, no final dot."""
+    try:
+        return ValidationRules(zone=value).zone
+    except ValueError as err:
+        raise Invalid(f"must be a domain such as mailito.com, got {value!r}: {err}") from None
+
+
+def dns_label(value: str) -> str:
+    label = value.lower()
+    if not (0 < len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
+            and not label.startswith("-") and not label.endswith("-")):
+        raise Invalid(f"must be one DNS label (a-z, 0-9, '-'), got {value!r}")
+    return label
+
+
+def tcp_port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise Invalid(f"must be a TCP port, got {value}")
+    return value
+
+
+def absolute_path(value: str) -> str:
+    if not value.startswith("/"):
+        raise Invalid(f"must start with '/', got {value!r}")
+    return value
+
+
+def empty_is_none(value: str) -> str | None:
+    """An empty string means "look it up" (zoneId) or "use the default" (vpcId)."""
+    return value or None
+
+
+TARGET_TYPES = ("ip", "instance", "lambda")
+# Used by infra/components/origin_auth.py; kept here so `validate` needs no Pulumi.
+ORIGIN_AUTH_MODES = ("header", "mtls", "none")
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("zone", "string", None, "The SaaS zone apex in Cloudflare, e.g. mailito.com.", required=True),
-    Setting("zoneId", "string", "", "Cloudflare zone id; empty means one get_zone lookup by name."),
+    Setting("zone", "string", None, "The SaaS zone apex in Cloudflare, e.g. mailito.com.", required=True,
+            check=domain),
+    Setting("zoneId", "string", "", "Cloudflare zone id; empty means one get_zone lookup by name.",
+            check=empty_is_none),
     Setting("fallbackSubdomain", "string", "proxy-fallback",
-            "Label of the fallback origin record: <fallbackSubdomain>.<zone> points at the ALB."),
+            "Label of the fallback origin record: <fallbackSubdomain>.<zone> points at the ALB.", check=dns_label),
     Setting("cnameSubdomain", "string", "cname",
-            "Label under which customers point their CNAMEs: <customer id>.<cnameSubdomain>.<zone>."),
+            "Label under which customers point their CNAMEs: <customer id>.<cnameSubdomain>.<zone>.",
+            check=dns_label),
     Setting("customersFile", "string", "customers.yaml",
             "Customers file, relative to the project root (an absolute path works too)."),
     Setting("allowWildcards", "boolean", False,
             "Accept wildcard customer hostnames (*.example.com); a Cloudflare Enterprise feature."),
     Setting("maxHostnames", "integer", DEFAULT_MAX_HOSTNAMES,
-            "Refuse a customers file with more hostnames than this (Cloudflare's default quota)."),
+            "Refuse a customers file with more hostnames than this (Cloudflare's default quota).", minimum=1),
     Setting("maxRemovals", "integer", DEFAULT_MAX_REMOVALS,
-            "Refuse a deploy or change that deletes more custom hostnames than this without confirmation."),
+            "Refuse a deploy or change that deletes more custom hostnames than this without confirmation.",
+            minimum=0),
     Setting("allowRemovals", "integer", 0,
-            "One-off confirmation: let this deploy delete up to this many custom hostnames. Reset to 0 after."),
+            "One-off confirmation: let this deploy delete up to this many custom hostnames. Reset to 0 after.",
+            minimum=0),
     Setting("originAuth", "string", "header",
             "How the ALB knows a request came through this zone: header (secret header), mtls "
-            "(Authenticated Origin Pulls with our own CA) or none."),
+            "(Authenticated Origin Pulls with our own CA) or none.", choices=ORIGIN_AUTH_MODES),
     Setting("manageZoneSslMode", "boolean", True,
             "Set the zone's SSL/TLS mode to Full, which the ALB origin needs (see README)."),
-    Setting("vpcId", "string", "", "VPC for the ALB; empty means the account's default VPC. Set with subnetIds."),
+    Setting("vpcId", "string", "", "VPC for the ALB; empty means the account's default VPC. Set with subnetIds.",
+            check=empty_is_none),
     Setting("subnetIds", "array", [],
             "Public subnets of vpcId for the ALB (two AZs or more); empty means the default VPC's default subnets."),
-    Setting("targetPort", "integer", 80, "Port the application listens on behind the ALB."),
-    Setting("targetType", "string", "ip", "Target group target type: ip, instance or lambda."),
-    Setting("healthCheckPath", "string", "/", "HTTP path the ALB health check requests."),
+    Setting("targetPort", "integer", 80, "Port the application listens on behind the ALB.", check=tcp_port),
+    Setting("targetType", "string", "ip", "Target group target type: ip, instance or lambda.",
+            choices=TARGET_TYPES),
+    Setting("healthCheckPath", "string", "/", "HTTP path the ALB health check requests.", check=absolute_path),
     Setting("sslPolicy", "string", "ELBSecurityPolicy-TLS13-1-2-2021-06",
             "TLS policy of the HTTPS listener (TLS 1.2 and 1.3 only)."),
     Setting("deletionProtection", "boolean", True, "ALB deletion protection."),
 )
 
-TARGET_TYPES = ("ip", "instance", "lambda")
+
+def vpc_with_subnets(values: Mapping[str, Any]) -> str | None:
+    if bool(values["vpcId"]) != bool(values["subnetIds"]):
+        return (f"{PROJECT}:vpcId and {PROJECT}:subnetIds go together: set both (public subnets of "
+                "that VPC in at least two AZs) or neither (the default VPC and its default subnets)")
+    return None
+
+
 # ACM RequestCertificate: "The first domain name you enter cannot exceed 64 octets, including periods."
 MAX_CERTIFICATE_NAME = 64
-# Used by infra/components/origin_auth.py; kept here so `validate` needs no Pulumi.
-ORIGIN_AUTH_MODES = ("header", "mtls", "none")
 
 
-class SettingsError(ValueError):
-    """A stack setting is missing or has a value of the wrong shape."""
+def fallback_name_fits_a_certificate(values: Mapping[str, Any]) -> str | None:
+    fallback_hostname = f"{values['fallbackSubdomain']}.{values['zone']}"
+    if len(fallback_hostname) > MAX_CERTIFICATE_NAME:
+        return (f"{PROJECT}:fallbackSubdomain and {PROJECT}:zone make {fallback_hostname!r} "
+                f"({len(fallback_hostname)} characters), the name of the origin's certificate; ACM refuses a "
+                f"first domain name over {MAX_CERTIFICATE_NAME} characters: choose a shorter fallbackSubdomain")
+    return None
+
+
+# Rules that read more than one setting: each gets the checked values by key and returns the error, if any.
+STACK_CHECKS: tuple[Callable[[Mapping[str, Any]], str | None], ...] = (
+    vpc_with_subnets,
+    fallback_name_fits_a_certificate,
+)
 
 
 @dataclass(frozen=True)
@@ -154,14 +250,6 @@ def _coerce(setting: Setting, raw: Any) -> Any:
     raise AssertionError(setting.type)
 
 
-def _dns_label(key: str, value: str) -> str:
-    label = value.lower()
-    if not (0 < len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
-            and not label.startswith("-") and not label.endswith("-")):
-        raise SettingsError(f"{PROJECT}:{key} must be one DNS label (a-z, 0-9, '-'), got {value!r}")
-    return label
-
-
 def settings_from(get: Callable[[str], Any]) -> StackSettings:
     """Build settings from a lookup of the bare key (no project prefix) that returns None when unset."""
     values: dict[str, Any] = {}
@@ -175,45 +263,12 @@ def settings_from(get: Callable[[str], Any]) -> StackSettings:
             values[setting.key] = _coerce(setting, setting.default)
         else:
             values[setting.key] = _coerce(setting, raw)
-
-    try:
-        zone = ValidationRules(zone=values["zone"]).zone  # the customers file's hostname rules
-    except ValueError as err:
-        raise SettingsError(f"{PROJECT}:zone must be a domain such as mailito.com, got {values['zone']!r}: "
-                            f"{err}") from None
-    if values["maxHostnames"] < 1:
-        raise SettingsError(f"{PROJECT}:maxHostnames must be at least 1, got {values['maxHostnames']}")
-    for key in ("maxRemovals", "allowRemovals"):
-        if values[key] < 0:
-            raise SettingsError(f"{PROJECT}:{key} must be 0 or more, got {values[key]}")
-    if not 1 <= values["targetPort"] <= 65535:
-        raise SettingsError(f"{PROJECT}:targetPort must be a TCP port, got {values['targetPort']}")
-    if values["originAuth"] not in ORIGIN_AUTH_MODES:
-        raise SettingsError(f"{PROJECT}:originAuth must be one of {', '.join(ORIGIN_AUTH_MODES)}, "
-                            f"got {values['originAuth']!r}")
-    if values["targetType"] not in TARGET_TYPES:
-        raise SettingsError(f"{PROJECT}:targetType must be one of {', '.join(TARGET_TYPES)}, "
-                            f"got {values['targetType']!r}")
-    if not values["healthCheckPath"].startswith("/"):
-        raise SettingsError(f"{PROJECT}:healthCheckPath must start with '/', got {values['healthCheckPath']!r}")
-    if bool(values["vpcId"]) != bool(values["subnetIds"]):
-        raise SettingsError(f"{PROJECT}:vpcId and {PROJECT}:subnetIds go together: set both (public subnets of "
-                            "that VPC in at least two AZs) or neither (the default VPC and its default subnets)")
-    fallback_hostname = f"{values['fallbackSubdomain'].lower()}.{zone}"
-    if len(fallback_hostname) > MAX_CERTIFICATE_NAME:
-        raise SettingsError(
-            f"{PROJECT}:fallbackSubdomain and {PROJECT}:zone make {fallback_hostname!r} "
-            f"({len(fallback_hostname)} characters), the name of the origin's certificate; ACM refuses a first "
-            f"domain name over {MAX_CERTIFICATE_NAME} characters: choose a shorter fallbackSubdomain")
-    fields = {_attribute(key): value for key, value in values.items()}
-    fields.update(
-        zone=zone,
-        zone_id=values["zoneId"] or None,
-        vpc_id=values["vpcId"] or None,
-        fallback_subdomain=_dns_label("fallbackSubdomain", values["fallbackSubdomain"]),
-        cname_subdomain=_dns_label("cnameSubdomain", values["cnameSubdomain"]),
-    )
-    return StackSettings(**fields)
+    for setting in SETTINGS:
+        values[setting.key] = setting.accept(values[setting.key])
+    for stack_check in STACK_CHECKS:
+        if (error := stack_check(values)) is not None:
+            raise SettingsError(error)
+    return StackSettings(**{_attribute(key): value for key, value in values.items()})
 
 
 def _attribute(key: str) -> str:
