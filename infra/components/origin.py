@@ -39,19 +39,37 @@ class OriginArgs:
     auth_header_value: pulumi.Input[str] | None = None  # required in HEADER_NAME, else 403
     trust_store_arn: pulumi.Input[str] | None = None  # client certificates verified against it
 
+    @property
+    def lambda_target(self) -> bool:
+        """A Lambda target is invoked through the AWS API: no port, protocol, VPC or egress."""
+        return self.target_type == LAMBDA_TARGET
+
 
 def _without_final_dot(name: str) -> str:
     return name[:-1] if name.endswith(".") else name
 
 
 class Origin(pulumi.ComponentResource):
-    """Security group, ALB, ACM certificate, target group and listeners."""
+    """Security group, ALB, target group, ACM certificate and listeners, created in that order."""
 
     def __init__(self, name: str, args: OriginArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(COMPONENT_TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        is_lambda = args.target_type == LAMBDA_TARGET
+        self._security_group(name, args)
+        self._load_balancer(name, args)
+        self._target_group(name, args)
+        self._certificate(name, args)
+        self._listeners(name, args)
 
+        self.dns_name = self.load_balancer.dns_name
+        self.target_group_arn = self.target_group.arn
+        self.register_outputs({
+            "dnsName": self.dns_name,
+            "targetGroupArn": self.target_group_arn,
+            "securityGroupId": self.security_group.id,
+            "certificateArn": self.certificate_validation.certificate_arn,
+        })
+
+    def _security_group(self, name: str, args: OriginArgs) -> None:
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-alb",
             # EC2 accepts only a-zA-Z0-9, space and ._-:/()#,@[]+=&;{}!$* here: no apostrophes.
@@ -69,7 +87,7 @@ class Origin(pulumi.ComponentResource):
                 for port in LISTENER_PORTS
             ],
             # A Lambda target is invoked through the AWS API, not over the VPC: no egress at all.
-            egress=[] if is_lambda else [
+            egress=[] if args.lambda_target else [
                 aws.ec2.SecurityGroupEgressArgs(
                     description="ALB to the application targets inside the VPC",
                     protocol="tcp",
@@ -78,9 +96,10 @@ class Origin(pulumi.ComponentResource):
                     cidr_blocks=[args.vpc_cidr],
                 )
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _load_balancer(self, name: str, args: OriginArgs) -> None:
         self.load_balancer = aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
@@ -89,11 +108,13 @@ class Origin(pulumi.ComponentResource):
             subnets=args.subnet_ids,
             drop_invalid_header_fields=True,
             enable_deletion_protection=args.deletion_protection,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _target_group(self, name: str, args: OriginArgs) -> None:
         # Port, protocol, VPC and the health check's protocol "do not apply" to a Lambda target group
         # (pulumi-aws TargetGroup schema): sending them fails the create.
+        is_lambda = args.lambda_target
         self.target_group = aws.lb.TargetGroup(
             f"{name}-app",
             port=None if is_lambda else args.target_port,
@@ -103,9 +124,12 @@ class Origin(pulumi.ComponentResource):
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True, path=args.health_check_path, protocol=None if is_lambda else "HTTP",
                 matcher="200-399"),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _certificate(self, name: str, args: OriginArgs) -> None:
+        """The fallback hostname's certificate, validated through a DNS record in the zone."""
+        child = pulumi.ResourceOptions(parent=self)
         self.certificate = aws.acm.Certificate(
             f"{name}-cert",
             domain_name=args.fallback_hostname,
@@ -133,6 +157,9 @@ class Origin(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.validation_record]),
         )
 
+    def _listeners(self, name: str, args: OriginArgs) -> None:
+        """HTTPS forwards to the target group (only with the secret header, when set); HTTP redirects."""
+        child = pulumi.ResourceOptions(parent=self)
         forward = aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)
         forbidden = aws.lb.ListenerDefaultActionArgs(
             type="fixed-response", fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
@@ -173,12 +200,3 @@ class Origin(pulumi.ComponentResource):
             )],
             opts=child,
         )
-
-        self.dns_name = self.load_balancer.dns_name
-        self.target_group_arn = self.target_group.arn
-        self.register_outputs({
-            "dnsName": self.dns_name,
-            "targetGroupArn": self.target_group_arn,
-            "securityGroupId": self.security_group.id,
-            "certificateArn": self.certificate_validation.certificate_arn,
-        })
