@@ -9,32 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_cloudflare as cloudflare
 
 from infra.model import names
 from infra.model.customers import CustomerHostname, SslSettings
+from infra.model.customers.ssl_fields import NAMES, SSL_FIELDS
 
 COMPONENT_TYPE = names.CUSTOMER_HOSTNAMES_TYPE
 
 
 def ssl_args(ssl: SslSettings) -> cloudflare.CustomHostnameSslArgs:
-    """Every field the API echoes back is set, because unset ones drift (provider issue #5521)."""
-    return cloudflare.CustomHostnameSslArgs(
-        type=ssl.type,
-        method=ssl.method,
-        wildcard=ssl.wildcard,
-        bundle_method=ssl.bundle_method,
-        certificate_authority=ssl.certificate_authority,
-        settings=cloudflare.CustomHostnameSslSettingsArgs(
-            min_tls_version=ssl.min_tls_version,
-            http2=ssl.http2,
-            tls13=ssl.tls13,
-            early_hints=ssl.early_hints,
-            ciphers=list(ssl.ciphers) if ssl.ciphers is not None else None,
-        ),
-    )
+    """Every field the API echoes back is set, because unset ones drift (provider issue #5521).
+
+    One argument per row of the SSL-field table, under `ssl` or its nested `settings` as the row says.
+    """
+    top: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
+    for row in SSL_FIELDS:
+        value = getattr(ssl, row.key)
+        if row.kind == NAMES and value is not None:
+            value = list(value)
+        (settings if row.in_settings else top)[row.python_arg] = value
+    return cloudflare.CustomHostnameSslArgs(**top, settings=cloudflare.CustomHostnameSslSettingsArgs(**settings))
 
 
 @dataclass

@@ -23,16 +23,12 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from infra.model.customers import (
-    ALLOWED_BUNDLE_METHODS,
-    ALLOWED_CERTIFICATE_AUTHORITIES,
-    ALLOWED_MIN_TLS_VERSIONS,
-    ALLOWED_SSL_METHODS,
-    ALLOWED_SSL_TYPES,
     CustomerHostname,
     CustomersFileError,
     ValidationRules,
     parse_customers,
 )
+from infra.model.customers.ssl_fields import NAMES, SSL_FIELD, SSL_FIELDS
 from infra.model.hostnames import normalise_hostname, registrable_domain
 from infra.model.names import (
     CUSTOM_HOSTNAME_RESOURCE,
@@ -58,21 +54,6 @@ EDGE_RECORDS = (child(EDGE, FALLBACK_RECORD), child(EDGE, WILDCARD_RECORD))
 IMPORT_COMMENT = "imported from Cloudflare by `saas-domains import`; review the ids and grouping"
 GROUP_RULES = ("registrable-domain", "hostname", "metadata:KEY")
 GONE = {"pending_deletion", "deleted"}
-
-# The file's ssl keys, where each lives in the API's ssl object, and the values the file accepts.
-_SSL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[Any, ...] | None]] = {
-    "method": (("method",), ALLOWED_SSL_METHODS),
-    "type": (("type",), ALLOWED_SSL_TYPES),
-    "min_tls_version": (("settings", "min_tls_version"), ALLOWED_MIN_TLS_VERSIONS),
-    "certificate_authority": (("certificate_authority",), ALLOWED_CERTIFICATE_AUTHORITIES),
-    "bundle_method": (("bundle_method",), ALLOWED_BUNDLE_METHODS),
-    "wildcard": (("wildcard",), (True, False)),
-    "ciphers": (("settings", "ciphers"), None),
-    "http2": (("settings", "http2"), ("on", "off")),
-    "tls13": (("settings", "tls_1_3"), ("on", "off")),
-    "early_hints": (("settings", "early_hints"), ("on", "off")),
-}
-
 
 class GroupingError(ValueError):
     """The grouping rule or customer id cannot be used."""
@@ -106,17 +87,17 @@ def live_ssl(item: Mapping[str, Any]) -> dict[str, Any]:
     """The file's ssl keys with the values the API reports (keys it leaves out are left out)."""
     ssl = item.get("ssl") or {}
     found = {}
-    for key, (path, _) in _SSL_FIELDS.items():
+    for row in SSL_FIELDS:
         value: Any = ssl
-        for part in path:
+        for part in row.api_path:
             value = value.get(part) if isinstance(value, Mapping) else None
         if value is not None:
-            found[key] = tuple(value) if key == "ciphers" else value
+            found[row.key] = tuple(value) if row.kind == NAMES else value
     return found
 
 
 def _expressible(key: str, value: Any) -> bool:
-    allowed = _SSL_FIELDS[key][1]
+    allowed = SSL_FIELD[key].allowed
     return allowed is None or value in allowed
 
 
@@ -130,8 +111,8 @@ class Settings:
 
 
 def _differs(key: str, live: Any, declared: Any) -> bool:
-    """No certificate authority in the file means Cloudflare's choice: whatever it chose matches."""
-    return declared != live and not (key == "certificate_authority" and declared is None)
+    """Null in the file can mean Cloudflare's choice (the certificate authority): whatever it chose matches."""
+    return declared != live and not (SSL_FIELD[key].null_matches_any and declared is None)
 
 
 def needed_settings(item: Mapping[str, Any], defaults: CustomerHostname) -> Settings:
@@ -422,10 +403,11 @@ def _scalar(value: str, *, always_quote: bool = False) -> Any:
 
 
 def _ssl_value(key: str, value: Any) -> Any:
-    if key == "ciphers":
+    row = SSL_FIELD[key]
+    if row.kind == NAMES:
         return CommentedSeq(value)
     if isinstance(value, str):
-        return _scalar(value, always_quote=key in ("min_tls_version", "http2", "tls13", "early_hints"))
+        return _scalar(value, always_quote=row.quoted)
     return value
 
 

@@ -1,4 +1,5 @@
-"""The customers file: its model (`model.py`), its YAML tree (`yaml_tree.py`) and its validation (`validate.py`)."""
+"""The customers file: its model (`model.py`), its SSL-field table (`ssl_fields.py`), its YAML tree
+(`yaml_tree.py`) and its validation (`validate.py`)."""
 
 from infra.model.customers.model import (
     ALLOWED_BUNDLE_METHODS,
@@ -9,7 +10,6 @@ from infra.model.customers.model import (
     CUSTOMER_KEYS,
     DEFAULT_MAX_HOSTNAMES,
     DEFAULTS_KEYS,
-    SSL_KEYS,
     Customer,
     CustomerHostname,
     CustomersFile,
@@ -18,6 +18,7 @@ from infra.model.customers.model import (
     SslSettings,
     ValidationRules,
 )
+from infra.model.customers.ssl_fields import SSL_FIELD, SSL_FIELDS, SSL_KEYS, SslField
 from infra.model.customers.validate import load_customers, parse_customers
 
 __all__ = [
@@ -29,12 +30,15 @@ __all__ = [
     "CUSTOMER_KEYS",
     "DEFAULTS_KEYS",
     "DEFAULT_MAX_HOSTNAMES",
+    "SSL_FIELD",
+    "SSL_FIELDS",
     "SSL_KEYS",
     "Customer",
     "CustomerHostname",
     "CustomersFile",
     "CustomersFileError",
     "Problem",
+    "SslField",
     "SslSettings",
     "ValidationRules",
     "load_customers",

@@ -6,24 +6,21 @@ carries them all, so a person fixes a file in one go.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from infra.model.customers.ssl_fields import SSL_FIELD
 from infra.model.hostnames import normalise_hostname
 
 DEFAULT_MAX_HOSTNAMES = 5000
 
-ALLOWED_SSL_METHODS = ("http", "txt")
-# Cloudflare retired e-mail and CNAME DCV with DigiCert: "CNAME and Email DCV will be deprecated.
-# Customers will be required to use HTTP or TXT DCV" (SSL docs, DigiCert offboarding, custom hostnames).
-RETIRED_SSL_METHODS = ("email", "cname")
-ALLOWED_SSL_TYPES = ("dv",)
-ALLOWED_MIN_TLS_VERSIONS = ("1.2", "1.3")
-REJECTED_MIN_TLS_VERSIONS = ("1.0", "1.1")  # valid for Cloudflare, below our floor
-ALLOWED_CERTIFICATE_AUTHORITIES = ("google", "lets_encrypt", "ssl_com")
-ALLOWED_BUNDLE_METHODS = ("ubiquitous", "optimal", "force")
-ALLOWED_ON_OFF = ("on", "off")
+# The values the file accepts, for callers that name one field (the table holds every field's).
+ALLOWED_SSL_METHODS = SSL_FIELD["method"].allowed
+ALLOWED_SSL_TYPES = SSL_FIELD["type"].allowed
+ALLOWED_MIN_TLS_VERSIONS = SSL_FIELD["min_tls_version"].allowed
+ALLOWED_CERTIFICATE_AUTHORITIES = SSL_FIELD["certificate_authority"].allowed
+ALLOWED_BUNDLE_METHODS = SSL_FIELD["bundle_method"].allowed
 
 ALLOW_WILDCARDS_SETTING = "saas-domains:allowWildcards"
 MAX_HOSTNAMES_SETTING = "saas-domains:maxHostnames"
@@ -65,27 +62,29 @@ class ValidationRules:
             raise ValueError(f"max_hostnames must be a non-negative int, got {self.max_hostnames!r}")
 
 
+def _default(key: str) -> Any:
+    return SSL_FIELD[key].default
+
+
 @dataclass(frozen=True)
 class SslSettings:
     """Cloudflare custom hostname ``ssl`` block.
 
     Every field has an explicit default (not None where avoidable) because the
-    Pulumi provider shows drift for ssl fields left unset.
+    Pulumi provider shows drift for ssl fields left unset. The fields and their
+    defaults are the rows of `ssl_fields.SSL_FIELDS`, in its order.
     """
 
-    method: str = "http"
-    type: str = "dv"
-    min_tls_version: str = "1.2"
-    certificate_authority: str | None = None
-    bundle_method: str = "ubiquitous"
-    wildcard: bool = False
-    ciphers: tuple[str, ...] | None = None
-    http2: str = "on"
-    tls13: str = "on"
-    early_hints: str = "off"
-
-
-SSL_KEYS = tuple(f.name for f in dataclasses.fields(SslSettings))
+    method: str = _default("method")
+    type: str = _default("type")
+    min_tls_version: str = _default("min_tls_version")
+    certificate_authority: str | None = _default("certificate_authority")
+    bundle_method: str = _default("bundle_method")
+    wildcard: bool = _default("wildcard")
+    ciphers: tuple[str, ...] | None = _default("ciphers")
+    http2: str = _default("http2")
+    tls13: str = _default("tls13")
+    early_hints: str = _default("early_hints")
 
 
 @dataclass(frozen=True)

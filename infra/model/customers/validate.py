@@ -18,18 +18,9 @@ import yaml
 
 from infra.model.customers.model import (
     ALLOW_WILDCARDS_SETTING,
-    ALLOWED_BUNDLE_METHODS,
-    ALLOWED_CERTIFICATE_AUTHORITIES,
-    ALLOWED_MIN_TLS_VERSIONS,
-    ALLOWED_ON_OFF,
-    ALLOWED_SSL_METHODS,
-    ALLOWED_SSL_TYPES,
     CUSTOMER_KEYS,
     DEFAULTS_KEYS,
     MAX_HOSTNAMES_SETTING,
-    REJECTED_MIN_TLS_VERSIONS,
-    RETIRED_SSL_METHODS,
-    SSL_KEYS,
     TOP_LEVEL_KEYS,
     Customer,
     CustomerHostname,
@@ -39,6 +30,7 @@ from infra.model.customers.model import (
     SslSettings,
     ValidationRules,
 )
+from infra.model.customers.ssl_fields import BOOLEAN, NAMES, ON_OFF, SSL_FIELD, SSL_KEYS, TLS_VERSION, SslField
 from infra.model.customers.yaml_tree import (
     BOOL,
     FLOAT,
@@ -62,6 +54,7 @@ from infra.model.messages import show
 
 _EMPTY_FILE = "the file is empty; it needs a 'customers' list (`customers: []` for none)"
 _INVALID = object()  # a value was reported as wrong; leave it out of the model
+_DEFAULT_METHOD = SSL_FIELD["method"].default
 
 
 @dataclass
@@ -173,7 +166,7 @@ class _Validator:
             self.report(node.line, "defaults", message)
             return _Settings()
         settings = self.settings(self.fields(node, DEFAULTS_KEYS, "defaults", "key"), "defaults")
-        if settings.ssl.get("wildcard") and settings.ssl.get("method", "http") != "txt":
+        if settings.ssl.get("wildcard") and settings.ssl.get("method", _DEFAULT_METHOD) != "txt":
             message = _wildcard_needs_txt("ssl.wildcard: true", settings.ssl)
             self.report(settings.ssl_line, "defaults", message)
         return settings
@@ -267,7 +260,7 @@ class _Validator:
         merged = {**defaults.ssl, **own.ssl}
         if (
             merged.get("wildcard")
-            and merged.get("method", "http") != "txt"
+            and merged.get("method", _DEFAULT_METHOD) != "txt"
             and ("wildcard" in own.ssl or "method" in own.ssl)  # else reported once at defaults
         ):
             self.report(own.ssl_line, entry, _wildcard_needs_txt("ssl.wildcard: true", merged))
@@ -360,93 +353,82 @@ class _Validator:
         return overrides
 
     def ssl_value(self, name: str, node: Node, entry: str) -> Any:
-        where = f"ssl.{name}"
-        if name == "min_tls_version":
-            return self.min_tls_version(node, entry)
-        if name == "wildcard":
-            return self.boolean(node, where, entry)
-        if name == "ciphers":
-            return self.ciphers(node, entry)
-        if name == "method" and isinstance(node, Scalar) and node.tag == STR and node.value in RETIRED_SSL_METHODS:
-            self.report(node.line, entry, f"{where}: {node.value!r} validation is retired: Cloudflare dropped e-mail "
-                                          "and CNAME DCV with DigiCert; use http (the default) or txt")
-            return _INVALID
-        choices = {
-            "method": ALLOWED_SSL_METHODS,
-            "type": ALLOWED_SSL_TYPES,
-            "certificate_authority": ALLOWED_CERTIFICATE_AUTHORITIES,
-            "bundle_method": ALLOWED_BUNDLE_METHODS,
-        }.get(name, ALLOWED_ON_OFF)
-        return self.choice(node, where, entry, choices, nullable=name == "certificate_authority")
+        """Check one ssl value the way its row's kind asks."""
+        row = SSL_FIELD[name]
+        check = {TLS_VERSION: self.tls_version, BOOLEAN: self.boolean, NAMES: self.names}.get(row.kind, self.choice)
+        return check(row, node, entry)
 
-    def choice(
-        self, node: Node, where: str, entry: str, allowed: tuple[str, ...], *, nullable: bool = False
-    ) -> Any:
+    def choice(self, row: SslField, node: Node, entry: str) -> Any:
+        where = f"ssl.{row.key}"
         if isinstance(node, Rejected):
             return _INVALID
-        if nullable and is_null(node):
+        if row.nullable and is_null(node):
             return None
-        if allowed is ALLOWED_ON_OFF and isinstance(node, Scalar) and node.tag == BOOL:
-            if node.value.lower() in ALLOWED_ON_OFF:  # YAML 1.1 reads bare on/off as booleans
+        if row.kind == ON_OFF and isinstance(node, Scalar) and node.tag == BOOL:
+            if node.value.lower() in row.allowed:  # YAML 1.1 reads bare on/off as booleans
                 return node.value.lower()
             self.report(node.line, entry, f'{where}: expected "on" or "off", got a boolean ({node.value})')
             return _INVALID
         value = self.string(node, where, entry)
         if value is None:
             return _INVALID
-        if value not in allowed:
-            extra = " or null (let Cloudflare choose)" if nullable else ""
-            message = f"{where}: {show(value)} is not allowed; use one of {_list(allowed)}{extra}"
+        reason = row.refusal(value)
+        if reason is not None:
+            self.report(node.line, entry, f"{where}: {value!r} {reason}")
+            return _INVALID
+        if value not in row.allowed:
+            extra = " or null (let Cloudflare choose)" if row.nullable else ""
+            message = f"{where}: {show(value)} is not allowed; use one of {_list(row.allowed)}{extra}"
             self.report(node.line, entry, message)
             return _INVALID
         return value
 
-    def min_tls_version(self, node: Node, entry: str) -> Any:
-        where = "ssl.min_tls_version"
+    def tls_version(self, row: SslField, node: Node, entry: str) -> Any:
+        where = f"ssl.{row.key}"
         if isinstance(node, Scalar) and node.tag in (FLOAT, INT):
             raw = node.value
-            if raw in ALLOWED_MIN_TLS_VERSIONS:
+            if raw in row.allowed:
                 reason = f'quote it: "{raw}"'
-            elif raw in REJECTED_MIN_TLS_VERSIONS:
-                reason = _below_tls_floor(raw)
             else:
-                reason = f"use one of {_list(ALLOWED_MIN_TLS_VERSIONS)}, quoted"
+                reason = row.refusal(raw) or f"use one of {_list(row.allowed)}, quoted"
             self.report(node.line, entry, f"{where}: {raw} is a YAML number, not a string; {reason}")
             return _INVALID
         value = self.string(node, where, entry)
         if value is None:
             return _INVALID
-        if value in REJECTED_MIN_TLS_VERSIONS:
-            self.report(node.line, entry, f"{where}: {show(value)}: {_below_tls_floor(value)}")
+        reason = row.refusal(value)
+        if reason is not None:
+            self.report(node.line, entry, f"{where}: {show(value)}: {reason}")
             return _INVALID
-        if value not in ALLOWED_MIN_TLS_VERSIONS:
-            message = f"{where}: {show(value)} is not allowed; use one of {_list(ALLOWED_MIN_TLS_VERSIONS)}"
+        if value not in row.allowed:
+            message = f"{where}: {show(value)} is not allowed; use one of {_list(row.allowed)}"
             self.report(node.line, entry, message)
             return _INVALID
         return value
 
-    def boolean(self, node: Node, where: str, entry: str) -> Any:
+    def boolean(self, row: SslField, node: Node, entry: str) -> Any:
         if isinstance(node, Rejected):
             return _INVALID
         if isinstance(node, Scalar) and node.tag == BOOL:
             return yaml.constructor.SafeConstructor.bool_values[node.value.lower()]
-        self.report(node.line, entry, f"{where}: expected true or false, got {kind(node)}")
+        self.report(node.line, entry, f"ssl.{row.key}: expected true or false, got {kind(node)}")
         return _INVALID
 
-    def ciphers(self, node: Node, entry: str) -> Any:
+    def names(self, row: SslField, node: Node, entry: str) -> Any:
+        where = f"ssl.{row.key}"
         if isinstance(node, Rejected):
             return _INVALID
         if is_null(node):
             return None
         if not isinstance(node, SequenceNode):
-            self.report(node.line, entry, f"ssl.ciphers: expected a list of cipher names, got {kind(node)}")
+            self.report(node.line, entry, f"{where}: expected a list of cipher names, got {kind(node)}")
             return _INVALID
         if not node.items:
-            message = "ssl.ciphers: the list is empty; leave the key out to use Cloudflare's defaults"
+            message = f"{where}: the list is empty; leave the key out to use Cloudflare's defaults"
             self.report(node.line, entry, message)
             return _INVALID
         names = [
-            self.string(item, f"ssl.ciphers[{index}]", entry, non_empty=True)
+            self.string(item, f"{where}[{index}]", entry, non_empty=True)
             for index, item in enumerate(node.items)
         ]
         return _INVALID if None in names else tuple(names)
@@ -580,15 +562,11 @@ def _zone_relation(name: str, zone: str) -> str:
 
 
 def _wildcard_needs_txt(subject: str, ssl: dict[str, Any]) -> str:
-    method = ssl.get("method", "http")
+    method = ssl.get("method", _DEFAULT_METHOD)
     return (
         f"{subject} requires ssl.method 'txt' (HTTP validation cannot validate wildcard "
         f"certificates), but the method is {method!r}"
     )
-
-
-def _below_tls_floor(version: str) -> str:
-    return f"TLS {version} is below the project's minimum of TLS 1.2; use \"1.2\" or \"1.3\""
 
 
 # -- entry points ----------------------------------------------------------
