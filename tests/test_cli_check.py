@@ -7,7 +7,7 @@ import json
 import pytest
 
 from infra.cli.check import parse_resolver
-from infra.cli.cloud import CommandError
+from infra.cli.errors import CommandError
 from tests.fake_cloudflare import custom_hostname
 from tests.ops_helpers import run_cli
 

@@ -1,22 +1,48 @@
 """The `saas-domains` command line: one module per command, this one only dispatches.
 
-Exit codes, for CI: 0 fine, 1 the customers file or the program has problems, 2 usage or setup error.
+Exit codes, for CI (defined once, in infra/cli/status_codes.py):
+  0  fine: nothing needs attention
+  1  something needs attention: the customers file is or would become invalid, the program stops, a
+     hostname or its DNS has a problem, or records are not published yet
+  2  cannot run: usage, no project or stack settings, a git revision missing, no CLOUDFLARE_API_TOKEN,
+     the Cloudflare API failed or the resolver does not answer
+  3  `diff` only: the change removes more hostnames than allowed without confirmation
+  130  interrupted (Ctrl-C)
+
+Commands raise their errors; `main()` alone turns them into one message on stderr and an exit code.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import textwrap
 
-from infra.cli import check, diff, import_, instructions, plan, status, validate
+from infra.cli import check, diff, import_, instructions, plan, status, status_codes, validate
+from infra.cli.errors import report_error
 
 # Each command is a module with add_parser(commands), which sets `run` as the parser's default.
 COMMANDS = (validate, plan, diff, status, instructions, check, import_)
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's, except that a line break stays one: the exit codes are listed a line each, and an
+    indented line ("  130  interrupted") wraps under its text."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            margin = line[:len(line) - len(line.lstrip())]
+            hanging = re.match(r"\s+\S+\s+", line)
+            lines.append(textwrap.fill(line.strip(), width, initial_indent=indent + margin,
+                                       subsequent_indent=indent + " " * (hanging.end() if hanging else 0)))
+        return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="saas-domains",
+        prog="saas-domains", formatter_class=_HelpFormatter, epilog=status_codes.epilog(),
         description="Customer custom domains through Cloudflare for SaaS: validate, diff and render the stack "
                     "offline; report status, DNS instructions and diagnoses from the live zone.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -26,12 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the only place where an error becomes a message and an exit code."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return status_codes.INTERRUPTED
+    except Exception as err:
+        code = report_error(err, args.command)
+        if code is None:
+            raise
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,8 +12,10 @@ import argparse
 import ipaddress
 from typing import Any
 
-from infra.cli.cloud import CommandError, Stack, api_hostname, load_stack, run_guarded
-from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_project_arguments
+from infra.cli import status_codes
+from infra.cli.cloud import Stack, api_hostname, load_stack
+from infra.cli.errors import CommandError
+from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.hostnames import normalise_hostname
 from infra.operations.check import (
@@ -41,8 +43,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "CNAME (chain) to the customer's target (or flattening at an apex), no conflicting A/AAAA "
                     "records, CAA records that allow the certificate authority, and the ownership and "
                     "certificate TXT records (compared with Cloudflare's values when CLOUDFLARE_API_TOKEN is "
-                    "set). Exit codes: 0 nothing fails (warnings allowed); 1 at least one check fails; 2 cannot "
-                    "run (usage, stack settings, or the resolver does not answer).")
+                    f"set). Exit codes: {status_codes.OK} nothing fails (warnings allowed); {status_codes.PROBLEMS} at "
+                    f"least one check fails; {status_codes.CANNOT_RUN} cannot run (usage, stack settings, or the "
+                    "resolver does not answer).")
     parser.add_argument("hostname", help="a hostname of customers.yaml (or any, with --target)")
     add_project_arguments(parser)
     parser.add_argument("--resolver", default=DEFAULT_RESOLVER, metavar="ADDRESS[:PORT]",
@@ -56,10 +59,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_guarded("check", lambda: _check(args))
-
-
-def _check(args: argparse.Namespace) -> int:
     stack = load_stack(args)
     hostname = _hostname(args.hostname)
     entry = stack.declared(hostname)
@@ -77,7 +76,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         findings = diagnose(lookup, expect) + [api_note]
     except ResolverFailure as err:
-        raise CommandError(f"resolver {_where(address, port)} failed: {err}", EXIT_USAGE) from None
+        raise CommandError(f"resolver {_where(address, port)} failed: {err}", status_codes.CANNOT_RUN) from None
     report = {"hostname": hostname, "customer": entry.customer_id if entry else None, "target": target,
               "resolver": _where(address, port), "findings": [f.__dict__ for f in findings],
               "ok": not any(f.status == FAIL for f in findings)}
@@ -85,7 +84,7 @@ def _check(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         print_text(report)
-    return EXIT_OK if report["ok"] else EXIT_PROBLEMS
+    return status_codes.OK if report["ok"] else status_codes.PROBLEMS
 
 
 def _hostname(raw: str) -> str:

@@ -1,7 +1,7 @@
-"""What the commands that talk to Cloudflare share: stack + customers loading, the API, errors.
+"""What the commands that talk to Cloudflare share: stack + customers loading, the API, the listing.
 
-Exit codes for these commands: 0 fine, 1 something needs attention (or the customers file is
-invalid), 2 the command cannot run (usage, stack settings, missing token, the API failed).
+Their errors (an invalid customers file, no token, a failed API call) go up to `main()`, which
+prints them and exits with the code infra/cli/status_codes.py gives them.
 """
 
 from __future__ import annotations
@@ -9,32 +9,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO
 
-from infra.cli.project import EXIT_PROBLEMS, EXIT_USAGE, SetupError, find_project_dir, stack_settings
+from infra.cli import status_codes
+from infra.cli.project import find_project_dir, stack_settings
 from infra.cli.terminal import style
-from infra.model.customers import CustomerHostname, CustomersFile, CustomersFileError, load_customers
+from infra.model.customers import CustomerHostname, CustomersFile, load_customers
 from infra.model.hostnames import normalise_hostname
 from infra.model.settings import StackSettings
 
 if TYPE_CHECKING:
     from infra.operations.cloudflare_api import CloudflareApi
 
-T = TypeVar("T")
-EXIT_CODES_HELP = ("Exit codes: 0 fine; 1 something needs attention; 2 cannot run (usage, stack settings, "
-                   "no CLOUDFLARE_API_TOKEN, or the Cloudflare API failed). The token comes from "
-                   "CLOUDFLARE_API_TOKEN; CLOUDFLARE_BASE_URL overrides the API address.")
-
-
-class CommandError(Exception):
-    """Stops a command with a message for the user and an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
+EXIT_CODES_HELP = (f"Exit codes: {status_codes.OK} fine; {status_codes.PROBLEMS} something needs attention; "
+                   f"{status_codes.CANNOT_RUN} cannot run (usage, stack settings, no CLOUDFLARE_API_TOKEN, or the "
+                   "Cloudflare API failed). The token comes from CLOUDFLARE_API_TOKEN; CLOUDFLARE_BASE_URL "
+                   "overrides the API address.")
 
 
 @dataclass(frozen=True)
@@ -54,49 +46,20 @@ class Stack:
         return os.path.relpath(self.customers_path)
 
 
-def run_guarded(command: str, body: Callable[[], int]) -> int:
-    """Turn CommandError into its message on stderr and its exit code."""
-    try:
-        return body()
-    except CommandError as err:
-        print(f"saas-domains {command}: {err}", file=sys.stderr)
-        return err.code
-
-
 def load_stack(args: argparse.Namespace) -> Stack:
-    try:
-        project_dir = find_project_dir(args.project_dir)
-        settings = stack_settings(project_dir, args.stack)
-    except SetupError as err:
-        raise CommandError(str(err)) from None
+    """The stack's settings and validated customers file (a CustomersFileError goes up to main(): exit 1)."""
+    project_dir = find_project_dir(args.project_dir)
+    settings = stack_settings(project_dir, args.stack)
     path = settings.customers_path(project_dir)
-    try:
-        customers = load_customers(path, settings.validation_rules())
-    except CustomersFileError as err:
-        raise CommandError(f"the customers file is invalid; fix it first (`saas-domains validate`):\n{err}",
-                           EXIT_PROBLEMS) from None
-    return Stack(args.stack, project_dir, settings, path, customers)
+    return Stack(args.stack, project_dir, settings, path, load_customers(path, settings.validation_rules()))
 
 
 def connect(settings: StackSettings) -> tuple[CloudflareApi, str]:
     """The API client and the zone id (configured, or one lookup by name)."""
-    from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError  # the SDK loads for API commands only
+    from infra.operations.cloudflare_api import CloudflareApi  # the SDK loads for API commands only
 
-    try:
-        api = CloudflareApi.from_environment()
-        return api, api.zone_id(settings.zone, settings.zone_id)
-    except CloudflareApiError as err:
-        raise CommandError(str(err)) from None
-
-
-def api_call(action: Callable[[], T]) -> T:
-    """Run API work, turning a final API failure into a CommandError (exit 2)."""
-    from infra.operations.cloudflare_api import CloudflareApiError
-
-    try:
-        return action()
-    except CloudflareApiError as err:
-        raise CommandError(str(err)) from None
+    api = CloudflareApi.from_environment()
+    return api, api.zone_id(settings.zone, settings.zone_id)
 
 
 def api_hostname(item: dict[str, Any]) -> str:
@@ -148,6 +111,6 @@ def list_zone_hostnames(api: CloudflareApi, zone_id: str, settings: StackSetting
     limit = max(ZONE_HOSTNAME_LIMIT, settings.max_hostnames)
     progress = PageProgress("Listing custom hostnames")
     try:
-        return api_call(lambda: api.custom_hostnames(zone_id, on_page=progress, limit=limit))
+        return api.custom_hostnames(zone_id, on_page=progress, limit=limit)
     finally:
         progress.close()

@@ -13,17 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from infra.cli import status_codes
+from infra.cli.errors import InputProblems, SetupError
 from infra.cli.git_revisions import read_at_revision
-from infra.cli.project import (
-    EXIT_OK,
-    EXIT_PROBLEMS,
-    EXIT_REMOVAL_GUARD,
-    EXIT_USAGE,
-    SetupError,
-    add_project_arguments,
-    find_project_dir,
-    stack_settings,
-)
+from infra.cli.project import add_project_arguments, find_project_dir, stack_settings
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomersFile, CustomersFileError, parse_customers
 from infra.model.removal_guard import RemovalGuard
@@ -41,8 +34,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "diff", help="what a change to the customers file does, hostname by hostname",
         description="Compare the customers file at two git revisions (head: the working tree unless given). "
-                    f"Exit {EXIT_OK} when fine, {EXIT_PROBLEMS} when either side is invalid, {EXIT_USAGE} "
-                    f"when a revision or the stack cannot be read, {EXIT_REMOVAL_GUARD} when the change "
+                    f"Exit {status_codes.OK} when fine, {status_codes.PROBLEMS} when either side is invalid, "
+                    f"{status_codes.CANNOT_RUN} when a revision or the stack cannot be read, "
+                    f"{status_codes.REMOVAL_GUARD} when the change "
                     "removes more hostnames than allowed without confirmation.")
     parser.add_argument("--base", required=True, help="git revision before the change, e.g. origin/main")
     parser.add_argument("--head", default=None, help="git revision after the change (default: the working tree)")
@@ -61,25 +55,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        project_dir = find_project_dir(args.project_dir)
-        settings = stack_settings(project_dir, args.stack)
-        path = Path(os.path.relpath(settings.customers_path(project_dir), project_dir))
-        base_bytes = read_at_revision(args.base, path, project_dir)
-        head_bytes = _read_head(args.head, path, project_dir)
-    except SetupError as err:
-        print(f"saas-domains diff: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    project_dir = find_project_dir(args.project_dir)
+    settings = stack_settings(project_dir, args.stack)
+    path = Path(os.path.relpath(settings.customers_path(project_dir), project_dir))
+    base_bytes = read_at_revision(args.base, path, project_dir)
+    head_bytes = _read_head(args.head, path, project_dir)
     head_name = args.head or "working tree"
     rules = settings.validation_rules()
 
     try:
         head = parse_customers(head_bytes, rules, path=str(path))
     except CustomersFileError as err:
-        print(style(f"{path} at {head_name} is invalid; nothing can be compared:", "red", sys.stderr),
-              file=sys.stderr)
-        print(str(err), file=sys.stderr)
-        return EXIT_PROBLEMS
+        raise InputProblems(f"{path} at {head_name} is invalid; nothing can be compared:", str(err)) from None
     notes = []
     if base_bytes is None:
         base = CustomersFile(path=str(path), customers=(), hostnames=())
@@ -88,11 +75,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             base = parse_customers(base_bytes, rules, path=f"{args.base}:{path}")
         except CustomersFileError as err:
-            print(style(f"note: {path} at the base revision {args.base} does not pass validation, so this "
-                        "change cannot be compared with it. Fix the base branch first (or compare with an "
-                        "older revision); its problems:", "yellow", sys.stderr), file=sys.stderr)
-            print(str(err), file=sys.stderr)
-            return EXIT_PROBLEMS
+            raise InputProblems(f"note: {path} at the base revision {args.base} does not pass validation, so "
+                                "this change cannot be compared with it. Fix the base branch first (or compare "
+                                "with an older revision); its problems:", str(err), colour="yellow") from None
 
     pricing = Pricing(included_hostnames=args.included_hostnames,
                       monthly_price_per_hostname=args.price_per_hostname)
@@ -111,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
         print(report.text())
     if refusal:
         print(style(refusal, "red", sys.stderr), file=sys.stderr)
-        return EXIT_REMOVAL_GUARD
-    return EXIT_OK
+        return status_codes.REMOVAL_GUARD
+    return status_codes.OK
 
 
 def _read_head(revision: str | None, path: Path, project_dir: Path) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from infra.cli.project import SetupError
+from infra.cli.errors import SetupError
 
 
 def read_at_revision(revision: str, path: Path, project_dir: Path) -> bytes | None:

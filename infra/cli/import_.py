@@ -15,20 +15,13 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.cli.cloud import (
-    CommandError,
-    Stack,
-    api_call,
-    api_hostname,
-    connect,
-    list_zone_hostnames,
-    load_stack,
-    run_guarded,
-)
-from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, add_project_arguments
+from infra.cli import status_codes
+from infra.cli.cloud import Stack, api_hostname, connect, list_zone_hostnames, load_stack
+from infra.cli.errors import CommandError
+from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomersFileError
-from infra.operations.import_ import EDGE_RECORDS, GROUP_RULES, GroupingError, ImportPlan, import_file, plan_import
+from infra.operations.import_ import EDGE_RECORDS, GROUP_RULES, ImportPlan, import_file, plan_import
 
 if TYPE_CHECKING:
     from infra.operations.cloudflare_api import CloudflareApi
@@ -42,9 +35,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "origin they have in Cloudflare) and write the `pulumi import --file` input that adopts "
                     "them, the fallback origin and the edge's DNS records, so the next `pulumi up` does not "
                     "create them again. The edited file must pass the program's validation or nothing is "
-                    "written. Exit codes: 0 done (or nothing to adopt); 1 the customers file is or would "
-                    "become invalid; 2 cannot run (usage, stack settings, no CLOUDFLARE_API_TOKEN, or the "
-                    "Cloudflare API failed).")
+                    f"written. Exit codes: {status_codes.OK} done (or nothing to adopt); {status_codes.PROBLEMS} the "
+                    f"customers file is or would become invalid; {status_codes.CANNOT_RUN} cannot run (usage, "
+                    "stack settings, no CLOUDFLARE_API_TOKEN, or the Cloudflare API failed).")
     add_project_arguments(parser)
     parser.add_argument("--group-by", default="registrable-domain", metavar="RULE",
                         help=f"how hostnames become customers: {', '.join(GROUP_RULES)} (a custom_metadata key "
@@ -62,23 +55,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_guarded("import", lambda: _import(args))
-
-
-def _import(args: argparse.Namespace) -> int:
     stack = load_stack(args)
     api, zone_id = connect(stack.settings)
     live = list_zone_hostnames(api, zone_id, stack.settings)
-    fallback = api_call(lambda: api.fallback_origin(zone_id))
-    records = api_call(lambda: _edge_records(api, zone_id, stack))
+    fallback = api.fallback_origin(zone_id)
+    records = _edge_records(api, zone_id, stack)
     text = stack.customers_path.read_text(encoding="utf-8")
-    try:
+    try:  # a GroupingError (a bad --group-by) goes up to main() as it is: exit 2
         plan = plan_import(text, stack.shown_path(), stack.settings.validation_rules(), live,
                            group_by=args.group_by, customer=args.customer)
-    except GroupingError as err:
-        raise CommandError(str(err)) from None
-    except CustomersFileError as err:
-        raise CommandError(f"the import would make the customers file invalid:\n{err}", EXIT_PROBLEMS) from None
+    except CustomersFileError as err:  # not the file as it is, but as the import would write it
+        raise CommandError(f"the import would make the customers file invalid:\n{err}", status_codes.PROBLEMS) from None
     ids = {api_hostname(item): str(item.get("id")) for item in live}
     to_import = [(a.hostname, a.id) for a in plan.adopted]
     if not args.only_new:
@@ -92,7 +79,7 @@ def _import(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         print_text(report)
-    return EXIT_OK
+    return status_codes.OK
 
 
 def _edge_records(api: CloudflareApi, zone_id: str, stack: Stack) -> dict[str, str]:

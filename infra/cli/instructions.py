@@ -12,17 +12,10 @@ import argparse
 import sys
 from typing import Any
 
-from infra.cli.cloud import (
-    EXIT_CODES_HELP,
-    CommandError,
-    Stack,
-    api_call,
-    api_hostname,
-    connect,
-    load_stack,
-    run_guarded,
-)
-from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, add_project_arguments
+from infra.cli import status_codes
+from infra.cli.cloud import EXIT_CODES_HELP, Stack, api_hostname, connect, load_stack
+from infra.cli.errors import CommandError
+from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomerHostname
 from infra.model.hostnames import normalise_hostname, registrable_domain
@@ -35,7 +28,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Print what the customer must add to their DNS for one hostname, or for every hostname "
                     "of one customer: the CNAME, the optional ownership TXT record for pre-validation and any "
                     "certificate-validation records, read live from Cloudflare. Records Cloudflare has not "
-                    "produced yet are named on stderr and make the exit code 1. " + EXIT_CODES_HELP)
+                    f"produced yet are named on stderr and make the exit code {status_codes.PROBLEMS}. "
+                    + EXIT_CODES_HELP)
     parser.add_argument("target", metavar="HOSTNAME|CUSTOMER", help="a hostname or a customer id of customers.yaml")
     add_project_arguments(parser)
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
@@ -44,16 +38,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_guarded("instructions", lambda: _instructions(args))
-
-
-def _instructions(args: argparse.Namespace) -> int:
     stack = load_stack(args)
     entries = select_hostnames(stack, args.target)
     api, zone_id = connect(stack.settings)
     results = []
     for entry in entries:  # one filtered request per hostname: a customer has a handful
-        live = api_call(lambda name=entry.hostname: api.custom_hostnames(zone_id, hostname=name))
+        live = api.custom_hostnames(zone_id, hostname=entry.hostname)
         item = next((i for i in live if api_hostname(i) == entry.hostname), None)
         results.append(instructions_for(entry.hostname, entry.customer_id,
                                         stack.settings.cname_target(entry.customer_id), item,
@@ -67,7 +57,7 @@ def _instructions(args: argparse.Namespace) -> int:
         for missing in result.not_yet:
             print(style(f"not available yet for {result.hostname}: {missing}", "yellow", sys.stderr),
                   file=sys.stderr)
-    return EXIT_OK if all(r.complete for r in results) else EXIT_PROBLEMS
+    return status_codes.OK if all(r.complete for r in results) else status_codes.PROBLEMS
 
 
 def select_hostnames(stack: Stack, target: str) -> list[CustomerHostname]:

@@ -7,12 +7,12 @@ deployed: it is a picture of the program, not `pulumi preview`.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import defaultdict
 from typing import Any
 
-from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, SetupError, add_project_arguments, find_project_dir
+from infra.cli import status_codes
+from infra.cli.project import add_project_arguments, find_project_dir
 from infra.cli.terminal import print_json, progress, style, table
 from infra.model import names
 
@@ -29,36 +29,28 @@ COMPONENT_TITLES = {
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "plan", help="render what the stack declares, offline, under Pulumi's mock engine",
-        description=NOTE + " Exit 0 when the program runs, 1 when it stops with an error "
-                           "(e.g. an invalid customers file), 2 when the stack cannot be read.")
+        description=NOTE + f" Exit {status_codes.OK} when the program runs, {status_codes.PROBLEMS} when it stops "
+                           f"with an error (e.g. an invalid customers file), {status_codes.CANNOT_RUN} when the "
+                           "stack cannot be read.")
     add_project_arguments(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable plan on stdout")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        project_dir = find_project_dir(args.project_dir)
-    except SetupError as err:
-        print(f"saas-domains plan: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    project_dir = find_project_dir(args.project_dir)
     progress(f"Rendering stack {args.stack} under Pulumi's mock engine…")
     started = time.monotonic()
-    from infra.offline import ProgramError, render  # imports Pulumi: only the plan pays for it
+    from infra.offline import render  # imports Pulumi: only the plan pays for it
 
-    try:
-        rendering = render(project_dir, args.stack)
-    except ProgramError as err:
-        print(style("The program stopped; it declares nothing:", "red", sys.stderr), file=sys.stderr)
-        print(str(err), file=sys.stderr)
-        return EXIT_PROBLEMS
+    rendering = render(project_dir, args.stack)  # a ProgramError reaches main(): exit 1, nothing declared
     summary = summarise(rendering)
     summary["seconds"] = round(time.monotonic() - started, 2)
     if args.json:
         print_json(summary)
     else:
         print_text(summary)
-    return EXIT_OK
+    return status_codes.OK
 
 
 def summarise(rendering: Any) -> dict[str, Any]:

@@ -5,14 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from infra.cli.errors import SetupError
 from infra.model.settings import SettingsError, StackSettings, read_stack_file, settings_from_stack_config
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2  # fine / the input has problems / cannot run
-EXIT_REMOVAL_GUARD = 3  # the change removes more hostnames than allowed without confirmation
-
-
-class SetupError(Exception):
-    """The command cannot run: no project, no such stack, unreadable settings."""
 
 
 def add_project_arguments(parser: argparse.ArgumentParser) -> None:

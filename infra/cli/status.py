@@ -12,18 +12,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from infra.cli.cloud import (
-    EXIT_CODES_HELP,
-    CommandError,
-    Stack,
-    api_call,
-    api_hostname,
-    connect,
-    list_zone_hostnames,
-    load_stack,
-    run_guarded,
-)
-from infra.cli.project import EXIT_OK, EXIT_PROBLEMS, add_project_arguments
+from infra.cli import status_codes
+from infra.cli.cloud import EXIT_CODES_HELP, Stack, api_hostname, connect, list_zone_hostnames, load_stack
+from infra.cli.errors import CommandError
+from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomerHostname
 from infra.operations.status import (
@@ -61,22 +53,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_guarded("status", lambda: _status(args))
-
-
-def _status(args: argparse.Namespace) -> int:
     stack = load_stack(args)
     declared = _declared(stack, args.customer)
     api, zone_id = connect(stack.settings)
     live = list_zone_hostnames(api, zone_id, stack.settings)
-    fallback = api_call(lambda: api.fallback_origin(zone_id))
+    fallback = api.fallback_origin(zone_id)
     report = build_report(stack, declared, live, fallback, customer=args.customer,
                           stale_after=timedelta(days=args.stale_after_days))
     if args.json:
         print_json(report)
     else:
         print_text(report)
-    return EXIT_PROBLEMS if report["attention"] else EXIT_OK
+    return status_codes.PROBLEMS if report["attention"] else status_codes.OK
 
 
 def _declared(stack: Stack, customer: str | None) -> list[CustomerHostname]:

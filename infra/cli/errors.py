@@ -1,0 +1,80 @@
+"""The one error path of the command line: commands raise, `main()` prints one message and exits.
+
+A command never turns an error into an exit code itself. It raises a CommandError (adding what
+only it knows, e.g. which revision of which file), or lets the error of a lower layer through;
+`report_error` is the single place where either becomes a message on stderr and a status code.
+Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from infra.cli import status_codes
+from infra.cli.terminal import style
+from infra.model.customers import CustomersFileError
+from infra.operations.import_ import GroupingError
+
+
+class CommandError(Exception):
+    """Stops a command: `saas-domains <command>: <message>` on stderr, and the exit code."""
+
+    code = status_codes.CANNOT_RUN
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    def render(self, command: str, stream: TextIO) -> str:
+        return f"saas-domains {command}: {self}"
+
+
+class SetupError(CommandError):
+    """The command cannot run: no project, no such stack, unreadable settings, a missing git revision."""
+
+
+class InputProblems(CommandError):
+    """The input has problems, so there is no result: a coloured headline, then the problems listed."""
+
+    code = status_codes.PROBLEMS
+
+    def __init__(self, headline: str, problems: str, colour: str = "red") -> None:
+        super().__init__(f"{headline}\n{problems}")
+        self.headline, self.problems, self.colour = headline, problems, colour
+
+    def render(self, command: str, stream: TextIO) -> str:
+        return f"{style(self.headline, self.colour, stream)}\n{self.problems}"
+
+
+def _raised(err: BaseException, module: str, name: str) -> bool:
+    """isinstance against a class of a module that is loaded only on demand (the Cloudflare SDK,
+    Pulumi): if its module was never imported, the error cannot have been raised."""
+    loaded = sys.modules.get(module)
+    kind = getattr(loaded, name, None) if loaded is not None else None
+    return kind is not None and isinstance(err, kind)
+
+
+def as_command_error(err: Exception) -> CommandError | None:
+    """The error as the user sees it; None for anything unexpected (a bug: keep its traceback)."""
+    if isinstance(err, CommandError):
+        return err
+    if isinstance(err, CustomersFileError):
+        return CommandError(f"the customers file is invalid; fix it first (`saas-domains validate`):\n{err}",
+                            status_codes.PROBLEMS)
+    if isinstance(err, GroupingError) or _raised(err, "infra.operations.cloudflare_api", "CloudflareApiError"):
+        return CommandError(str(err))
+    if _raised(err, "infra.offline", "ProgramError"):
+        return InputProblems("The program stopped; it declares nothing:", str(err))
+    return None
+
+
+def report_error(err: Exception, command: str, stream: TextIO | None = None) -> int | None:
+    """Print the error's one message and return its exit code; None when it is not one of ours."""
+    failure = as_command_error(err)
+    if failure is None:
+        return None
+    stream = stream or sys.stderr
+    print(failure.render(command, stream), file=stream)
+    return failure.code
