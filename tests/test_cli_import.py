@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+from infra.model.customers import EntryOverrides, ValidationRules, parse_customers
 from infra.offline import render
+from infra.operations import import_
 from tests.conftest import PROJECT_ROOT
 from tests.fake_cloudflare import ZONE_ID, custom_hostname
 from tests.ops_helpers import run_cli
@@ -195,3 +197,19 @@ def test_a_hostname_whose_settings_the_file_cannot_hold_is_skipped_with_why_and_
     assert "www.example.com" in (project / "customers.yaml").read_text()
     assert "odd.example.net" not in (project / "customers.yaml").read_text()
     assert run_cli(capsys, "validate").code == 0
+
+
+def test_what_a_new_entry_needs_is_the_models_entry_overrides_and_the_validator_reads_it_back():
+    """One class for an entry's own ssl keys, metadata and origin: the importer writes it, validation reads it."""
+    rules = ValidationRules("mailito.com")
+    text = 'defaults:\n  metadata: {plan: "free"}\ncustomers:\n  - id: acme\n    hostnames: [acme.example]\n'
+    defaults = parse_customers(text, rules).hostnames[0]
+    live = custom_hostname("shop.example.com", ssl_settings={"min_tls_version": "1.3"},
+                           custom_metadata={"plan": "free", "tier": "gold"}, custom_origin_server="eu.mailito.com")
+    needed = import_.needed_overrides(live, defaults)
+    assert needed == EntryOverrides(ssl=(("min_tls_version", "1.3"),), metadata=(("tier", "gold"),),
+                                    origin="eu.mailito.com")
+    adopted = parse_customers(import_.plan_import(text, "customers.yaml", rules, [live]).text, rules)
+    entry = next(h for h in adopted.hostnames if h.hostname == "shop.example.com")
+    assert (entry.ssl.min_tls_version, entry.metadata_dict, entry.origin) == (
+        "1.3", {"plan": "free", "tier": "gold"}, "eu.mailito.com")

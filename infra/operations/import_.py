@@ -25,6 +25,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from infra.model.customers import (
     CustomerHostname,
     CustomersFileError,
+    EntryOverrides,
     ValidationRules,
     parse_customers,
 )
@@ -101,28 +102,19 @@ def _expressible(key: str, value: Any) -> bool:
     return allowed is None or value in allowed
 
 
-@dataclass(frozen=True)
-class Settings:
-    """A customer entry's own ssl overrides, metadata and origin: what it needs beyond the defaults."""
-
-    ssl: tuple[tuple[str, Any], ...] = ()
-    metadata: tuple[tuple[str, str], ...] = ()
-    origin: str | None = None
-
-
 def _differs(key: str, live: Any, declared: Any) -> bool:
     """Null in the file can mean Cloudflare's choice (the certificate authority): whatever it chose matches."""
     return declared != live and not (SSL_FIELD[key].null_matches_any and declared is None)
 
 
-def needed_settings(item: Mapping[str, Any], defaults: CustomerHostname) -> Settings:
+def needed_overrides(item: Mapping[str, Any], defaults: CustomerHostname) -> EntryOverrides:
     """Overrides that make the file give this hostname what it has in Cloudflare (when allowed)."""
     base = dataclasses.asdict(defaults.ssl)
     ssl = tuple((k, v) for k, v in live_ssl(item).items() if _differs(k, v, base.get(k)) and _expressible(k, v))
     metadata = {str(k): str(v) for k, v in (item.get("custom_metadata") or {}).items()}
     own_metadata = tuple((k, v) for k, v in sorted(metadata.items()) if defaults.metadata_dict.get(k) != v)
     origin = item.get("custom_origin_server") or None
-    return Settings(ssl, own_metadata, origin if origin and origin != defaults.origin else None)
+    return EntryOverrides(ssl, own_metadata, origin if origin and origin != defaults.origin else None)
 
 
 def differences(entry: CustomerHostname, item: Mapping[str, Any]) -> list[str]:
@@ -197,29 +189,29 @@ def plan_import(text: str, path: str, rules: ValidationRules, live: Sequence[Map
     except CustomersFileError:
         # Some hostname has settings in Cloudflare the file cannot hold (a custom origin that is no
         # hostname, a wildcard certificate over HTTP...): leave those out, with why, adopt the rest.
-        new = {settings for (customer_id, settings) in groups if customer_id not in existing}
+        new = {overrides for (customer_id, overrides) in groups if customer_id not in existing}
         refused = _refused(text, new, rules, path)
         if not refused:
             raise
-        for (customer_id, settings), names in list(groups.items()):
-            if customer_id not in existing and settings in refused:
+        for (customer_id, overrides), names in list(groups.items()):
+            if customer_id not in existing and overrides in refused:
                 plan.skipped += [(name, "its settings in Cloudflare cannot be written in the customers file: "
-                                  + refused[settings]) for name in names]
-                del groups[(customer_id, settings)]
+                                  + refused[overrides]) for name in names]
+                del groups[(customer_id, overrides)]
         plan.adopted, plan.text = [], text
         if groups:
             _adopt(plan, text, groups, existing, candidates, rules, path)
     return plan
 
 
-def _adopt(plan: ImportPlan, text: str, groups: Mapping[tuple[str, Settings], list[str]], existing: set[str],
+def _adopt(plan: ImportPlan, text: str, groups: Mapping[tuple[str, EntryOverrides], list[str]], existing: set[str],
            candidates: Mapping[str, Mapping[str, Any]], rules: ValidationRules, path: str) -> None:
     """Write the groups into the file's text; raises CustomersFileError if the result is invalid."""
     editor = _Editor(text)
     adopted = []
-    for (customer_id, settings), names in sorted(groups.items(), key=lambda group: group[0][0]):
+    for (customer_id, overrides), names in sorted(groups.items(), key=lambda group: group[0][0]):
         new = customer_id not in existing
-        editor.add(customer_id, names, settings if new else None)
+        editor.add(customer_id, names, overrides if new else None)
         adopted += [Adopted(n, customer_id, str(candidates[n].get("id")), new) for n in names]
     edited = editor.dump()
     result = parse_customers(edited, rules, path=path)  # refuse to write anything invalid
@@ -229,16 +221,17 @@ def _adopt(plan: ImportPlan, text: str, groups: Mapping[tuple[str, Settings], li
         plan.differences += differences(entries[entry.hostname], candidates[entry.hostname])
 
 
-def _refused(text: str, candidates: set[Settings], rules: ValidationRules, path: str) -> dict[Settings, str]:
-    """The settings a new customer entry cannot have, each with the validation's reason."""
+def _refused(text: str, candidates: set[EntryOverrides], rules: ValidationRules,
+             path: str) -> dict[EntryOverrides, str]:
+    """The overrides a new customer entry cannot have, each with the validation's reason."""
     refused = {}
-    for settings in candidates:
+    for overrides in candidates:
         probe = _Editor(text)
-        probe.add(_Editor.PROBE_ID, [_Editor.PROBE_HOSTNAME], settings)
+        probe.add(_Editor.PROBE_ID, [_Editor.PROBE_HOSTNAME], overrides)
         try:
             parse_customers(probe.dump(), rules, path=path)
         except CustomersFileError as err:
-            refused[settings] = "; ".join(problem.message for problem in err.problems)
+            refused[overrides] = "; ".join(problem.message for problem in err.problems)
     return refused
 
 
@@ -259,41 +252,41 @@ def _candidate(item: Mapping[str, Any], rules: ValidationRules) -> tuple[str | N
 
 
 def _groups(candidates: Mapping[str, Mapping[str, Any]], defaults: CustomerHostname, rule: str,
-            customer: str | None, existing: set[str]) -> dict[tuple[str, Settings], list[str]]:
-    """Customer id -> hostnames; a new customer is split (id-2, id-3...) where settings differ."""
-    by_base: dict[str, dict[Settings, list[str]]] = {}
+            customer: str | None, existing: set[str]) -> dict[tuple[str, EntryOverrides], list[str]]:
+    """Customer id -> hostnames; a new customer is split (id-2, id-3...) where overrides differ."""
+    by_base: dict[str, dict[EntryOverrides, list[str]]] = {}
     for name in sorted(candidates):
         base = customer or group_name(name, candidates[name], rule)
-        settings = needed_settings(candidates[name], defaults)
-        by_base.setdefault(base, {}).setdefault(settings, []).append(name)
+        overrides = needed_overrides(candidates[name], defaults)
+        by_base.setdefault(base, {}).setdefault(overrides, []).append(name)
     taken = set(existing)
-    groups: dict[tuple[str, Settings], list[str]] = {}
+    groups: dict[tuple[str, EntryOverrides], list[str]] = {}
     for base, variants in by_base.items():
         if base in existing or (customer and len(variants) > 1):
             # an existing customer (or one the user named) takes them all; differences get reported
-            groups[(base, _common(variants) if base not in existing else Settings())] = \
+            groups[(base, _common(variants) if base not in existing else EntryOverrides())] = \
                 sorted(n for names in variants.values() for n in names)
             taken.add(base)
             continue
         # the largest variant (the one without overrides on a tie) keeps the plain id
-        for settings, names in sorted(variants.items(), key=lambda v: (-len(v[1]), _overrides(v[0]))):
+        for overrides, names in sorted(variants.items(), key=lambda v: (-len(v[1]), _count(v[0]))):
             customer_id = _free_id(base, taken)
             taken.add(customer_id)
-            groups[(customer_id, settings)] = names
+            groups[(customer_id, overrides)] = names
     return groups
 
 
-def _overrides(settings: Settings) -> int:
-    return len(settings.ssl) + len(settings.metadata) + (settings.origin is not None)
+def _count(overrides: EntryOverrides) -> int:
+    return len(overrides.ssl) + len(overrides.metadata) + (overrides.origin is not None)
 
 
-def _common(variants: Mapping[Settings, list[str]]) -> Settings:
-    """Settings shared by every variant (one entry cannot give its hostnames different ones)."""
+def _common(variants: Mapping[EntryOverrides, list[str]]) -> EntryOverrides:
+    """Overrides shared by every variant (one entry cannot give its hostnames different ones)."""
     sets = list(variants)
     ssl = tuple(pair for pair in sets[0].ssl if all(pair in s.ssl for s in sets))
     metadata = tuple(pair for pair in sets[0].metadata if all(pair in s.metadata for s in sets))
     origin = sets[0].origin if all(s.origin == sets[0].origin for s in sets) else None
-    return Settings(ssl, metadata, origin)
+    return EntryOverrides(ssl, metadata, origin)
 
 
 def _free_id(base: str, taken: set[str]) -> str:
@@ -337,19 +330,19 @@ class _Editor:
         result = parse_customers(copy.dump(), rules, path=path)
         return next(h for h in result.hostnames if h.hostname == self.PROBE_HOSTNAME)
 
-    def add(self, customer_id: str, hostnames: list[str], settings: Settings | None) -> None:
-        """Append to an existing entry (settings None) or add a new entry at the end."""
-        if settings is None:
+    def add(self, customer_id: str, hostnames: list[str], overrides: EntryOverrides | None) -> None:
+        """Append to an existing entry (overrides None) or add a new entry at the end, with its overrides."""
+        if overrides is None:
             entry = next(e for e in self.customers if e.get("id") == customer_id)
             _extend(entry["hostnames"], hostnames)
             return
         entry = CommentedMap([("id", _scalar(customer_id)), ("hostnames", CommentedSeq(hostnames))])
-        if settings.ssl:
-            entry["ssl"] = _flow({k: _ssl_value(k, v) for k, v in settings.ssl})
-        if settings.metadata:
-            entry["metadata"] = _flow({_scalar(k): _scalar(v, always_quote=True) for k, v in settings.metadata})
-        if settings.origin:
-            entry["origin"] = settings.origin
+        if overrides.ssl:
+            entry["ssl"] = _flow({k: _ssl_value(k, v) for k, v in overrides.ssl})
+        if overrides.metadata:
+            entry["metadata"] = _flow({_scalar(k): _scalar(v, always_quote=True) for k, v in overrides.metadata})
+        if overrides.origin:
+            entry["origin"] = overrides.origin
         if not self.customers:
             self.customers.fa.set_block_style()
         self.customers.append(entry)

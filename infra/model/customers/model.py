@@ -88,6 +88,28 @@ class SslSettings:
 
 
 @dataclass(frozen=True)
+class EntryOverrides:
+    """What a customer entry, or the file's `defaults`, sets itself: ssl keys, metadata and origin.
+
+    The validator reads them from the file and lays each entry's over the defaults'; the importer works
+    out the ones a new entry needs so the file gives a hostname what it has in Cloudflare. Pairs, not
+    dicts, so equal overrides are equal and hashable (the importer groups hostnames by them).
+    """
+
+    ssl: tuple[tuple[str, Any], ...] = ()  # ssl keys set, each with a valid value
+    metadata: tuple[tuple[str, str], ...] = ()
+    origin: str | None = None  # None: not set (or, from the file, not valid)
+
+    @property
+    def ssl_dict(self) -> dict[str, Any]:
+        return dict(self.ssl)
+
+    @property
+    def metadata_dict(self) -> dict[str, str]:
+        return dict(self.metadata)
+
+
+@dataclass(frozen=True)
 class CustomerHostname:
     """One Cloudflare custom hostname, with the customer's merged settings."""
 

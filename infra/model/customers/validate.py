@@ -11,7 +11,6 @@ import dataclasses
 import difflib
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -26,6 +25,7 @@ from infra.model.customers.model import (
     CustomerHostname,
     CustomersFile,
     CustomersFileError,
+    EntryOverrides,
     Problem,
     SslSettings,
     ValidationRules,
@@ -55,16 +55,6 @@ from infra.model.messages import show
 _EMPTY_FILE = "the file is empty; it needs a 'customers' list (`customers: []` for none)"
 _INVALID = object()  # a value was reported as wrong; leave it out of the model
 _DEFAULT_METHOD = SSL_FIELD["method"].default
-
-
-@dataclass
-class _Settings:
-    """Validated ssl overrides, metadata and origin of defaults or a customer."""
-
-    ssl: dict[str, Any] = dataclasses.field(default_factory=dict)
-    ssl_line: int | None = None
-    metadata: dict[str, str] = dataclasses.field(default_factory=dict)
-    origin: str | None = None
 
 
 class _Validator:
@@ -158,35 +148,31 @@ class _Validator:
             found[name] = value
         return found
 
-    def defaults(self, node: Node | None) -> _Settings:
+    def defaults(self, node: Node | None) -> EntryOverrides:
         if node is None or isinstance(node, Rejected):
-            return _Settings()
+            return EntryOverrides()
         if not isinstance(node, MappingNode):
             message = f"must be a mapping with keys {_list(DEFAULTS_KEYS)}, got {kind(node)}"
             self.report(node.line, "defaults", message)
-            return _Settings()
-        settings = self.settings(self.fields(node, DEFAULTS_KEYS, "defaults", "key"), "defaults")
-        if settings.ssl.get("wildcard") and settings.ssl.get("method", _DEFAULT_METHOD) != "txt":
-            message = _wildcard_needs_txt("ssl.wildcard: true", settings.ssl)
-            self.report(settings.ssl_line, "defaults", message)
-        return settings
+            return EntryOverrides()
+        defaults, ssl_line = self.overrides(self.fields(node, DEFAULTS_KEYS, "defaults", "key"), "defaults")
+        ssl = defaults.ssl_dict
+        if ssl.get("wildcard") and ssl.get("method", _DEFAULT_METHOD) != "txt":
+            self.report(ssl_line, "defaults", _wildcard_needs_txt("ssl.wildcard: true", ssl))
+        return defaults
 
-    def settings(self, fields: dict[str, Node], entry: str) -> _Settings:
-        """ssl, metadata and origin: shared by defaults and customers."""
-        result = _Settings()
-        if "ssl" in fields:
-            result.ssl = self.ssl(fields["ssl"], entry)
-            result.ssl_line = fields["ssl"].line
-        if "metadata" in fields:
-            result.metadata = self.metadata(fields["metadata"], entry)
-        if "origin" in fields:
-            result.origin = self.origin(fields["origin"], entry)
-        return result
+    def overrides(self, fields: dict[str, Node], entry: str) -> tuple[EntryOverrides, int | None]:
+        """ssl, metadata and origin, shared by defaults and customers; and the line of `ssl`, for messages."""
+        ssl = self.ssl(fields["ssl"], entry) if "ssl" in fields else {}
+        metadata = self.metadata(fields["metadata"], entry) if "metadata" in fields else {}
+        origin = self.origin(fields["origin"], entry) if "origin" in fields else None
+        ssl_line = fields["ssl"].line if "ssl" in fields else None
+        return EntryOverrides(tuple(ssl.items()), tuple(metadata.items()), origin), ssl_line
 
     # -- customers ----------------------------------------------------------
 
     def customer_list(
-        self, root: MappingNode, node: Node | None, defaults: _Settings
+        self, root: MappingNode, node: Node | None, defaults: EntryOverrides
     ) -> list[tuple[int, int, str]]:
         """Validate every entry; return each entry's (first line, last line, name)."""
         if node is None:
@@ -212,7 +198,7 @@ class _Validator:
             )
         return spans
 
-    def customer(self, number: int, node: Node, defaults: _Settings) -> str:
+    def customer(self, number: int, node: Node, defaults: EntryOverrides) -> str:
         """Validate one entry; return the entry's name for messages."""
         if isinstance(node, Rejected):
             return f"customer entry {number}"
@@ -243,9 +229,9 @@ class _Validator:
             )
         else:
             self.ids_seen[customer_id] = (number, id_node.line)
-        own = self.settings(fields, entry)
-        ssl = self.merged_ssl(defaults, own, entry)
-        metadata = tuple(sorted({**defaults.metadata, **own.metadata}.items()))
+        own, ssl_line = self.overrides(fields, entry)
+        ssl = self.merged_ssl(defaults, own, ssl_line, entry)
+        metadata = tuple(sorted({**defaults.metadata_dict, **own.metadata_dict}.items()))
         origin = own.origin if "origin" in fields else defaults.origin
         names = self.customer_hostnames(fields.get("hostnames"), node, entry, ssl)
         if customer_id:
@@ -255,15 +241,18 @@ class _Validator:
             )
         return entry
 
-    def merged_ssl(self, defaults: _Settings, own: _Settings, entry: str) -> SslSettings:
+    def merged_ssl(
+        self, defaults: EntryOverrides, own: EntryOverrides, ssl_line: int | None, entry: str
+    ) -> SslSettings:
         """Defaults overridden key by key; identical settings share one instance."""
-        merged = {**defaults.ssl, **own.ssl}
+        own_ssl = own.ssl_dict
+        merged = {**defaults.ssl_dict, **own_ssl}
         if (
             merged.get("wildcard")
             and merged.get("method", _DEFAULT_METHOD) != "txt"
-            and ("wildcard" in own.ssl or "method" in own.ssl)  # else reported once at defaults
+            and ("wildcard" in own_ssl or "method" in own_ssl)  # else reported once at defaults
         ):
-            self.report(own.ssl_line, entry, _wildcard_needs_txt("ssl.wildcard: true", merged))
+            self.report(ssl_line, entry, _wildcard_needs_txt("ssl.wildcard: true", merged))
         cache_key = tuple(sorted(merged.items()))
         settings = self.ssl_cache.get(cache_key)
         if settings is None:
