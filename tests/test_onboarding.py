@@ -6,9 +6,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from infra.model.customers import parse_customers
 from infra.model.hostnames import is_apex, registrable_domain
+from infra.model.settings import read_stack_file, settings_from_stack_config
 from infra.operations.instructions import instructions_for
-from infra.operations.status import LIVE, PROBLEM, WAITING, diagnose, format_age
+from infra.operations.status import (
+    LIVE,
+    PROBLEM,
+    WAITING,
+    api_hostname,
+    assess_fallback_origin,
+    diagnose,
+    format_age,
+    status_report,
+)
+from tests.conftest import PROJECT_ROOT
 from tests.fake_cloudflare import custom_hostname
 
 TARGET = "mkdev.cname.mailito.com"
@@ -160,3 +172,50 @@ def test_without_a_method_from_cloudflare_the_declared_one_decides_what_is_requi
     assert not any("validated over HTTP" in note for note in as_txt.notes)
     as_http = instructions_for("mail.mkdev.me", "mkdev", TARGET, item)
     assert any("validated over HTTP" in note for note in as_http.notes)
+
+
+# -- the status report --------------------------------------------------------------------------------
+
+FALLBACK = "proxy-fallback.mailito.com"
+
+
+@pytest.mark.parametrize(("origin", "level", "next_step"), [
+    (None, PROBLEM, f"no fallback origin: run `pulumi up` (it sets {FALLBACK})"),
+    ({"origin": FALLBACK, "status": "active"}, LIVE, "active"),
+    ({"origin": FALLBACK, "status": "pending_deployment"}, WAITING, "being deployed by Cloudflare (minutes)"),
+    ({"origin": FALLBACK}, PROBLEM, f"no status reported: check that {FALLBACK} is a proxied DNS record in the zone"),
+    ({"origin": "old.mailito.com", "status": "active"}, PROBLEM,
+     f"the fallback origin is old.mailito.com, the stack sets {FALLBACK}: run `pulumi up`"),
+])
+def test_the_fallback_origin_is_assessed_against_the_stack(origin, level, next_step):
+    assessed = assess_fallback_origin(origin, FALLBACK)
+    assert (assessed["level"], assessed["next_step"]) == (level, next_step)
+    assert assessed["expected"] == FALLBACK
+
+
+def test_an_api_hostname_is_compared_in_the_files_canonical_form():
+    assert api_hostname({"hostname": "Mail.MKDEV.me."}) == "mail.mkdev.me"
+    assert api_hostname({"hostname": "not a hostname."}) == "not a hostname"
+    assert api_hostname({}) == ""
+
+
+def test_the_status_report_shows_drift_both_ways_and_needs_attention_for_it():
+    settings = settings_from_stack_config(read_stack_file(PROJECT_ROOT, "dev"))
+    customers = parse_customers((PROJECT_ROOT / "customers.yaml").read_bytes(), settings.validation_rules())
+    declared = [h for h in customers.hostnames if h.customer_id == "acme"]
+    live = [custom_hostname("MAIL.acme-corp.com", created_at=RECENT), custom_hostname("stray.example.com")]
+    fallback = {"origin": FALLBACK, "status": "active"}
+
+    report = status_report("dev", settings, customers, declared, live, fallback, now=NOW)
+    assert [row["hostname"] for row in report["hostnames"]] == ["mail.acme-corp.com"]
+    assert report["hostnames"][0]["age"] == "1h 30m" and report["hostnames"][0]["level"] == LIVE
+    assert [m["hostname"] for m in report["missing_in_cloudflare"]] == ["newsletter.acme-corp.com"]
+    assert [e["hostname"] for e in report["not_in_customers_file"]] == ["stray.example.com"]
+    assert report["summary"] == {"declared": 2, "live": 1, "waiting": 0, "problem": 0, "missing_in_cloudflare": 1,
+                                 "not_in_customers_file": 1, "in_cloudflare": 2}
+    assert report["attention"] is True
+
+    scoped = status_report("dev", settings, customers, declared, live[:1] + [custom_hostname(
+        "newsletter.acme-corp.com")], fallback, customer="acme", now=NOW)
+    assert scoped["not_in_customers_file"] == [] and scoped["attention"] is False
+    assert status_report("dev", settings, customers, [], [], None, now=NOW)["attention"] is True

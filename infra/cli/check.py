@@ -13,7 +13,7 @@ import ipaddress
 from typing import Any
 
 from infra.cli import status_codes
-from infra.cli.cloud import Stack, api_hostname, load_stack
+from infra.cli.cloud import Stack, load_stack
 from infra.cli.errors import CommandError
 from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
@@ -30,7 +30,7 @@ from infra.operations.check import (
     diagnose,
     make_resolver,
 )
-from infra.operations.status import certificate_status, hostname_status, ssl_of
+from infra.operations.status import api_hostname, certificate_status, hostname_status, ssl_of
 
 DEFAULT_RESOLVER = "1.1.1.1"
 STATUS_COLOURS = {OK: "green", WARN: "yellow", FAIL: "red", INFO: "dim"}

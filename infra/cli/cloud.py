@@ -17,7 +17,6 @@ from infra.cli import status_codes
 from infra.cli.project import find_project_dir, stack_settings
 from infra.cli.terminal import style
 from infra.model.customers import CustomerHostname, CustomersFile, load_customers
-from infra.model.hostnames import normalise_hostname
 from infra.model.settings import StackSettings
 
 if TYPE_CHECKING:
@@ -60,15 +59,6 @@ def connect(settings: StackSettings) -> tuple[CloudflareApi, str]:
 
     api = CloudflareApi.from_environment()
     return api, api.zone_id(settings.zone, settings.zone_id)
-
-
-def api_hostname(item: dict[str, Any]) -> str:
-    """The API's hostname in the customers file's canonical form, so both sides compare."""
-    raw = str(item.get("hostname", ""))
-    try:
-        return normalise_hostname(raw, allow_wildcard=True)
-    except ValueError:
-        return raw.strip().lower().rstrip(".")
 
 
 class PageProgress:

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.cli import status_codes
-from infra.cli.cloud import Stack, api_hostname, connect, list_zone_hostnames, load_stack
+from infra.cli.cloud import Stack, connect, list_zone_hostnames, load_stack
 from infra.cli.errors import CommandError
 from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomersFileError
 from infra.operations.import_ import EDGE_RECORDS, GROUP_RULES, ImportPlan, import_file, plan_import
+from infra.operations.status import api_hostname
 
 if TYPE_CHECKING:
     from infra.operations.cloudflare_api import CloudflareApi

@@ -13,13 +13,14 @@ import sys
 from typing import Any
 
 from infra.cli import status_codes
-from infra.cli.cloud import EXIT_CODES_HELP, Stack, api_hostname, connect, load_stack
+from infra.cli.cloud import EXIT_CODES_HELP, Stack, connect, load_stack
 from infra.cli.errors import CommandError
 from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomerHostname
 from infra.model.hostnames import normalise_hostname, registrable_domain
 from infra.operations.instructions import Instructions, instructions_for
+from infra.operations.status import api_hostname
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

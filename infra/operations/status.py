@@ -9,10 +9,15 @@ tested without a network or the SDK. The states come from Cloudflare for SaaS: h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from infra.model.customers import CustomerHostname, CustomersFile
+from infra.model.hostnames import normalise_hostname
+from infra.model.settings import StackSettings
 
 LIVE, WAITING, PROBLEM = "live", "waiting", "problem"
 # The CAs Cloudflare for SaaS issues from, as the API names them and as CAA records name them.
@@ -40,6 +45,15 @@ class Diagnosis:
 
     level: str
     next_step: str
+
+
+def api_hostname(item: Mapping[str, Any]) -> str:
+    """The API's hostname in the customers file's canonical form, so both sides compare."""
+    raw = str(item.get("hostname", ""))
+    try:
+        return normalise_hostname(raw, allow_wildcard=True)
+    except ValueError:
+        return raw.strip().lower().rstrip(".")
 
 
 def ssl_of(item: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -163,6 +177,82 @@ def caa_domains(certificate_authority: str | None) -> list[str]:
 def blocks_ca(item: Mapping[str, Any]) -> bool:
     """Cloudflare reports a CAA refusal among the certificate's validation errors."""
     return any("caa" in message.lower() for message in validation_errors(item))
+
+
+# -- the report ------------------------------------------------------------------------------------
+
+
+def status_report(stack: str, settings: StackSettings, customers: CustomersFile,
+                  declared: Sequence[CustomerHostname], live: Sequence[Mapping[str, Any]],
+                  fallback: Mapping[str, Any] | None, *, customer: str | None = None,
+                  stale_after: timedelta = DEFAULT_STALE_AFTER, now: datetime | None = None) -> dict[str, Any]:
+    """The declared hostnames as Cloudflare sees them, drift both ways, the fallback origin, and whether
+    anything needs attention (a problem, drift, or a fallback origin that is not live)."""
+    now = now or datetime.now(UTC)
+    by_name = {api_hostname(item): item for item in live}
+    rows, missing = [], []
+    for entry in declared:
+        item = by_name.get(entry.hostname)
+        if item is None:
+            missing.append({"hostname": entry.hostname, "customer": entry.customer_id, "status": None,
+                            "ssl_status": None, "next_step": "not in Cloudflare: run `pulumi up` to create it"})
+        else:
+            rows.append(_row(entry, item, settings.cname_target(entry.customer_id), now, stale_after))
+    names = {entry.hostname for entry in customers.hostnames}
+    extra = [] if customer else [_extra(name, item, now) for name, item in sorted(by_name.items())
+                                 if name not in names]
+    origin = assess_fallback_origin(fallback, settings.fallback_hostname)
+    levels = Counter(row["level"] for row in rows)
+    attention = bool(levels[PROBLEM] or missing or extra or origin["level"] != LIVE)
+    return {
+        "stack": stack, "zone": settings.zone, "customer": customer,
+        "hostnames": rows, "missing_in_cloudflare": missing, "not_in_customers_file": extra,
+        "fallback_origin": origin,
+        "summary": {"declared": len(declared), "live": levels[LIVE], "waiting": levels[WAITING],
+                    "problem": levels[PROBLEM], "missing_in_cloudflare": len(missing),
+                    "not_in_customers_file": len(extra), "in_cloudflare": len(live)},
+        "attention": attention,
+    }
+
+
+def _row(entry: CustomerHostname, item: Mapping[str, Any], target: str, now: datetime,
+         stale_after: timedelta) -> dict[str, Any]:
+    diagnosis = diagnose(item, cname_target=target, now=now, stale_after=stale_after)
+    waited = age(item, now)
+    return {
+        "hostname": entry.hostname, "customer": entry.customer_id, "id": item.get("id"),
+        "status": hostname_status(item), "ssl_status": certificate_status(item),
+        "verification_errors": verification_errors(item), "ssl_validation_errors": validation_errors(item),
+        "created_at": item.get("created_at"), "age_seconds": int(waited.total_seconds()) if waited else None,
+        "age": format_age(waited), "level": diagnosis.level, "next_step": diagnosis.next_step,
+    }
+
+
+def _extra(name: str, item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    return {"hostname": name, "customer": None, "id": item.get("id"), "status": hostname_status(item),
+            "ssl_status": certificate_status(item), "created_at": item.get("created_at"),
+            "age": format_age(age(item, now)),
+            "next_step": "not in customers.yaml: adopt it with `saas-domains import`, or delete it in Cloudflare"}
+
+
+def assess_fallback_origin(origin: Mapping[str, Any] | None, expected: str) -> dict[str, Any]:
+    """Every hostname rides on the fallback origin: without it active, nothing is served."""
+    if origin is None:
+        return {"origin": None, "status": None, "errors": [], "expected": expected, "level": PROBLEM,
+                "next_step": f"no fallback origin: run `pulumi up` (it sets {expected})"}
+    status, name = origin.get("status"), origin.get("origin")
+    errors = [str(e) for e in origin.get("errors") or []]
+    if name != expected:
+        level, step = PROBLEM, f"the fallback origin is {name}, the stack sets {expected}: run `pulumi up`"
+    elif status == "active":
+        level, step = LIVE, "active"
+    elif status in ("initializing", "pending_deployment"):
+        level, step = WAITING, "being deployed by Cloudflare (minutes)"
+    else:
+        level, step = PROBLEM, (f"{status or 'no status reported'}: check that {expected} is a proxied DNS "
+                                "record in the zone")
+    return {"origin": name, "status": status, "errors": errors, "expected": expected, "level": level,
+            "next_step": step}
 
 
 # -- time ----------------------------------------------------------------------------------------
