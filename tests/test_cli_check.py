@@ -8,6 +8,7 @@ import pytest
 
 from infra.cli.check import parse_resolver
 from infra.cli.errors import CommandError
+from infra.operations.check import FAIL, INFO, OK, WARN, Finding, expectations, passes
 from tests.fake_cloudflare import custom_hostname
 from tests.ops_helpers import run_cli
 
@@ -205,3 +206,23 @@ def test_resolver_addresses(value, port, expected):
 def test_a_resolver_name_is_refused():
     with pytest.raises(CommandError, match="--resolver wants an IP address"):
         parse_resolver("dns.google", None)
+
+
+def test_expectations_take_cloudflares_values_and_the_files_method_when_the_api_leaves_it_out():
+    records = [{"txt_name": "_acme-challenge.mail.mkdev.me", "txt_value": "tok"}, {"txt_name": "incomplete"}]
+    item = custom_hostname("mail.mkdev.me", status="pending", ssl_status="pending_validation",
+                           validation_records=records, ssl_certificate_authority="google")
+    del item["ssl"]["method"]  # optional in Cloudflare's spec
+    expect = expectations("mail.mkdev.me", "mkdev.cname.mailito.com", None, item, declared_method="txt")
+    assert expect.certificate_txt == (("_acme-challenge.mail.mkdev.me", "tok"),)
+    assert expect.certificate_txt_required and expect.compared_with_cloudflare
+    assert expect.chosen_authority == "google"
+    assert expect.ownership_txt == (item["ownership_verification"]["name"], item["ownership_verification"]["value"])
+    unknown = expectations("mail.mkdev.me", "mkdev.cname.mailito.com", "ssl_com", {})
+    assert (unknown.ownership_txt, unknown.certificate_txt, unknown.compared_with_cloudflare) == (None, (), False)
+    assert unknown.certificate_authority == "ssl_com"
+
+
+def test_warnings_pass_a_failing_check_does_not():
+    assert passes([Finding("caa", WARN, "w"), Finding("cname", OK, "o"), Finding("cloudflare", INFO, "i")])
+    assert not passes([Finding("cname", FAIL, "f"), Finding("caa", OK, "o")])

@@ -13,7 +13,7 @@ import ipaddress
 from typing import Any
 
 from infra.cli import status_codes
-from infra.cli.cloud import Stack, load_stack
+from infra.cli.cloud import load_stack
 from infra.cli.errors import CommandError
 from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
@@ -23,14 +23,15 @@ from infra.operations.check import (
     INFO,
     OK,
     WARN,
-    Expectations,
     Finding,
     Lookup,
     ResolverFailure,
+    cloudflare_view,
     diagnose,
+    expectations,
     make_resolver,
+    passes,
 )
-from infra.operations.status import api_hostname, certificate_status, hostname_status, ssl_of
 
 DEFAULT_RESOLVER = "1.1.1.1"
 STATUS_COLOURS = {OK: "green", WARN: "yellow", FAIL: "red", INFO: "dim"}
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_api:
         item, api_note = {}, Finding("cloudflare", INFO, "not asked (--no-api)")
     else:
-        item, api_note = _live(stack, hostname)
+        item, api_note = cloudflare_view(stack.settings, hostname)
     expect = expectations(hostname, target, entry.ssl.certificate_authority if entry else None, item,
                           declared_method=entry.ssl.method if entry else None)
     lookup = Lookup(make_resolver(address, port, args.timeout))
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"resolver {_where(address, port)} failed: {err}", status_codes.CANNOT_RUN) from None
     report = {"hostname": hostname, "customer": entry.customer_id if entry else None, "target": target,
               "resolver": _where(address, port), "findings": [f.__dict__ for f in findings],
-              "ok": not any(f.status == FAIL for f in findings)}
+              "ok": passes(findings)}
     if args.json:
         print_json(report)
     else:
@@ -115,42 +116,6 @@ def _where(address: str | None, port: int) -> str:
     if address is None:
         return "system resolver"
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
-def _live(stack: Stack, hostname: str) -> tuple[dict[str, Any], Finding]:
-    """One filtered API request for the hostname's TXT values; failures only lower the precision."""
-    from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError, MissingTokenError
-
-    try:
-        api = CloudflareApi.from_environment()
-        zone_id = api.zone_id(stack.settings.zone, stack.settings.zone_id)
-        live = api.custom_hostnames(zone_id, hostname=hostname)
-    except MissingTokenError:
-        return {}, Finding("cloudflare", INFO, "no CLOUDFLARE_API_TOKEN: TXT values not compared with Cloudflare's")
-    except CloudflareApiError as err:
-        return {}, Finding("cloudflare", WARN, f"could not read Cloudflare ({err}): TXT values not compared")
-    item = next((i for i in live if api_hostname(i) == hostname), None)
-    if item is None:
-        return {}, Finding("cloudflare", WARN, f"{hostname} is not a custom hostname in Cloudflare yet (`pulumi up`)")
-    return item, Finding("cloudflare", INFO, f"hostname {hostname_status(item) or 'status not reported'}, "
-                                             f"certificate {certificate_status(item) or 'status not reported'}",
-                         {"id": item.get("id")})
-
-
-def expectations(hostname: str, target: str, configured_ca: str | None, item: dict[str, Any], *,
-                 declared_method: str | None = None) -> Expectations:
-    """The API's values where it gives them; its spec leaves ssl.method optional (then the file's stands)."""
-    ssl = ssl_of(item)
-    ownership = item.get("ownership_verification") or {}
-    txt = tuple((r["txt_name"], r["txt_value"]) for r in ssl.get("validation_records") or []
-                if r.get("txt_name") and r.get("txt_value"))
-    return Expectations(
-        hostname=hostname, target=target, certificate_authority=configured_ca,
-        chosen_authority=ssl.get("certificate_authority"),
-        ownership_txt=(ownership["name"], ownership["value"]) if ownership.get("name") and ownership.get("value")
-        else None,
-        certificate_txt=txt, certificate_txt_required=(ssl.get("method") or declared_method) == "txt",
-        compared_with_cloudflare=bool(item))
 
 
 def print_text(report: dict[str, Any]) -> None:

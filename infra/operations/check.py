@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.operations.status import CA_CAA_DOMAINS
+from infra.model.settings import StackSettings
+from infra.operations.status import CA_CAA_DOMAINS, api_hostname, certificate_status, hostname_status, ssl_of
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 MAX_CNAME_HOPS = 10
@@ -244,6 +245,51 @@ def check_certificate_txt(lookup: Lookup, expect: Expectations) -> list[Finding]
             findings.append(Finding("certificate_txt", status, f"{name} TXT {state}; the certificate authority "
                                                                f"expects {value}", details))
     return findings
+
+
+def cloudflare_view(settings: StackSettings, hostname: str) -> tuple[dict[str, Any], Finding]:
+    """The custom hostname as Cloudflare has it ({} when unknown or unreadable) and a finding saying so.
+
+    One filtered API request, for the TXT values to compare; without a token or when the API fails,
+    the DNS is still judged, only less precisely.
+    """
+    from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError, MissingTokenError
+
+    try:
+        api = CloudflareApi.from_environment()
+        zone_id = api.zone_id(settings.zone, settings.zone_id)
+        live = api.custom_hostnames(zone_id, hostname=hostname)
+    except MissingTokenError:
+        return {}, Finding("cloudflare", INFO, "no CLOUDFLARE_API_TOKEN: TXT values not compared with Cloudflare's")
+    except CloudflareApiError as err:
+        return {}, Finding("cloudflare", WARN, f"could not read Cloudflare ({err}): TXT values not compared")
+    item = next((i for i in live if api_hostname(i) == hostname), None)
+    if item is None:
+        return {}, Finding("cloudflare", WARN, f"{hostname} is not a custom hostname in Cloudflare yet (`pulumi up`)")
+    return item, Finding("cloudflare", INFO, f"hostname {hostname_status(item) or 'status not reported'}, "
+                                             f"certificate {certificate_status(item) or 'status not reported'}",
+                         {"id": item.get("id")})
+
+
+def expectations(hostname: str, target: str, configured_ca: str | None, item: dict[str, Any], *,
+                 declared_method: str | None = None) -> Expectations:
+    """The API's values where it gives them; its spec leaves ssl.method optional (then the file's stands)."""
+    ssl = ssl_of(item)
+    ownership = item.get("ownership_verification") or {}
+    txt = tuple((r["txt_name"], r["txt_value"]) for r in ssl.get("validation_records") or []
+                if r.get("txt_name") and r.get("txt_value"))
+    return Expectations(
+        hostname=hostname, target=target, certificate_authority=configured_ca,
+        chosen_authority=ssl.get("certificate_authority"),
+        ownership_txt=(ownership["name"], ownership["value"]) if ownership.get("name") and ownership.get("value")
+        else None,
+        certificate_txt=txt, certificate_txt_required=(ssl.get("method") or declared_method) == "txt",
+        compared_with_cloudflare=bool(item))
+
+
+def passes(findings: Sequence[Finding]) -> bool:
+    """Warnings and notes are allowed; one failing check is not."""
+    return not any(f.status == FAIL for f in findings)
 
 
 def _listed(found: dict[str, set[str]]) -> dict[str, list[str]]:
