@@ -9,7 +9,7 @@ import pytest
 from infra.model.customers import parse_customers
 from infra.model.hostnames import is_apex, registrable_domain
 from infra.model.settings import read_stack_file, settings_from_stack_config
-from infra.operations.instructions import instructions_for
+from infra.operations.instructions import instructions_for, live_instructions
 from infra.operations.status import (
     LIVE,
     PROBLEM,
@@ -219,3 +219,23 @@ def test_the_status_report_shows_drift_both_ways_and_needs_attention_for_it():
         "newsletter.acme-corp.com")], fallback, customer="acme", now=NOW)
     assert scoped["not_in_customers_file"] == [] and scoped["attention"] is False
     assert status_report("dev", settings, customers, [], [], None, now=NOW)["attention"] is True
+
+
+def test_live_instructions_ask_for_each_hostname_and_match_it_in_canonical_form():
+    settings = settings_from_stack_config(read_stack_file(PROJECT_ROOT, "dev"))
+    customers = parse_customers((PROJECT_ROOT / "customers.yaml").read_bytes(), settings.validation_rules())
+    entries = [h for h in customers.hostnames if h.customer_id == "acme"]
+
+    class Api:
+        asked: list[tuple[str, str]] = []
+
+        def custom_hostnames(self, zone_id: str, *, hostname: str) -> list[dict]:
+            self.asked.append((zone_id, hostname))
+            return [custom_hostname("MAIL.acme-corp.com.")] if hostname == "mail.acme-corp.com" else []
+
+    api = Api()
+    results = live_instructions(api, "zone-1", entries, settings)
+    assert api.asked == [("zone-1", "mail.acme-corp.com"), ("zone-1", "newsletter.acme-corp.com")]
+    assert [(r.hostname, r.customer, r.cname_target, r.complete) for r in results] == [
+        ("mail.acme-corp.com", "acme", "acme.cname.mailito.com", True),
+        ("newsletter.acme-corp.com", "acme", "acme.cname.mailito.com", False)]

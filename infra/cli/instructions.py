@@ -19,8 +19,7 @@ from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomerHostname
 from infra.model.hostnames import normalise_hostname, registrable_domain
-from infra.operations.instructions import Instructions, instructions_for
-from infra.operations.status import api_hostname
+from infra.operations.instructions import Instructions, live_instructions
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -42,13 +41,7 @@ def run(args: argparse.Namespace) -> int:
     stack = load_stack(args)
     entries = select_hostnames(stack, args.target)
     api, zone_id = connect(stack.settings)
-    results = []
-    for entry in entries:  # one filtered request per hostname: a customer has a handful
-        live = api.custom_hostnames(zone_id, hostname=entry.hostname)
-        item = next((i for i in live if api_hostname(i) == entry.hostname), None)
-        results.append(instructions_for(entry.hostname, entry.customer_id,
-                                        stack.settings.cname_target(entry.customer_id), item,
-                                        declared_method=entry.ssl.method))
+    results = live_instructions(api, zone_id, entries, stack.settings)
     if args.format == "json":
         print_json(as_json(results))
     else:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from infra.model.customers import CustomerHostname
 from infra.model.hostnames import is_apex
-from infra.operations.status import blocks_ca, caa_domains, certificate_status, hostname_status, ssl_of
+from infra.model.settings import StackSettings
+from infra.operations.status import api_hostname, blocks_ca, caa_domains, certificate_status, hostname_status, ssl_of
+
+if TYPE_CHECKING:
+    from infra.operations.cloudflare_api import CloudflareApi
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,22 @@ class Instructions:
             "records": [record.__dict__ for record in self.records],
             "not_yet_available": self.not_yet, "notes": self.notes,
         }
+
+
+def live_instructions(api: CloudflareApi, zone_id: str, entries: Sequence[CustomerHostname],
+                      settings: StackSettings) -> list[Instructions]:
+    """The instructions for each declared hostname, from its live custom hostname.
+
+    One filtered request per hostname: a customer has a handful, and a listing of the zone would cost
+    a request per 1,000 hostnames.
+    """
+    results = []
+    for entry in entries:
+        live = api.custom_hostnames(zone_id, hostname=entry.hostname)
+        item = next((i for i in live if api_hostname(i) == entry.hostname), None)
+        results.append(instructions_for(entry.hostname, entry.customer_id, settings.cname_target(entry.customer_id),
+                                        item, declared_method=entry.ssl.method))
+    return results
 
 
 def instructions_for(hostname: str, customer: str, cname_target: str,
