@@ -27,8 +27,8 @@ from infra.model.customers import (
     DEFAULT_MAX_HOSTNAMES,
     Customer,
     CustomersFileError,
+    HostnameSsl,
     Problem,
-    SslSettings,
     ValidationRules,
     load_customers,
     parse_customers,
@@ -94,10 +94,10 @@ def test_full_model_merges_defaults_normalises_and_sorts():
     ]
     acme, mkdev = loaded.hostnames[0], loaded.hostnames[1]
     # Defaults apply where the customer says nothing; explicit values everywhere.
-    assert mkdev.ssl == SslSettings(method="http", min_tls_version="1.2", certificate_authority="google")
+    assert mkdev.ssl == HostnameSsl(method="http", min_tls_version="1.2", certificate_authority="google")
     assert mkdev.ssl.bundle_method == "ubiquitous" and mkdev.ssl.http2 == "on"
     # Customer ssl overrides defaults key by key; a bare `off` means "off".
-    assert acme.ssl == SslSettings(
+    assert acme.ssl == HostnameSsl(
         method="txt",
         min_tls_version="1.3",
         certificate_authority="google",
@@ -119,7 +119,7 @@ def test_full_model_merges_defaults_normalises_and_sorts():
 
 def test_minimal_file_gets_explicit_ssl_defaults_and_no_origin():
     (hostname,) = parse(one_customer()).hostnames
-    assert hostname.ssl == SslSettings()
+    assert hostname.ssl == HostnameSsl()
     assert hostname.ssl.type == "dv" and hostname.ssl.tls13 == "on" and hostname.ssl.early_hints == "off"
     assert hostname.metadata == () and hostname.origin is None
 

@@ -16,7 +16,7 @@ import pulumi_cloudflare as cloudflare
 import pytest
 
 from infra.components import customer_hostnames
-from infra.model.customers import SSL_KEYS, SslSettings, ValidationRules, parse_customers
+from infra.model.customers import SSL_KEYS, HostnameSsl, ValidationRules, parse_customers
 from infra.model.customers.ssl_fields import (
     BOOLEAN,
     CHOICE,
@@ -47,7 +47,7 @@ def sdk_property(row: SslField):
 
 
 def test_every_field_of_the_resolved_ssl_block_is_a_row_in_the_table_order_with_the_rows_default():
-    fields = dataclasses.fields(SslSettings)
+    fields = dataclasses.fields(HostnameSsl)
     assert tuple(f.name for f in fields) == tuple(row.key for row in SSL_FIELDS) == SSL_KEYS
     assert {f.name: f.default for f in fields} == {row.key: row.default for row in SSL_FIELDS}
     assert set(OTHER) == set(SSL_KEYS)
@@ -89,7 +89,7 @@ def test_each_row_is_where_cloudflares_api_spec_puts_it(row: SslField):
 
 
 def test_the_component_sends_every_row_at_its_input_path():
-    args = customer_hostnames.ssl_args(SslSettings(**OTHER))
+    args = customer_hostnames.ssl_args(HostnameSsl(**OTHER))
     for row in SSL_FIELDS:
         value = getattr(args.settings if row.in_settings else args, row.python_arg)
         assert value == (list(OTHER[row.key]) if row.kind == NAMES else OTHER[row.key]), row.key
@@ -113,7 +113,7 @@ def test_the_importer_reads_every_row_at_its_api_path_and_writes_what_validation
     adopted = {h.hostname: h for h in parse_customers(plan.text, rules).hostnames}
     # a null the file gives (Cloudflare chooses the certificate authority) already matches whatever it chose
     kept = {row.key: None for row in SSL_FIELDS if row.null_matches_any and getattr(defaults.ssl, row.key) is None}
-    assert adopted["shop.example.com"].ssl == SslSettings(**{**OTHER, **kept}) != defaults.ssl
+    assert adopted["shop.example.com"].ssl == HostnameSsl(**{**OTHER, **kept}) != defaults.ssl
 
 
 def test_refused_values_are_refused_with_the_rows_reason():

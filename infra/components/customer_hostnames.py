@@ -15,13 +15,13 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 
 from infra.model import names
-from infra.model.customers import CustomerHostname, SslSettings
+from infra.model.customers import CustomerHostname, HostnameSsl
 from infra.model.customers.ssl_fields import NAMES, SSL_FIELDS
 
 COMPONENT_TYPE = names.CUSTOMER_HOSTNAMES_TYPE
 
 
-def ssl_args(ssl: SslSettings) -> cloudflare.CustomHostnameSslArgs:
+def ssl_args(ssl: HostnameSsl) -> cloudflare.CustomHostnameSslArgs:
     """Every field the API echoes back is set, because unset ones drift (provider issue #5521).
 
     One argument per row of the SSL-field table, under `ssl` or its nested `settings` as the row says.

@@ -15,8 +15,8 @@ from infra.model.customers.model import (
     CustomersFile,
     CustomersFileError,
     EntryOverrides,
+    HostnameSsl,
     Problem,
-    SslSettings,
     ValidationRules,
 )
 from infra.model.customers.ssl_fields import SSL_FIELD, SSL_FIELDS, SSL_KEYS, SslField
@@ -39,9 +39,9 @@ __all__ = [
     "CustomersFile",
     "CustomersFileError",
     "EntryOverrides",
+    "HostnameSsl",
     "Problem",
     "SslField",
-    "SslSettings",
     "ValidationRules",
     "load_customers",
     "parse_customers",

@@ -67,12 +67,13 @@ def _default(key: str) -> Any:
 
 
 @dataclass(frozen=True)
-class SslSettings:
-    """Cloudflare custom hostname ``ssl`` block.
+class HostnameSsl:
+    """One custom hostname's ``ssl`` block, every field resolved (the entry's keys over the defaults').
 
-    Every field has an explicit default (not None where avoidable) because the
-    Pulumi provider shows drift for ssl fields left unset. The fields and their
-    defaults are the rows of `ssl_fields.SSL_FIELDS`, in its order.
+    Named after what it is, not "settings": in Cloudflare's API and the provider, ``settings`` is the
+    block's nested object (min TLS version, http2, tls13, early hints, ciphers). Every field has an
+    explicit default (not None where avoidable) because the Pulumi provider shows drift for ssl fields
+    left unset. The fields and their defaults are the rows of `ssl_fields.SSL_FIELDS`, in its order.
     """
 
     method: str = _default("method")
@@ -115,7 +116,7 @@ class CustomerHostname:
 
     hostname: str
     customer_id: str
-    ssl: SslSettings
+    ssl: HostnameSsl
     metadata: tuple[tuple[str, str], ...]
     origin: str | None
     line: int

@@ -1,12 +1,12 @@
 """The SSL fields of a custom hostname, one row each: the single table validation, import and the resource read.
 
 Like terraform-provider-cloudflare's `schema.go`, each row says everything about one field: its key in
-the customers file (also the attribute of the hostname's resolved ssl block), where Cloudflare's API
-keeps it in a custom hostname's `ssl` object, the provider input it is sent as, the values the file
-accepts, the values Cloudflare has that the file refuses (with why), and the default. Validation
-(`validate.py`, `values.py`), the defaults of the model (`model.py`), the importer
-(`infra/operations/import_.py`) and the resource's arguments (`infra/components/customer_hostnames.py`)
-all iterate this table; tests/test_ssl_fields.py holds it to the locked provider SDK's schema.
+the customers file (also the attribute of `model.HostnameSsl`, a hostname's resolved block), where
+Cloudflare's API keeps it in a custom hostname's `ssl` object, the provider input it is sent as, the
+values the file accepts, the values Cloudflare has that the file refuses (with why), and the default.
+Validation (`validate.py`), the model's defaults (`model.py`), the importer (`infra/operations/import_.py`)
+and the resource's arguments (`infra/components/customer_hostnames.py`) all iterate this table;
+tests/test_ssl_fields.py holds it to the locked provider SDK's schema and to Cloudflare's API spec.
 
 Pure: no Pulumi, no YAML, no network.
 """
@@ -37,7 +37,7 @@ _BELOW_TLS_FLOOR = "TLS {version} is below the project's minimum of TLS 1.2; use
 class SslField:
     """One SSL field of a custom hostname."""
 
-    key: str  # the customers file's key under `ssl`, and the attribute of the model's resolved ssl block
+    key: str  # the customers file's key under `ssl`, and the attribute of HostnameSsl
     api_path: tuple[str, ...]  # where the API's custom-hostname `ssl` object holds it
     input_path: tuple[str, ...]  # the provider's input under `ssl`, schema (camelCase) names
     kind: str  # CHOICE, ON_OFF, TLS_VERSION, BOOLEAN or NAMES

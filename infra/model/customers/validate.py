@@ -26,8 +26,8 @@ from infra.model.customers.model import (
     CustomersFile,
     CustomersFileError,
     EntryOverrides,
+    HostnameSsl,
     Problem,
-    SslSettings,
     ValidationRules,
 )
 from infra.model.customers.ssl_fields import BOOLEAN, NAMES, ON_OFF, SSL_FIELD, SSL_KEYS, TLS_VERSION, SslField
@@ -70,7 +70,7 @@ class _Validator:
         self.hostnames_seen: dict[str, tuple[int, str]] = {}
         self.hostname_count = 0
         self.unplaced: list[int] = []  # indexes of problems that need an entry name
-        self.ssl_cache: dict[tuple[tuple[str, Any], ...], SslSettings] = {}
+        self.ssl_cache: dict[tuple[tuple[str, Any], ...], HostnameSsl] = {}
         self.tree = TreeBuilder(lambda line, message: self.report(line, None, message), self.report_in_entry)
 
     def report(self, line: int | None, entry: str | None, message: str) -> None:
@@ -243,7 +243,7 @@ class _Validator:
 
     def merged_ssl(
         self, defaults: EntryOverrides, own: EntryOverrides, ssl_line: int | None, entry: str
-    ) -> SslSettings:
+    ) -> HostnameSsl:
         """Defaults overridden key by key; identical settings share one instance."""
         own_ssl = own.ssl_dict
         merged = {**defaults.ssl_dict, **own_ssl}
@@ -256,11 +256,11 @@ class _Validator:
         cache_key = tuple(sorted(merged.items()))
         settings = self.ssl_cache.get(cache_key)
         if settings is None:
-            settings = self.ssl_cache[cache_key] = SslSettings(**merged)
+            settings = self.ssl_cache[cache_key] = HostnameSsl(**merged)
         return settings
 
     def customer_hostnames(
-        self, node: Node | None, customer: MappingNode, entry: str, ssl: SslSettings
+        self, node: Node | None, customer: MappingNode, entry: str, ssl: HostnameSsl
     ) -> list[tuple[str, int]]:
         """Validate one customer's hostnames; return (normalised, line) pairs."""
         if node is None:
@@ -286,7 +286,7 @@ class _Validator:
                 names.append((name, item.line))
         return names
 
-    def hostname(self, node: Node, where: str, entry: str, ssl: SslSettings) -> str | None:
+    def hostname(self, node: Node, where: str, entry: str, ssl: HostnameSsl) -> str | None:
         raw = self.string(node, where, entry)
         if raw is None:
             return None
