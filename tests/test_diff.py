@@ -12,7 +12,7 @@ import pytest
 
 from infra.model.customers import ValidationRules, parse_customers
 from infra.model.removal_guard import RemovalGuard
-from infra.operations.diff import Pricing, diff_customers
+from infra.operations.diff import Pricing, diff_customers, review_change
 from tests.conftest import PROJECT_ROOT
 
 RULES = ValidationRules(zone="mailito.com")
@@ -98,6 +98,28 @@ def test_removal_guard_counts_against_max_or_a_confirmation():
     assert message.startswith("removal guard: this change deletes 3 custom hostnames (a, b, c)")
     assert message.endswith("use --allow-removals 3.")
     assert RemovalGuard(max_removals=2, allow_removals=3).refusal(["a", "b", "c"], how_to_confirm="x") is None
+
+
+def test_a_review_applies_the_removal_guard_to_the_diff():
+    head = parse("""\
+        customers:
+          - id: mkdev
+            hostnames: [mail.mkdev.me]
+        """)
+    options = {"max_hostnames": 5000, "pricing": Pricing(), "how_to_confirm": "confirm {count}"}
+    review = review_change(parse(BASE), head, guard=RemovalGuard(max_removals=2), **options)
+    assert [c.hostname for c in review.diff.removed] == ["mail.acme-corp.com", "newsletter.acme-corp.com",
+                                                         "post.globex.io"]
+    assert review.refusal.startswith("removal guard: this change deletes 3 custom hostnames")
+    assert review.refusal.endswith("If that is intended, confirm 3.")
+    assert review_change(parse(BASE), head, guard=RemovalGuard(max_removals=2, allow_removals=3),
+                         **options).refusal is None
+
+
+def test_a_review_without_a_base_counts_every_hostname_as_added():
+    review = review_change(None, parse(BASE), max_hostnames=5000, pricing=Pricing(), guard=RemovalGuard(),
+                           how_to_confirm="x")
+    assert len(review.diff.added) == 4 and review.diff.hostnames_before == 0 and review.refusal is None
 
 
 # --- the command, in a real git repository -------------------------------------------------------

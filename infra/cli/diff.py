@@ -18,10 +18,10 @@ from infra.cli.errors import InputProblems, SetupError
 from infra.cli.git_revisions import read_at_revision
 from infra.cli.project import add_project_arguments, find_project_dir, stack_settings
 from infra.cli.terminal import print_json, style, table
-from infra.model.customers import CustomersFile, CustomersFileError, parse_customers
+from infra.model.customers import CustomersFileError, parse_customers
 from infra.model.removal_guard import RemovalGuard
 from infra.model.settings import StackSettings
-from infra.operations.diff import CustomersDiff, Pricing, diff_customers
+from infra.operations.diff import Pricing, Review, review_change
 
 COMMENT_MARKER = "<!-- saas-domains-diff -->"  # lets CI find and update its one pull-request comment
 COLLAPSE_OVER_ROWS = 10
@@ -67,9 +67,8 @@ def run(args: argparse.Namespace) -> int:
         head = parse_customers(head_bytes, rules, path=str(path))
     except CustomersFileError as err:
         raise InputProblems(f"{path} at {head_name} is invalid; nothing can be compared:", str(err)) from None
-    notes = []
+    notes, base = [], None
     if base_bytes is None:
-        base = CustomersFile(path=str(path), customers=(), hostnames=())
         notes.append(f"{path} does not exist at {args.base}: every hostname counts as added.")
     else:
         try:
@@ -81,21 +80,21 @@ def run(args: argparse.Namespace) -> int:
 
     pricing = Pricing(included_hostnames=args.included_hostnames,
                       monthly_price_per_hostname=args.price_per_hostname)
-    diff = diff_customers(base, head, max_hostnames=settings.max_hostnames, pricing=pricing)
     guard = RemovalGuard(
         max_removals=settings.max_removals if args.max_removals is None else args.max_removals,
         allow_removals=settings.allow_removals if args.allow_removals is None else args.allow_removals)
-    refusal = guard.refusal([c.hostname for c in diff.removed], how_to_confirm=CONFIRM_IN_DIFF)
+    review = review_change(base, head, max_hostnames=settings.max_hostnames, pricing=pricing, guard=guard,
+                           how_to_confirm=CONFIRM_IN_DIFF)
 
-    report = Report(diff, settings, str(path), args.base, head_name, notes, guard, refusal)
+    report = Report(review, settings, str(path), args.base, head_name, notes)
     if args.format == "json":
         print_json(report.to_json())
     elif args.format == "markdown":
         print(report.markdown())
     else:
         print(report.text())
-    if refusal:
-        print(style(refusal, "red", sys.stderr), file=sys.stderr)
+    if review.refusal:
+        print(style(review.refusal, "red", sys.stderr), file=sys.stderr)
         return status_codes.REMOVAL_GUARD
     return status_codes.OK
 
@@ -112,10 +111,10 @@ def _read_head(revision: str | None, path: Path, project_dir: Path) -> bytes:
 class Report:
     """One diff, rendered for a terminal, a pull-request comment or a machine."""
 
-    def __init__(self, diff: CustomersDiff, settings: StackSettings, path: str, base: str, head: str,
-                 notes: list[str], guard: RemovalGuard, refusal: str | None):
-        self.diff, self.settings, self.path = diff, settings, path
-        self.base, self.head, self.notes, self.guard, self.refusal = base, head, notes, guard, refusal
+    def __init__(self, review: Review, settings: StackSettings, path: str, base: str, head: str,
+                 notes: list[str]):
+        self.diff, self.guard, self.refusal = review.diff, review.guard, review.refusal
+        self.settings, self.path, self.base, self.head, self.notes = settings, path, base, head, notes
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """(change, hostname, customer, details), in review order: removals first."""

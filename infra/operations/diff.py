@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from infra.model.customers import CustomerHostname, CustomersFile
+from infra.model.removal_guard import RemovalGuard
 
 
 @dataclass(frozen=True)
@@ -155,3 +156,20 @@ def _customer_renames(before: CustomersFile, after: CustomersFile, old_ids: set[
             if new_id is not None:
                 renames[customer.id] = new_id
     return renames
+
+
+@dataclass(frozen=True)
+class Review:
+    """A customers-file change as review and CI judge it: the diff, and the removal guard's verdict."""
+
+    diff: CustomersDiff
+    guard: RemovalGuard
+    refusal: str | None  # the guard's message when the change deletes too much; None when it may go ahead
+
+
+def review_change(base: CustomersFile | None, head: CustomersFile, *, max_hostnames: int, pricing: Pricing,
+                  guard: RemovalGuard, how_to_confirm: str) -> Review:
+    """Compare the file before (None: it did not exist, so every hostname is added) and after a change."""
+    before = base if base is not None else CustomersFile(path=head.path, customers=(), hostnames=())
+    diff = diff_customers(before, head, max_hostnames=max_hostnames, pricing=pricing)
+    return Review(diff, guard, guard.refusal([c.hostname for c in diff.removed], how_to_confirm=how_to_confirm))
