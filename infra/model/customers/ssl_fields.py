@@ -4,7 +4,7 @@ Like terraform-provider-cloudflare's `schema.go`, each row says everything about
 the customers file (also the attribute of `model.HostnameSsl`, a hostname's resolved block), where
 Cloudflare's API keeps it in a custom hostname's `ssl` object, the provider input it is sent as, the
 values the file accepts, the values Cloudflare has that the file refuses (with why), and the default.
-Validation (`validate.py`), the model's defaults (`model.py`), the importer (`infra/operations/import_.py`)
+Validation (`values.py`), the model's defaults (`model.py`), the importer (`infra/operations/import_.py`)
 and the resource's arguments (`infra/components/customer_hostnames.py`) all iterate this table;
 tests/test_ssl_fields.py holds it to the locked provider SDK's schema and to Cloudflare's API spec.
 

@@ -1,19 +1,17 @@
 """Validation of customers.yaml: every problem at once, each with file, line, entry and what is wrong.
 
 Walks the node tree of `yaml_tree.py` once, reporting problems and building the model of
-`model.py`; a file with any problem yields no model at all, so nothing is declared from it.
+`model.py`; a file with any problem yields no model at all, so nothing is declared from it. This
+module checks the file's structure (top level, defaults, entries, ids, hostnames, and how an entry's
+settings meet the defaults); the values inside an entry (ssl, metadata, origin) are `values.py`'s.
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
-import difflib
-import json
 import os
 from typing import Any
-
-import yaml
 
 from infra.model.customers.model import (
     ALLOW_WILDCARDS_SETTING,
@@ -30,13 +28,10 @@ from infra.model.customers.model import (
     Problem,
     ValidationRules,
 )
-from infra.model.customers.ssl_fields import BOOLEAN, NAMES, ON_OFF, SSL_FIELD, SSL_KEYS, TLS_VERSION, SslField
+from infra.model.customers.ssl_fields import SSL_FIELD
+from infra.model.customers.values import ValueChecks, expected_string, listed
 from infra.model.customers.yaml_tree import (
-    BOOL,
-    FLOAT,
-    INT,
     NULL,
-    STR,
     MappingNode,
     Node,
     Rejected,
@@ -53,7 +48,6 @@ from infra.model.hostnames import LDH_LABEL, MAX_LABEL_LENGTH, in_zone, normalis
 from infra.model.messages import show
 
 _EMPTY_FILE = "the file is empty; it needs a 'customers' list (`customers: []` for none)"
-_INVALID = object()  # a value was reported as wrong; leave it out of the model
 _DEFAULT_METHOD = SSL_FIELD["method"].default
 
 
@@ -72,6 +66,7 @@ class _Validator:
         self.unplaced: list[int] = []  # indexes of problems that need an entry name
         self.ssl_cache: dict[tuple[tuple[str, Any], ...], HostnameSsl] = {}
         self.tree = TreeBuilder(lambda line, message: self.report(line, None, message), self.report_in_entry)
+        self.values = ValueChecks(self.report, rules.zone)
 
     def report(self, line: int | None, entry: str | None, message: str) -> None:
         self.problems.append(Problem(self.path, line, entry, message))
@@ -112,7 +107,7 @@ class _Validator:
             message = f"the top level must be a mapping with a 'customers' key, got {kind(root)}"
             self.report(root.line, None, message)
             return None
-        fields = self.fields(root, TOP_LEVEL_KEYS, None, "top-level key")
+        fields = self.values.fields(root, TOP_LEVEL_KEYS, None, "top-level key")
         defaults_node = fields.get("defaults")
         defaults = self.defaults(defaults_node)
         spans = self.customer_list(root, fields.get("customers"), defaults)
@@ -125,49 +120,19 @@ class _Validator:
             tuple(sorted(self.hostnames, key=lambda h: h.hostname)),
         )
 
-    def fields(
-        self, node: MappingNode, allowed: tuple[str, ...], entry: str | None, what: str
-    ) -> dict[str, Node]:
-        """Map allowed key -> value node; report unknown, duplicate and odd keys."""
-        found: dict[str, Node] = {}
-        first_line: dict[str, int] = {}
-        for key, value in node.pairs:
-            if isinstance(key, Rejected):
-                continue
-            if not isinstance(key, Scalar):
-                self.report(key.line, entry, f"{what}s must be plain strings, got {kind(key)}")
-                continue
-            name = key.value
-            if name in first_line:
-                self.report(key.line, entry, _duplicate_key(what, name, first_line[name]))
-                continue
-            first_line[name] = key.line
-            if name not in allowed or key.tag != STR:
-                self.report(key.line, entry, _unknown_key(what, name, allowed))
-                continue
-            found[name] = value
-        return found
-
     def defaults(self, node: Node | None) -> EntryOverrides:
         if node is None or isinstance(node, Rejected):
             return EntryOverrides()
         if not isinstance(node, MappingNode):
-            message = f"must be a mapping with keys {_list(DEFAULTS_KEYS)}, got {kind(node)}"
+            message = f"must be a mapping with keys {listed(DEFAULTS_KEYS)}, got {kind(node)}"
             self.report(node.line, "defaults", message)
             return EntryOverrides()
-        defaults, ssl_line = self.overrides(self.fields(node, DEFAULTS_KEYS, "defaults", "key"), "defaults")
+        fields = self.values.fields(node, DEFAULTS_KEYS, "defaults", "key")
+        defaults, ssl_line = self.values.overrides(fields, "defaults")
         ssl = defaults.ssl_dict
         if ssl.get("wildcard") and ssl.get("method", _DEFAULT_METHOD) != "txt":
             self.report(ssl_line, "defaults", _wildcard_needs_txt("ssl.wildcard: true", ssl))
         return defaults
-
-    def overrides(self, fields: dict[str, Node], entry: str) -> tuple[EntryOverrides, int | None]:
-        """ssl, metadata and origin, shared by defaults and customers; and the line of `ssl`, for messages."""
-        ssl = self.ssl(fields["ssl"], entry) if "ssl" in fields else {}
-        metadata = self.metadata(fields["metadata"], entry) if "metadata" in fields else {}
-        origin = self.origin(fields["origin"], entry) if "origin" in fields else None
-        ssl_line = fields["ssl"].line if "ssl" in fields else None
-        return EntryOverrides(tuple(ssl.items()), tuple(metadata.items()), origin), ssl_line
 
     # -- customers ----------------------------------------------------------
 
@@ -212,7 +177,7 @@ class _Validator:
         id_node = next((v for k, v in node.pairs if isinstance(k, Scalar) and k.value == "id"), None)
         customer_id, id_problem = _check_id(id_node)
         entry = f"customer {customer_id!r} (entry {number})" if customer_id else f"customer entry {number}"
-        fields = self.fields(node, CUSTOMER_KEYS, entry, "key")
+        fields = self.values.fields(node, CUSTOMER_KEYS, entry, "key")
         if id_node is None:
             self.report(node.line, entry, "missing required key 'id' (a stable slug such as 'acme')")
         elif id_problem:
@@ -229,7 +194,7 @@ class _Validator:
             )
         else:
             self.ids_seen[customer_id] = (number, id_node.line)
-        own, ssl_line = self.overrides(fields, entry)
+        own, ssl_line = self.values.overrides(fields, entry)
         ssl = self.merged_ssl(defaults, own, ssl_line, entry)
         metadata = tuple(sorted({**defaults.metadata_dict, **own.metadata_dict}.items()))
         origin = own.origin if "origin" in fields else defaults.origin
@@ -287,7 +252,7 @@ class _Validator:
         return names
 
     def hostname(self, node: Node, where: str, entry: str, ssl: HostnameSsl) -> str | None:
-        raw = self.string(node, where, entry)
+        raw = self.values.string(node, where, entry)
         if raw is None:
             return None
         label = f"{where} {show(raw)}"
@@ -325,162 +290,6 @@ class _Validator:
         self.hostnames_seen[name] = (node.line, entry)
         return name if ok else None
 
-    # -- settings -------------------------------------------------------------
-
-    def ssl(self, node: Node, entry: str) -> dict[str, Any]:
-        """Return the valid ssl overrides given (invalid ones are reported)."""
-        if isinstance(node, Rejected):
-            return {}
-        if not isinstance(node, MappingNode):
-            self.report(node.line, entry, f"'ssl' must be a mapping of {_list(SSL_KEYS)}, got {kind(node)}")
-            return {}
-        overrides: dict[str, Any] = {}
-        for name, value in self.fields(node, SSL_KEYS, entry, "ssl key").items():
-            parsed = self.ssl_value(name, value, entry)
-            if parsed is not _INVALID:
-                overrides[name] = parsed
-        return overrides
-
-    def ssl_value(self, name: str, node: Node, entry: str) -> Any:
-        """Check one ssl value the way its row's kind asks."""
-        row = SSL_FIELD[name]
-        check = {TLS_VERSION: self.tls_version, BOOLEAN: self.boolean, NAMES: self.names}.get(row.kind, self.choice)
-        return check(row, node, entry)
-
-    def choice(self, row: SslField, node: Node, entry: str) -> Any:
-        where = f"ssl.{row.key}"
-        if isinstance(node, Rejected):
-            return _INVALID
-        if row.nullable and is_null(node):
-            return None
-        if row.kind == ON_OFF and isinstance(node, Scalar) and node.tag == BOOL:
-            if node.value.lower() in row.allowed:  # YAML 1.1 reads bare on/off as booleans
-                return node.value.lower()
-            self.report(node.line, entry, f'{where}: expected "on" or "off", got a boolean ({node.value})')
-            return _INVALID
-        value = self.string(node, where, entry)
-        if value is None:
-            return _INVALID
-        reason = row.refusal(value)
-        if reason is not None:
-            self.report(node.line, entry, f"{where}: {value!r} {reason}")
-            return _INVALID
-        if value not in row.allowed:
-            extra = " or null (let Cloudflare choose)" if row.nullable else ""
-            message = f"{where}: {show(value)} is not allowed; use one of {_list(row.allowed)}{extra}"
-            self.report(node.line, entry, message)
-            return _INVALID
-        return value
-
-    def tls_version(self, row: SslField, node: Node, entry: str) -> Any:
-        where = f"ssl.{row.key}"
-        if isinstance(node, Scalar) and node.tag in (FLOAT, INT):
-            raw = node.value
-            if raw in row.allowed:
-                reason = f'quote it: "{raw}"'
-            else:
-                reason = row.refusal(raw) or f"use one of {_list(row.allowed)}, quoted"
-            self.report(node.line, entry, f"{where}: {raw} is a YAML number, not a string; {reason}")
-            return _INVALID
-        value = self.string(node, where, entry)
-        if value is None:
-            return _INVALID
-        reason = row.refusal(value)
-        if reason is not None:
-            self.report(node.line, entry, f"{where}: {show(value)}: {reason}")
-            return _INVALID
-        if value not in row.allowed:
-            message = f"{where}: {show(value)} is not allowed; use one of {_list(row.allowed)}"
-            self.report(node.line, entry, message)
-            return _INVALID
-        return value
-
-    def boolean(self, row: SslField, node: Node, entry: str) -> Any:
-        if isinstance(node, Rejected):
-            return _INVALID
-        if isinstance(node, Scalar) and node.tag == BOOL:
-            return yaml.constructor.SafeConstructor.bool_values[node.value.lower()]
-        self.report(node.line, entry, f"ssl.{row.key}: expected true or false, got {kind(node)}")
-        return _INVALID
-
-    def names(self, row: SslField, node: Node, entry: str) -> Any:
-        where = f"ssl.{row.key}"
-        if isinstance(node, Rejected):
-            return _INVALID
-        if is_null(node):
-            return None
-        if not isinstance(node, SequenceNode):
-            self.report(node.line, entry, f"{where}: expected a list of cipher names, got {kind(node)}")
-            return _INVALID
-        if not node.items:
-            message = f"{where}: the list is empty; leave the key out to use Cloudflare's defaults"
-            self.report(node.line, entry, message)
-            return _INVALID
-        names = [
-            self.string(item, f"{where}[{index}]", entry, non_empty=True)
-            for index, item in enumerate(node.items)
-        ]
-        return _INVALID if None in names else tuple(names)
-
-    def metadata(self, node: Node, entry: str) -> dict[str, str]:
-        if isinstance(node, Rejected):
-            return {}
-        if not isinstance(node, MappingNode):
-            message = f"'metadata' must be a mapping of strings to strings, got {kind(node)}"
-            self.report(node.line, entry, message)
-            return {}
-        result: dict[str, str] = {}
-        first_line: dict[str, int] = {}
-        for key_node, value_node in node.pairs:
-            key = self.string(key_node, "metadata key", entry, non_empty=True)
-            if key is None:
-                continue
-            if key in first_line:
-                self.report(key_node.line, entry, _duplicate_key("metadata key", key, first_line[key]))
-                continue
-            first_line[key] = key_node.line
-            value = self.string(value_node, _key_path("metadata", key), entry)
-            if value is not None:
-                result[key] = value
-        return result
-
-    def origin(self, node: Node, entry: str) -> str | None:
-        raw = self.string(node, "origin", entry)
-        if raw is None:
-            return None
-        try:
-            name = normalise_hostname(raw)
-        except ValueError as exc:
-            self.report(node.line, entry, f"origin {show(raw)}: {exc}")
-            return None
-        # Cloudflare sends the hostname's traffic to a proxied A/AAAA/CNAME record of the SaaS zone
-        # (custom origin servers: Enterprise). The apex is the SaaS's own site, never a custom origin.
-        if name == self.rules.zone:
-            self.report(node.line, entry, f"origin {show(raw)}: is the SaaS zone's apex; a custom origin must be a "
-                                          f"proxied record inside {self.rules.zone!r}, such as eu.{self.rules.zone}")
-            return None
-        if not in_zone(name, self.rules.zone):
-            self.report(
-                node.line,
-                entry,
-                f"origin {show(raw)}: must be a proxied record inside the SaaS zone {self.rules.zone!r}",
-            )
-            return None
-        return name
-
-    def string(self, node: Node, where: str, entry: str | None, *, non_empty: bool = False) -> str | None:
-        """Return the node's string, or report what type it was and how to quote it."""
-        if isinstance(node, Rejected):
-            return None
-        if isinstance(node, Scalar) and node.tag == STR:
-            if non_empty and not node.value:
-                self.report(node.line, entry, f"{where}: must not be empty")
-                return None
-            return node.value
-        self.report(node.line, entry, _expected_string(where, node))
-        return None
-
-
 # -- small helpers (message wording lives here) -----------------------------
 
 
@@ -489,7 +298,7 @@ def _check_id(node: Node | None) -> tuple[str | None, str | None]:
     if node is None or isinstance(node, Rejected):
         return None, None
     if not is_str(node):
-        return None, _expected_string("id", node)
+        return None, expected_string("id", node)
     value = node.value
     if LDH_LABEL.match(value):
         return value, None
@@ -510,40 +319,6 @@ def _check_id(node: Node | None) -> tuple[str | None, str | None]:
 
 
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
-
-
-def _expected_string(where: str, node: Node) -> str:
-    """'expected a string, got a boolean (no)' plus how to quote it."""
-    message = f"{where}: expected a string, got {kind(node)}"
-    if isinstance(node, Scalar) and node.value and len(node.value) <= 100:
-        message += f"; quote it if you mean the text: {json.dumps(node.value, ensure_ascii=False)}"
-    return message
-
-
-def _list(values: tuple[str, ...]) -> str:
-    return ", ".join(repr(v) for v in values)
-
-
-def _key_path(prefix: str, key: str) -> str:
-    """'metadata.tier', or a quoted form when the key is odd or very long."""
-    simple = len(key) <= 40 and key.replace("-", "").replace("_", "").isalnum()
-    return f"{prefix}.{key}" if simple else f"{prefix}[{show(key)}]"
-
-
-def _unknown_key(what: str, name: str, allowed: tuple[str, ...]) -> str:
-    message = f"unknown {what} {show(name)}"
-    if len(name) <= 100:
-        close = difflib.get_close_matches(name.lower(), allowed, n=1)
-        if close:
-            message += f"; did you mean {close[0]!r}?"
-    return f"{message} (allowed: {', '.join(allowed)})"
-
-
-def _duplicate_key(what: str, name: str, first_line: int) -> str:
-    return (
-        f"duplicate {what} {show(name)} (first at line {first_line}); "
-        "YAML would silently keep only the last one"
-    )
 
 
 def _zone_relation(name: str, zone: str) -> str:
