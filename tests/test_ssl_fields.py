@@ -27,7 +27,7 @@ from infra.model.customers.ssl_fields import (
     TLS_VERSION,
     SslField,
 )
-from infra.operations import import_
+from infra.operations import import_, import_editor
 from tests.conformance.sdk_schema import resource_schema
 from tests.contract.spec import Spec
 
@@ -125,7 +125,7 @@ def test_refused_values_are_refused_with_the_rows_reason():
             assert row.refusal(value) in str(raised.value)
 
 
-@pytest.mark.parametrize("module", [import_, customer_hostnames], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [import_, import_editor, customer_hostnames], ids=lambda m: m.__name__)
 def test_the_importer_and_the_component_name_no_ssl_field_themselves(module):
     """They iterate the table: a field named in their code would be a second copy of a row."""
     names = {row.key for row in SSL_FIELDS} | {part for row in SSL_FIELDS for part in row.api_path}

@@ -1,8 +1,8 @@
 """Adopting custom hostnames made by hand: new customers.yaml entries and a `pulumi import` file.
 
 Pure (no SDK, no network): it takes the customers file's text and the API's custom-hostname
-dicts. The file is edited with ruamel.yaml's round trip so comments, order and quoting survive,
-and the result goes through the same validation as the program before anyone writes it. Each
+dicts. The file is edited with ruamel.yaml's round trip (`import_editor.py`) so comments, order and
+quoting survive, and the result goes through the same validation as the program before anyone writes it. Each
 imported hostname gets the SSL settings, metadata and origin it has in Cloudflare where the file
 can express them, so the next `pulumi up` adopts it instead of changing it.
 """
@@ -10,17 +10,10 @@ can express them, so the next `pulumi up` adopts it instead of changing it.
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-from ruamel.yaml.util import load_yaml_guess_indent
 
 from infra.model.customers import (
     CustomerHostname,
@@ -44,6 +37,7 @@ from infra.model.names import (
     child,
 )
 from infra.model.names import FALLBACK_ORIGIN as FALLBACK_ORIGIN_CHILD
+from infra.operations.import_editor import CustomersEditor
 
 HOSTNAMES_COMPONENT = (CUSTOMER_HOSTNAMES_TYPE, CUSTOMERS)
 EDGE_COMPONENT = (EDGE_TYPE, EDGE)
@@ -52,7 +46,6 @@ FALLBACK_ORIGIN = (FALLBACK_ORIGIN_RESOURCE, child(EDGE, FALLBACK_ORIGIN_CHILD))
 DNS_RECORD_TYPE = DNS_RECORD_RESOURCE
 # The Edge component's records: the fallback record, then the customer wildcard.
 EDGE_RECORDS = (child(EDGE, FALLBACK_RECORD), child(EDGE, WILDCARD_RECORD))
-IMPORT_COMMENT = "imported from Cloudflare by `saas-domains import`; review the ids and grouping"
 GROUP_RULES = ("registrable-domain", "hostname", "metadata:KEY")
 GONE = {"pending_deletion", "deleted"}
 
@@ -181,7 +174,7 @@ def plan_import(text: str, path: str, rules: ValidationRules, live: Sequence[Map
     if not candidates:
         return plan
 
-    defaults = _Editor(text).defaults_probe(rules, path)
+    defaults = CustomersEditor(text).defaults_probe(rules, path)
     existing = {c.id for c in current.customers}
     groups = _groups(candidates, defaults, group_by, customer, existing)
     try:
@@ -207,7 +200,7 @@ def plan_import(text: str, path: str, rules: ValidationRules, live: Sequence[Map
 def _adopt(plan: ImportPlan, text: str, groups: Mapping[tuple[str, EntryOverrides], list[str]], existing: set[str],
            candidates: Mapping[str, Mapping[str, Any]], rules: ValidationRules, path: str) -> None:
     """Write the groups into the file's text; raises CustomersFileError if the result is invalid."""
-    editor = _Editor(text)
+    editor = CustomersEditor(text)
     adopted = []
     for (customer_id, overrides), names in sorted(groups.items(), key=lambda group: group[0][0]):
         new = customer_id not in existing
@@ -226,8 +219,8 @@ def _refused(text: str, candidates: set[EntryOverrides], rules: ValidationRules,
     """The overrides a new customer entry cannot have, each with the validation's reason."""
     refused = {}
     for overrides in candidates:
-        probe = _Editor(text)
-        probe.add(_Editor.PROBE_ID, [_Editor.PROBE_HOSTNAME], overrides)
+        probe = CustomersEditor(text)
+        probe.add(CustomersEditor.PROBE_ID, [CustomersEditor.PROBE_HOSTNAME], overrides)
         try:
             parse_customers(probe.dump(), rules, path=path)
         except CustomersFileError as err:
@@ -296,112 +289,6 @@ def _free_id(base: str, taken: set[str]) -> str:
     while f"{base[:60]}-{number}" in taken:
         number += 1
     return f"{base[:60]}-{number}"
-
-
-# -- editing the YAML ------------------------------------------------------------------------------------
-
-
-class _Editor:
-    """Round-trip edit of the customers file in its own indentation."""
-
-    PROBE_ID, PROBE_HOSTNAME = "saas-domains-import-probe", "probe.saas-domains-import.example"
-
-    def __init__(self, text: str) -> None:
-        self.yaml = YAML()
-        self.yaml.preserve_quotes = True
-        self.yaml.width = 4096
-        _, sequence, offset = load_yaml_guess_indent(text)
-        if sequence is None:
-            sequence, offset = 4, 2
-        self.offset = offset or 0
-        self.yaml.indent(mapping=_mapping_indent(text), sequence=sequence, offset=self.offset)
-        self.document = self.yaml.load(text)
-        self.customers: CommentedSeq = self.document["customers"]
-        self.commented = False
-
-    def defaults_probe(self, rules: ValidationRules, path: str) -> CustomerHostname:
-        """What the file's defaults give a new customer, read back through the real validation.
-
-        The probe goes into a separate copy of the document: removing an item from a round-trip
-        sequence shifts the comments attached to its neighbours.
-        """
-        copy = _Editor(self.dump())
-        copy.customers.append(CommentedMap([("id", self.PROBE_ID), ("hostnames", [self.PROBE_HOSTNAME])]))
-        result = parse_customers(copy.dump(), rules, path=path)
-        return next(h for h in result.hostnames if h.hostname == self.PROBE_HOSTNAME)
-
-    def add(self, customer_id: str, hostnames: list[str], overrides: EntryOverrides | None) -> None:
-        """Append to an existing entry (overrides None) or add a new entry at the end, with its overrides."""
-        if overrides is None:
-            entry = next(e for e in self.customers if e.get("id") == customer_id)
-            _extend(entry["hostnames"], hostnames)
-            return
-        entry = CommentedMap([("id", _scalar(customer_id)), ("hostnames", CommentedSeq(hostnames))])
-        if overrides.ssl:
-            entry["ssl"] = _flow({k: _ssl_value(k, v) for k, v in overrides.ssl})
-        if overrides.metadata:
-            entry["metadata"] = _flow({_scalar(k): _scalar(v, always_quote=True) for k, v in overrides.metadata})
-        if overrides.origin:
-            entry["origin"] = overrides.origin
-        if not self.customers:
-            self.customers.fa.set_block_style()
-        self.customers.append(entry)
-        self._comment_before(len(self.customers) - 1, "" if self.commented else IMPORT_COMMENT)
-        self.commented = True
-
-    def _comment_before(self, index: int, comment: str) -> None:
-        """A blank line before each new entry (like the example file), the first one with a comment."""
-        self.customers.yaml_set_comment_before_after_key(index, before=comment or "-", indent=self.offset)
-        if index == 0:
-            return
-        token = self.customers.ca.items[index][1][0]
-        token.value = "\n" + (" " * self.offset + token.value.lstrip(" ") if comment else "")
-
-    def dump(self) -> str:
-        stream = io.StringIO()
-        self.yaml.dump(self.document, stream)
-        return stream.getvalue()
-
-
-def _extend(sequence: CommentedSeq, items: list[str]) -> None:
-    """Append, moving a comment (or the blank line) that followed the old last item to the new one."""
-    trailing = sequence.ca.items.pop(len(sequence) - 1, None)
-    sequence.extend(items)
-    if trailing is not None:
-        sequence.ca.items[len(sequence) - 1] = trailing
-
-
-def _mapping_indent(text: str) -> int:
-    """The indentation of the first nested mapping key (2 when the file shows none)."""
-    lines = text.splitlines()
-    for line, following in zip(lines, lines[1:], strict=False):
-        if re.match(r"[A-Za-z_][\w-]*:\s*(#.*)?$", line):
-            nested = re.match(r"( +)[^\s#-]", following)
-            if nested:
-                return len(nested.group(1))
-    return 2
-
-
-def _flow(values: Mapping[str, Any]) -> CommentedMap:
-    mapping = CommentedMap(values)
-    mapping.fa.set_flow_style()
-    return mapping
-
-
-def _scalar(value: str, *, always_quote: bool = False) -> Any:
-    """Quote a string whenever YAML 1.1 (what the validator reads) would not read it as that string."""
-    if always_quote or yaml.safe_load(value) != value:
-        return DoubleQuotedScalarString(value)
-    return value
-
-
-def _ssl_value(key: str, value: Any) -> Any:
-    row = SSL_FIELD[key]
-    if row.kind == NAMES:
-        return CommentedSeq(value)
-    if isinstance(value, str):
-        return _scalar(value, always_quote=row.quoted)
-    return value
 
 
 # -- the pulumi import file ----------------------------------------------------------------------------------
