@@ -43,7 +43,7 @@ class SslField:
     kind: str  # CHOICE, ON_OFF, TLS_VERSION, BOOLEAN or NAMES
     allowed: tuple[Any, ...] | None  # the values the file accepts; None: any names Cloudflare knows
     default: Any  # what the file gives when neither the defaults nor the entry set it
-    refused: Mapping[str, str] = field(default_factory=dict)  # values Cloudflare has (or had) -> why not here
+    refused: Mapping[str, str] = field(default_factory=lambda: _frozen({}))  # value Cloudflare has (had) -> why not
     nullable: bool = False  # the file accepts null: Cloudflare decides
     null_matches_any: bool = False  # ...and whatever Cloudflare then reports is what the file means
 
@@ -74,6 +74,8 @@ def _frozen(mapping: dict[str, str]) -> Mapping[str, str]:
 
 _ON_OFF_VALUES = ("on", "off")
 
+# Each row: file key, API path under `ssl`, provider input under `ssl`, kind, accepted values, default; then
+# the values refused with a reason, and whether null is accepted. The order is the file's documented order.
 SSL_FIELDS: tuple[SslField, ...] = (
     SslField("method", ("method",), ("method",), CHOICE, ("http", "txt"), "http",
              refused=_frozen({"email": _RETIRED_DCV, "cname": _RETIRED_DCV})),
