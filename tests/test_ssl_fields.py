@@ -14,6 +14,8 @@ from typing import Any
 
 import pulumi_cloudflare as cloudflare
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infra.components import customer_hostnames
 from infra.model.customers import SSL_KEYS, HostnameSsl, ValidationRules, parse_customers
@@ -95,25 +97,55 @@ def test_the_component_sends_every_row_at_its_input_path():
         assert value == (list(OTHER[row.key]) if row.kind == NAMES else OTHER[row.key]), row.key
 
 
-def test_the_importer_reads_every_row_at_its_api_path_and_writes_what_validation_reads_back():
+def api_ssl(values: dict[str, Any]) -> dict[str, Any]:
+    """A custom hostname's `ssl` object as the API reports it, each value at its row's API path."""
     ssl: dict[str, Any] = {}
     for row in SSL_FIELDS:
+        if values[row.key] is None:
+            continue  # the API leaves out what was never set
         *parents, last = row.api_path
         place = ssl
         for part in parents:
             place = place.setdefault(part, {})
-        place[last] = list(OTHER[row.key]) if row.kind == NAMES else OTHER[row.key]
-    item = {"hostname": "shop.example.com", "ssl": ssl}
-    assert import_.live_ssl(item) == OTHER
+        place[last] = list(values[row.key]) if row.kind == NAMES else values[row.key]
+    return ssl
 
+
+def test_the_importer_reads_every_row_at_its_api_path():
+    assert import_.live_ssl({"hostname": "shop.example.com", "ssl": api_ssl(OTHER)}) == OTHER
+
+
+def _row_values(row: SslField) -> st.SearchStrategy:
+    if row.kind == NAMES:
+        values = st.lists(st.sampled_from(("ECDHE-RSA-AES128-GCM-SHA256", "AES128-SHA", "AES256-SHA")),
+                          min_size=1, max_size=3).map(tuple)
+    else:
+        values = st.sampled_from(row.allowed)
+    return st.one_of(st.none(), values) if row.nullable else values
+
+
+def _valid_together(values: dict[str, Any]) -> dict[str, Any]:
+    """A wildcard certificate needs TXT validation: the one rule across rows."""
+    return {**values, "method": "txt"} if values["wildcard"] else values
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(st.fixed_dictionaries({row.key: _row_values(row) for row in SSL_FIELDS}).map(_valid_together))
+def test_any_ssl_block_the_table_allows_survives_import_validation_and_the_resource(values: dict[str, Any]):
+    """What Cloudflare reports, in the API's places, is what the importer writes, validation reads back
+    and the component sends: one table drives all three."""
     rules = ValidationRules("mailito.com")
-    text = "customers:\n  - id: acme\n    hostnames: [acme.example]\n"
-    defaults = next(h for h in parse_customers(text, rules).hostnames)
-    plan = import_.plan_import(text, "customers.yaml", rules, [{**item, "id": "id-shop"}])
-    adopted = {h.hostname: h for h in parse_customers(plan.text, rules).hostnames}
+    item = {"id": "id-shop", "hostname": "shop.example.com", "ssl": api_ssl(values)}
+    plan = import_.plan_import("customers: []\n", "customers.yaml", rules, [item])
+    adopted = parse_customers(plan.text, rules).hostnames[0].ssl
     # a null the file gives (Cloudflare chooses the certificate authority) already matches whatever it chose
-    kept = {row.key: None for row in SSL_FIELDS if row.null_matches_any and getattr(defaults.ssl, row.key) is None}
-    assert adopted["shop.example.com"].ssl == HostnameSsl(**{**OTHER, **kept}) != defaults.ssl
+    expected = {**values, **{row.key: None for row in SSL_FIELDS if row.null_matches_any and row.default is None}}
+    assert adopted == HostnameSsl(**expected)
+    args = customer_hostnames.ssl_args(adopted)
+    for row in SSL_FIELDS:
+        sent = getattr(args.settings if row.in_settings else args, row.python_arg)
+        value = expected[row.key]
+        assert sent == (list(value) if row.kind == NAMES and value is not None else value), row.key
 
 
 def test_refused_values_are_refused_with_the_rows_reason():
