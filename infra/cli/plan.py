@@ -67,7 +67,7 @@ def summarise(rendering: Any) -> dict[str, Any]:
         if resource.custom:
             parent = components.get(resource.parent)
             entry = {"type": resource.type, "name": resource.name}
-            if resource.type == "cloudflare:index/customHostname:CustomHostname":
+            if resource.type == names.CUSTOM_HOSTNAME_RESOURCE:
                 entry["customer"] = (instructions.get(resource.name) or {}).get("customer")
             (parent or components.setdefault("", {"type": "", "name": "", "title": "Stack",
                                                    "resources": []}))["resources"].append(entry)
