@@ -1,10 +1,11 @@
 """Adopting custom hostnames made by hand: new customers.yaml entries and a `pulumi import` file.
 
 Pure (no SDK, no network): it takes the customers file's text and the API's custom-hostname
-dicts. The file is edited with ruamel.yaml's round trip (`import_editor.py`) so comments, order and
-quoting survive, and the result goes through the same validation as the program before anyone writes it. Each
-imported hostname gets the SSL settings, metadata and origin it has in Cloudflare where the file
-can express them, so the next `pulumi up` adopts it instead of changing it.
+dicts. The file is edited with ruamel.yaml's round trip (`import_editor.py`) so comments, order
+and quoting survive, and the result goes through the same validation as the program before anyone
+writes it. Each imported hostname gets the SSL settings (read where the SSL-field table says the API
+keeps them), metadata and origin it has in Cloudflare where the file can express them, so the next
+`pulumi up` adopts it instead of changing it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ DNS_RECORD_TYPE = DNS_RECORD_RESOURCE
 EDGE_RECORDS = (child(EDGE, FALLBACK_RECORD), child(EDGE, WILDCARD_RECORD))
 GROUP_RULES = ("registrable-domain", "hostname", "metadata:KEY")
 GONE = {"pending_deletion", "deleted"}
+
 
 class GroupingError(ValueError):
     """The grouping rule or customer id cannot be used."""
