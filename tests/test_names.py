@@ -37,3 +37,11 @@ def test_the_policy_pack_names_the_same_resource_types():
     assert P.CUSTOM_HOSTNAME == names.CUSTOM_HOSTNAME_RESOURCE
     assert P.FALLBACK_ORIGIN == names.FALLBACK_ORIGIN_RESOURCE
     assert names.DNS_RECORD_RESOURCE in P.DNS_RECORDS
+
+
+def test_the_policy_packs_explicit_ssl_fields_are_rows_of_the_ssl_table():
+    """The pack (own environment, no infra import) keeps a copy; it must name inputs the program sends."""
+    from infra.model.customers.ssl_fields import SSL_FIELDS
+
+    inputs = {".".join(row.input_path) for row in SSL_FIELDS}
+    assert set(P.EXPLICIT_SSL_FIELDS) <= inputs
