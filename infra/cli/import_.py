@@ -9,11 +9,10 @@ declares are never added twice.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from infra.cli import status_codes
 from infra.cli.cloud import Stack, connect, list_zone_hostnames, load_stack
@@ -21,11 +20,15 @@ from infra.cli.errors import CommandError
 from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomersFileError
-from infra.operations.import_ import EDGE_RECORDS, GROUP_RULES, ImportPlan, import_file, plan_import
-from infra.operations.status import api_hostname
-
-if TYPE_CHECKING:
-    from infra.operations.cloudflare_api import CloudflareApi
+from infra.operations.import_ import (
+    GROUP_RULES,
+    ImportPlan,
+    edge_records,
+    hostnames_to_import,
+    import_file,
+    plan_import,
+    write_import,
+)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -60,49 +63,24 @@ def run(args: argparse.Namespace) -> int:
     api, zone_id = connect(stack.settings)
     live = list_zone_hostnames(api, zone_id, stack.settings)
     fallback = api.fallback_origin(zone_id)
-    records = _edge_records(api, zone_id, stack)
+    records = edge_records(api, zone_id, stack.settings.fallback_hostname, stack.settings.cname_domain)
     text = stack.customers_path.read_text(encoding="utf-8")
     try:  # a GroupingError (a bad --group-by) goes up to main() as it is: exit 2
         plan = plan_import(text, stack.shown_path(), stack.settings.validation_rules(), live,
                            group_by=args.group_by, customer=args.customer)
     except CustomersFileError as err:  # not the file as it is, but as the import would write it
         raise CommandError(f"the import would make the customers file invalid:\n{err}", status_codes.PROBLEMS) from None
-    ids = {api_hostname(item): str(item.get("id")) for item in live}
-    to_import = [(a.hostname, a.id) for a in plan.adopted]
-    if not args.only_new:
-        to_import = sorted(to_import + [(name, ids[name]) for name in plan.already_declared])
+    to_import = hostnames_to_import(plan, live, only_new=args.only_new)
     document = import_file(zone_id, to_import, fallback_origin=fallback is not None, records=records)
     import_path = args.import_file or stack.project_dir / f"Pulumi.{stack.name}.import.json"
     report = _report(stack, plan, document, fallback, records, import_path, args)
     if not args.dry_run:
-        _write(stack, plan, document, import_path)
+        write_import(plan, document, import_path, stack.customers_path)
     if args.json:
         print_json(report)
     else:
         print_text(report)
     return status_codes.OK
-
-
-def _edge_records(api: CloudflareApi, zone_id: str, stack: Stack) -> dict[str, str]:
-    """The fallback and wildcard records the Edge component declares, when they already exist."""
-    names = dict(zip(EDGE_RECORDS, (stack.settings.fallback_hostname, f"*.{stack.settings.cname_domain}"),
-                     strict=True))
-    found = {}
-    for resource_name, record_name in names.items():
-        records = api.dns_records(zone_id, record_name, "CNAME")
-        if records:
-            found[resource_name] = str(records[0]["id"])
-    return found
-
-
-def _write(stack: Stack, plan: ImportPlan, document: dict[str, Any], import_path: Path) -> None:
-    """The import file first: a customers file without it would make `pulumi up` create duplicates."""
-    if document["resources"]:
-        import_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    if plan.changed:
-        temporary = stack.customers_path.with_name(stack.customers_path.name + ".import-tmp")
-        temporary.write_text(plan.text, encoding="utf-8")
-        os.replace(temporary, stack.customers_path)
 
 
 def pulumi_command(stack: str, import_path: Path) -> str:

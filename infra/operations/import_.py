@@ -11,10 +11,13 @@ keeps them), metadata and origin it has in Cloudflare where the file can express
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from infra.model.customers import (
     CustomerHostname,
@@ -39,6 +42,10 @@ from infra.model.names import (
 )
 from infra.model.names import FALLBACK_ORIGIN as FALLBACK_ORIGIN_CHILD
 from infra.operations.import_editor import CustomersEditor
+from infra.operations.status import api_hostname
+
+if TYPE_CHECKING:
+    from infra.operations.cloudflare_api import CloudflareApi
 
 HOSTNAMES_COMPONENT = (CUSTOMER_HOSTNAMES_TYPE, CUSTOMERS)
 EDGE_COMPONENT = (EDGE_TYPE, EDGE)
@@ -323,3 +330,37 @@ def import_file(zone_id: str, hostnames: Sequence[tuple[str, str]], *, fallback_
 def _component(type_token: str, name: str) -> dict[str, Any]:
     return {"type": type_token, "name": name, "component": True}
 
+
+# -- what to import and how it is written ------------------------------------------------------------
+
+
+def edge_records(api: CloudflareApi, zone_id: str, fallback_hostname: str, cname_domain: str) -> dict[str, str]:
+    """The fallback and wildcard records the Edge component declares, by resource name, when they exist."""
+    wanted = dict(zip(EDGE_RECORDS, (fallback_hostname, f"*.{cname_domain}"), strict=True))
+    found = {}
+    for resource_name, record_name in wanted.items():
+        records = api.dns_records(zone_id, record_name, "CNAME")
+        if records:
+            found[resource_name] = str(records[0]["id"])
+    return found
+
+
+def hostnames_to_import(plan: ImportPlan, live: Sequence[Mapping[str, Any]], *,
+                        only_new: bool) -> list[tuple[str, str]]:
+    """(hostname, id) for the import file: this run's adoptions, plus by default every declared one
+    Cloudflare has (`pulumi import` leaves those already in the stack alone, so a rerun loses nothing)."""
+    adopted = [(a.hostname, a.id) for a in plan.adopted]
+    if only_new:
+        return adopted
+    ids = {api_hostname(item): str(item.get("id")) for item in live}
+    return sorted(adopted + [(name, ids[name]) for name in plan.already_declared])
+
+
+def write_import(plan: ImportPlan, document: dict[str, Any], import_path: Path, customers_path: Path) -> None:
+    """The import file first: a customers file without it would make `pulumi up` create duplicates."""
+    if document["resources"]:
+        import_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    if plan.changed:
+        temporary = customers_path.with_name(customers_path.name + ".import-tmp")
+        temporary.write_text(plan.text, encoding="utf-8")
+        os.replace(temporary, customers_path)
