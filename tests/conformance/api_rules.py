@@ -2,7 +2,7 @@
 
 A schema says `description` is a string; EC2 refuses an apostrophe in it at `pulumi up`. Every row
 here is such a rule, quoted from the API reference or the provider's validator it comes from, and
-enforced by tests/test_conformance.py on every rendering of the program. Add a row whenever a real
+enforced by tests/components/test_conformance.py on every rendering of the program. Add a row whenever a real
 deployment finds a rule the mock engine could not: that is how this table grows.
 """
 

@@ -1,6 +1,6 @@
 """Fixtures of the contract tests: the spec-generated Cloudflare mock, started once per session.
 
-The test modules load tests.ops_fixtures (`project`, `fresh_dns`) with `pytest_plugins`, as the other
+The test modules load tests.fakes.ops_fixtures (`project`, `fresh_dns`) with `pytest_plugins`, as the other
 command tests do. `contract_network` starts every Prism process of every scenario together (mock_api.py), once, and
 stops them at the end of the session; `contract_api` is parametrised over SCENARIOS; `cli` points the
 operations commands at one scenario (CLOUDFLARE_BASE_URL, any bearer token) in a copy of the project,

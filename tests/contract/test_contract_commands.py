@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.helpers import Result, run_cli
 from tests.contract.mock_api import MockApi
 from tests.contract.spec import Reads
-from tests.ops_helpers import Result, run_cli
 
 # fixtures: project (a copy of the project), fresh_dns (the local DNS server); conftest.py: cli, reads
-pytest_plugins = ["tests.ops_fixtures"]
+pytest_plugins = ["tests.fakes.ops_fixtures"]
 
 COMMAND_TIMEOUT = 60.0  # seconds; a paging loop that follows the answers for ever fails here
 ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353"  # any id the spec accepts (at most 32 characters)

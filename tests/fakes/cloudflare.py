@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.loopback import loopback_server
+from tests.fakes.loopback import loopback_server
 
 TOKEN = "test-token-0123456789"
 ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353"

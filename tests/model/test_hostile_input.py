@@ -1,6 +1,6 @@
 """Malformed and hostile customers files, end to end through the real program.
 
-Every file in tests/hostile/ (and a few enormous ones generated here, too big to commit) is run
+Every file in tests/fixtures/hostile/ (and a few enormous ones generated here, too big to commit) is run
 through `__main__.py` under Pulumi's mock engine, as `pulumi up` would run it. Each has exactly one
 expected outcome, listed in CORPUS below:
 
@@ -11,7 +11,7 @@ expected outcome, listed in CORPUS below:
   dropped, UTS-46 mapping and IDNA A-labels, YAML on/off read as "on"/"off"), and the program declares
   exactly the listed custom hostnames.
 
-tests/test_customers.py checks each validation rule's message; this corpus checks that hostile
+tests/model/test_customers.py checks each validation rule's message; this corpus checks that hostile
 files as a whole never crash, never half-deploy and never turn into something unexpected.
 """
 
@@ -25,7 +25,7 @@ import pytest
 from infra.offline import FakeCloud, ProgramError
 from tests.conftest import run_program
 
-CORPUS_DIR = Path(__file__).resolve().parent / "hostile"
+CORPUS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 HOSTNAME = "cloudflare:index/customHostname:CustomHostname"
 EXECUTED_MARKER = Path("/tmp/saas-domains-hostile-yaml-ran")  # what tag-python-object-apply.yaml would create
 

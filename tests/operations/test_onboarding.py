@@ -21,7 +21,7 @@ from infra.operations.status import (
     status_report,
 )
 from tests.conftest import PROJECT_ROOT
-from tests.fake_cloudflare import custom_hostname
+from tests.fakes.cloudflare import custom_hostname
 
 TARGET = "mkdev.cname.mailito.com"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -7,12 +7,12 @@ import json
 from infra.model.customers import EntryOverrides, ValidationRules, parse_customers
 from infra.offline import render
 from infra.operations import import_
+from tests.cli.helpers import run_cli
 from tests.conftest import PROJECT_ROOT
-from tests.fake_cloudflare import ZONE_ID, custom_hostname
-from tests.ops_helpers import run_cli
+from tests.fakes.cloudflare import ZONE_ID, custom_hostname
 
 # fixtures: cloudflare_api (the local API), fresh_dns (the local DNS server), project (a copy of the project)
-pytest_plugins = ["tests.ops_fixtures"]
+pytest_plugins = ["tests.fakes.ops_fixtures"]
 
 EXAMPLE = (PROJECT_ROOT / "customers.yaml").read_text()
 FALLBACK = {"origin": "proxy-fallback.mailito.com", "status": "active", "errors": []}

@@ -9,7 +9,7 @@
 
 The runs are derandomised (the same examples every time, so the suite cannot turn red by chance) and
 keep no example database in the tree. To search harder locally:
-`HYPOTHESIS_PROFILE=explore .venv/bin/python -m pytest tests/test_hostname_properties.py`.
+`HYPOTHESIS_PROFILE=explore .venv/bin/python -m pytest tests/model/test_hostname_properties.py`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError, MissingTokenError, RetryPolicy
-from tests.fake_cloudflare import ZONE_ID, FakeCloudflare, custom_hostname, serve
+from tests.fakes.cloudflare import ZONE_ID, FakeCloudflare, custom_hostname, serve
 
 
 @pytest.fixture

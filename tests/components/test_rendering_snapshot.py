@@ -4,7 +4,7 @@ A URN that changes is a resource Pulumi deletes and creates again: for a custom 
 certificate and new verification tokens for the customer. Moving code between modules and packages
 must not change a single one. The snapshots under tests/fixtures/rendering/ were taken from the
 program before the layout of issue 9; regenerate them only for a deliberate change of the stack
-(`SNAPSHOT_UPDATE=1 .uv/bin/uv run --locked pytest tests/test_rendering_snapshot.py`) and review the diff.
+(`SNAPSHOT_UPDATE=1 .uv/bin/uv run --locked pytest tests/components/test_rendering_snapshot.py`) and review the diff.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from infra.offline import Rendering, render
 from tests.conftest import PROJECT_ROOT, run_program
 
-SNAPSHOTS = Path(__file__).parent / "fixtures" / "rendering"
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "fixtures" / "rendering"
 # The dynamic provider's input is its pickled provider, which names the module the provider class
 # lives in: a move of that module changes the blob (an in-place update of a resource that calls
 # nothing), never the URN. It is compared separately, by what it must contain.

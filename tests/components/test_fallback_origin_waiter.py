@@ -39,7 +39,7 @@ from infra.components.fallback_origin_waiter import (
 from infra.model.settings import ORIGIN_AUTH_MODES
 from infra.operations.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApiError
 from tests.conftest import PROJECT_ROOT, run_program
-from tests.fake_cloudflare import TOKEN, ZONE_ID, FakeCloudflare, fallback_origin, serve
+from tests.fakes.cloudflare import TOKEN, ZONE_ID, FakeCloudflare, fallback_origin, serve
 
 DNS = "cloudflare:index/dnsRecord:DnsRecord"
 FALLBACK_ORIGIN = "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin"

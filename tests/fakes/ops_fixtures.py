@@ -1,4 +1,4 @@
-"""Fixtures of the operations-command tests (loaded with `pytest_plugins = ["tests.ops_fixtures"]`).
+"""Fixtures of the operations-command tests (loaded with `pytest_plugins = ["tests.fakes.ops_fixtures"]`).
 
 `cloudflare_api`: the local Cloudflare API, with the environment pointing the commands at it.
 `fresh_dns`: the local DNS server (one per test module), emptied for each test.
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tests.fake_cloudflare import FakeCloudflare, serve
-from tests.fake_dns import FakeDns, serve_dns
+from tests.fakes.cloudflare import FakeCloudflare, serve
+from tests.fakes.dns import FakeDns, serve_dns
 
 _OTHER_CREDENTIALS = ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CLOUDFLARE_API_USER_SERVICE_KEY")
 

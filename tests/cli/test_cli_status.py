@@ -8,11 +8,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from infra.cli.cloud import PageProgress
-from tests.fake_cloudflare import custom_hostname
-from tests.ops_helpers import run_cli
+from tests.cli.helpers import run_cli
+from tests.fakes.cloudflare import custom_hostname
 
 # fixtures: cloudflare_api (the local API), fresh_dns (the local DNS server), project (a copy of the project)
-pytest_plugins = ["tests.ops_fixtures"]
+pytest_plugins = ["tests.fakes.ops_fixtures"]
 
 FALLBACK = {"origin": "proxy-fallback.mailito.com", "status": "active", "errors": [],
             "created_at": "2026-01-01T00:00:00Z"}

@@ -255,7 +255,7 @@ def test_customer_wildcard_points_at_the_fallback_record(example):
 def test_fallback_origin_is_the_fallback_record_and_depends_on_it_through_the_waiter(example):
     origin = only(example, FALLBACK_ORIGIN)
     assert origin.inputs == {"zoneId": ZONE_ID, "origin": "proxy-fallback.mailito.com"}
-    waiter = only(example, WAITER)  # tests/test_fallback_origin_waiter.py covers it in full
+    waiter = only(example, WAITER)  # tests/components/test_fallback_origin_waiter.py covers it in full
     assert origin.dependencies == [waiter.urn]
     assert waiter.dependencies == [only(example, DNS, "edge-fallback").urn]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from tests.fake_cloudflare import custom_hostname
-from tests.ops_helpers import run_cli
+from tests.cli.helpers import run_cli
+from tests.fakes.cloudflare import custom_hostname
 
 # fixtures: cloudflare_api (the local API), fresh_dns (the local DNS server), project (a copy of the project)
-pytest_plugins = ["tests.ops_fixtures"]
+pytest_plugins = ["tests.fakes.ops_fixtures"]
 
 
 def test_text_is_ready_to_paste_with_the_live_ownership_token(project, cloudflare_api, capsys):

@@ -35,8 +35,8 @@ from infra.model.customers import (
 )
 from infra.model.hostnames import normalise_hostname
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "customers"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "customers"
 RULES = ValidationRules(zone="mailito.com")
 WILDCARD_RULES = ValidationRules(zone="mailito.com", allow_wildcards=True)
 

@@ -9,11 +9,11 @@ import pytest
 from infra.cli.check import parse_resolver
 from infra.cli.errors import CommandError
 from infra.operations.check import FAIL, INFO, OK, WARN, Finding, expectations, passes
-from tests.fake_cloudflare import custom_hostname
-from tests.ops_helpers import run_cli
+from tests.cli.helpers import run_cli
+from tests.fakes.cloudflare import custom_hostname
 
 # fixtures: cloudflare_api (the local API), fresh_dns (the local DNS server), project (a copy of the project)
-pytest_plugins = ["tests.ops_fixtures"]
+pytest_plugins = ["tests.fakes.ops_fixtures"]
 
 # Our side: what the proxied wildcard *.cname.mailito.com answers for each customer target.
 OUR_SIDE = """
