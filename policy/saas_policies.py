@@ -8,6 +8,11 @@ during a preview (an ARN, an ALB DNS name) into `UNKNOWN` instead of letting pul
 `UnknownValueError` abort the whole policy: a check that cannot be decided yet is skipped, and the
 same policies run again at `pulumi up`, when the values are known.
 
+One module of about 600 lines, on purpose: the pack runs in its own environment from this folder
+alone (it cannot import `infra`), the policies are short independent functions, and the tests load
+this one file by path. Copies it must keep (type strings, Cloudflare's ranges, the explicit SSL
+fields) are held equal to the program's by tests/model/test_names.py and tests/test_policy.py.
+
 The pack needs no Pulumi or stack configuration. Optional policy configuration (a JSON file given
 with `--policy-pack-config`) can set the SaaS zone, Cloudflare's address ranges, the accepted ALB
 TLS policies and whether origin authentication is required; see each policy's `config_schema`.
