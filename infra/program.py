@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
 from infra.components.customer_hostnames import CustomerHostnames, CustomerHostnamesArgs
 from infra.components.edge import Edge, EdgeArgs, lookup_zone_id
-from infra.components.origin import Origin, OriginArgs
 from infra.components.origin_auth import OriginAuth, OriginAuthArgs
 from infra.model import names
 from infra.model.customers import CustomersFile, CustomersFileError, load_customers
 from infra.model.names import PROJECT
-from infra.model.settings import SettingsError, StackSettings, settings_from
+from infra.model.settings import ALB_ORIGIN, SettingsError, StackSettings, settings_from
+
+# pulumi_aws and pulumi_gcp are imported by the origin a stack chooses, never both: each costs
+# seconds and hundreds of MB (tests/components/test_program_origins.py checks it).
 
 CONFIRM_REMOVALS = (f"confirm it for this deployment with `pulumi config set {PROJECT}:allowRemovals {{count}}` "
                     f"(and set it back to 0 afterwards)")
@@ -46,6 +47,8 @@ def load_inputs(project_dir: Path) -> tuple[StackSettings, CustomersFile]:
 
 def lookup_network(settings: StackSettings) -> Network:
     """The configured VPC and subnets, or the account's default VPC and its default subnets."""
+    import pulumi_aws as aws
+
     if settings.vpc_id:
         vpc = aws.ec2.get_vpc_output(id=settings.vpc_id)
         return Network(vpc.id, vpc.cidr_block, list(settings.subnet_ids))
@@ -84,11 +87,37 @@ async def declare_stack(settings: StackSettings, customers: CustomersFile) -> No
 
     zone_id = settings.zone_id or lookup_zone_id(settings.zone)
     cloudflare_ranges = cloudflare.get_ip_ranges_output()
-    network = lookup_network(settings)
+    network = lookup_network(settings) if settings.origin == ALB_ORIGIN else None
 
     origin_auth = OriginAuth(names.ORIGIN_AUTH, OriginAuthArgs(
         mode=settings.origin_auth, zone=settings.zone, zone_id=zone_id,
-        fallback_hostname=settings.fallback_hostname))
+        fallback_hostname=settings.fallback_hostname, origin=settings.origin))
+    if network is not None:
+        fallback_target = declare_alb_origin(settings, zone_id, network, cloudflare_ranges, origin_auth)
+    else:
+        fallback_target = declare_cloud_run_origin(settings, zone_id, cloudflare_ranges, origin_auth)
+    edge = Edge(names.EDGE, EdgeArgs(
+        zone_id=zone_id,
+        fallback_hostname=settings.fallback_hostname,
+        cname_domain=settings.cname_domain,
+        manage_zone_ssl_mode=settings.manage_zone_ssl_mode,
+        **fallback_target,
+    ))
+    hostnames = CustomerHostnames(names.CUSTOMERS, CustomerHostnamesArgs(
+        zone_id=zone_id,
+        hostnames=customers.hostnames,
+        cname_domain=settings.cname_domain,
+    ))
+
+    pulumi.export("fallbackOrigin", edge.fallback_origin_name)
+    pulumi.export("customerHostnames", hostnames.dns_instructions)
+
+
+def declare_alb_origin(settings: StackSettings, zone_id: pulumi.Input[str], network: Network,
+                       cloudflare_ranges: pulumi.Output, origin_auth: OriginAuth) -> dict[str, pulumi.Input[str]]:
+    """The ALB origin and its outputs; what the fallback record points at (a CNAME to the ALB)."""
+    from infra.components.origin import Origin, OriginArgs
+
     origin = Origin(names.ORIGIN, OriginArgs(
         zone_id=zone_id,
         fallback_hostname=settings.fallback_hostname,
@@ -105,21 +134,29 @@ async def declare_stack(settings: StackSettings, customers: CustomersFile) -> No
         auth_header_value=origin_auth.header_value,
         trust_store_arn=origin_auth.trust_store_arn,
     ))
-    edge = Edge(names.EDGE, EdgeArgs(
-        zone_id=zone_id,
-        fallback_hostname=settings.fallback_hostname,
-        cname_domain=settings.cname_domain,
-        origin_dns_name=origin.dns_name,
-        manage_zone_ssl_mode=settings.manage_zone_ssl_mode,
-    ))
-    hostnames = CustomerHostnames(names.CUSTOMERS, CustomerHostnamesArgs(
-        zone_id=zone_id,
-        hostnames=customers.hostnames,
-        cname_domain=settings.cname_domain,
-    ))
-
     pulumi.export("zoneId", zone_id)
     pulumi.export("albDnsName", origin.dns_name)
     pulumi.export("targetGroupArn", origin.target_group_arn)
-    pulumi.export("fallbackOrigin", edge.fallback_origin_name)
-    pulumi.export("customerHostnames", hostnames.dns_instructions)
+    return {"origin_dns_name": origin.dns_name}
+
+
+def declare_cloud_run_origin(settings: StackSettings, zone_id: pulumi.Input[str], cloudflare_ranges: pulumi.Output,
+                             origin_auth: OriginAuth) -> dict[str, pulumi.Input[str]]:
+    """The Cloud Run origin behind a global load balancer; the fallback record's A and AAAA addresses."""
+    from infra.components.cloud_run_origin import CloudRunOrigin, CloudRunOriginArgs
+
+    origin = CloudRunOrigin(names.ORIGIN, CloudRunOriginArgs(
+        zone_id=zone_id,
+        fallback_hostname=settings.fallback_hostname,
+        service=settings.cloud_run_service,
+        region=settings.cloud_run_region,
+        ingress_ipv4_cidrs=cloudflare_ranges.ipv4_cidrs,
+        ingress_ipv6_cidrs=cloudflare_ranges.ipv6_cidrs,
+        auth_header_value=origin_auth.header_value,
+        ca_certificate_pem=origin_auth.ca_certificate_pem,
+    ))
+    pulumi.export("zoneId", zone_id)
+    pulumi.export("loadBalancerIpv4", origin.ipv4_address)
+    pulumi.export("loadBalancerIpv6", origin.ipv6_address)
+    pulumi.export("backendService", origin.backend_service_name)
+    return {"origin_ipv4": origin.ipv4_address, "origin_ipv6": origin.ipv6_address}

@@ -31,8 +31,12 @@ class EdgeArgs:
     zone_id: pulumi.Input[str]
     fallback_hostname: str
     cname_domain: str  # customers point at <customer id>.<cname_domain>
-    origin_dns_name: pulumi.Input[str]  # the ALB
     manage_zone_ssl_mode: bool
+    # The origin the fallback record points at: a DNS name (the ALB: a CNAME) or addresses (the Cloud
+    # Run load balancer's global IPv4 and IPv6: an A and an AAAA record). Exactly one of the two.
+    origin_dns_name: pulumi.Input[str] | None = None
+    origin_ipv4: pulumi.Input[str] | None = None
+    origin_ipv6: pulumi.Input[str] | None = None
 
 
 class Edge(pulumi.ComponentResource):
@@ -47,19 +51,32 @@ class Edge(pulumi.ComponentResource):
         # replacement too (not a rename in place under the fallback origin). Either way the engine
         # first deletes what depends on the record through its inputs: the fallback origin, then
         # the waiter, which returns once Cloudflare has finished deleting it (error 1039 otherwise).
-        self.fallback_record = self._proxied_cname(
-            names.child(name, names.FALLBACK_RECORD), args.zone_id, args.fallback_hostname, args.origin_dns_name,
-            "Custom-hostname fallback origin: the ALB (managed by saas-domains)",
-            pulumi.ResourceOptions(delete_before_replace=True, replace_on_changes=["name"]))
-        self.wildcard_record = self._proxied_cname(
-            names.child(name, names.WILDCARD_RECORD), args.zone_id, f"*.{args.cname_domain}", args.fallback_hostname,
-            "CNAME target of every customer hostname (managed by saas-domains)")
+        record_opts = pulumi.ResourceOptions(delete_before_replace=True, replace_on_changes=["name"])
+        self.fallback_ipv6_record = None
+        if args.origin_dns_name is not None:
+            self.fallback_record = self._proxied(
+                names.child(name, names.FALLBACK_RECORD), args.zone_id, args.fallback_hostname, "CNAME",
+                args.origin_dns_name, "Custom-hostname fallback origin: the ALB (managed by saas-domains)", record_opts)
+        else:
+            comment = "Custom-hostname fallback origin: the load balancer (managed by saas-domains)"
+            self.fallback_record = self._proxied(
+                names.child(name, names.FALLBACK_RECORD), args.zone_id, args.fallback_hostname, "A",
+                args.origin_ipv4, comment, record_opts)
+            self.fallback_ipv6_record = self._proxied(
+                names.child(name, names.FALLBACK_IPV6_RECORD), args.zone_id, args.fallback_hostname, "AAAA",
+                args.origin_ipv6, comment, record_opts)
+        self.wildcard_record = self._proxied(
+            names.child(name, names.WILDCARD_RECORD), args.zone_id, f"*.{args.cname_domain}", "CNAME",
+            args.fallback_hostname, "CNAME target of every customer hostname (managed by saas-domains)")
         # Record -> waiter -> fallback origin, each taking its zone id from the one before: input
         # (property) dependencies, which order creation, order `pulumi destroy` in reverse, and make
         # a delete-before-replace of the record replace the waiter and the fallback origin first.
+        # With an AAAA record too, the waiter holds that one back as well (Cloudflare refuses both).
+        waiter_opts = child if self.fallback_ipv6_record is None else pulumi.ResourceOptions(
+            parent=self, depends_on=[self.fallback_ipv6_record])
         self.fallback_origin_waiter = FallbackOriginWaiter(
             names.child(name, names.FALLBACK_ORIGIN_WAITER), zone_id=self.fallback_record.zone_id,
-            hostname=args.fallback_hostname, opts=child)
+            hostname=args.fallback_hostname, opts=waiter_opts)
         # A zone has one fallback origin: creating a replacement first and then deleting the old one
         # would delete the new one, so it is deleted before it is replaced.
         self.fallback_origin = cloudflare.CustomHostnameFallbackOrigin(
@@ -85,10 +102,10 @@ class Edge(pulumi.ComponentResource):
             "wildcardRecordId": self.wildcard_record.id,
         })
 
-    def _proxied_cname(self, resource_name: str, zone_id: pulumi.Input[str], name: str,
-                       content: pulumi.Input[str], comment: str,
-                       opts: pulumi.ResourceOptions | None = None) -> cloudflare.DnsRecord:
+    def _proxied(self, resource_name: str, zone_id: pulumi.Input[str], name: str, record_type: str,
+                 content: pulumi.Input[str], comment: str,
+                 opts: pulumi.ResourceOptions | None = None) -> cloudflare.DnsRecord:
         return cloudflare.DnsRecord(
-            resource_name, zone_id=zone_id, name=name, type="CNAME", content=content, proxied=True,
+            resource_name, zone_id=zone_id, name=name, type=record_type, content=content, proxied=True,
             ttl=AUTOMATIC_TTL, comment=comment,
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts))

@@ -17,13 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 import pulumi_random as random
 import pulumi_tls as tls
 
 from infra.model import names
-from infra.model.settings import ORIGIN_AUTH_MODES
+from infra.model.settings import ALB_ORIGIN, ORIGIN_AUTH_MODES
 
 COMPONENT_TYPE = names.ORIGIN_AUTH_TYPE
 MODES = ORIGIN_AUTH_MODES
@@ -45,13 +44,15 @@ class OriginAuthArgs:
     zone: str
     zone_id: pulumi.Input[str]
     fallback_hostname: str
+    origin: str = ALB_ORIGIN  # which origin checks the proof: the ALB's trust store lives here (URN history)
 
 
 class OriginAuth(pulumi.ComponentResource):
     """The zone-side half of origin authentication and what the ALB needs to check it."""
 
     header_value: pulumi.Output[str] | None = None
-    trust_store_arn: pulumi.Output[str] | None = None
+    trust_store_arn: pulumi.Output[str] | None = None  # mtls with the ALB
+    ca_certificate_pem: pulumi.Output[str] | None = None  # mtls: the CA an origin trusts for client certificates
 
     def __init__(self, name: str, args: OriginAuthArgs, opts: pulumi.ResourceOptions | None = None):
         if args.mode not in MODES:
@@ -112,14 +113,23 @@ class OriginAuth(pulumi.ComponentResource):
             f"{name}-zone", zone_id=args.zone_id, enabled=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.zone_certificate]))
 
+        self.ca_certificate_pem = ca_cert.cert_pem
+        if args.origin == ALB_ORIGIN:
+            self.trust_store_arn = self._alb_trust_store(name, ca_cert.cert_pem)
+
+    def _alb_trust_store(self, name: str, ca_cert_pem: pulumi.Output[str]) -> pulumi.Output[str]:
+        """The ALB's trust store (an S3 object): kept in this component, where the ALB stacks have it."""
+        import pulumi_aws as aws  # only ALB stacks pay for the AWS SDK
+
+        child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(f"{name}-trust-store", force_destroy=True, opts=child)
         aws.s3.BucketPublicAccessBlock(
             f"{name}-trust-store", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True, opts=child)
         bundle = aws.s3.BucketObjectv2(
-            f"{name}-trust-store-ca", bucket=bucket.id, key="origin-pull-ca.pem", content=ca_cert.cert_pem,
+            f"{name}-trust-store-ca", bucket=bucket.id, key="origin-pull-ca.pem", content=ca_cert_pem,
             content_type="application/x-pem-file", opts=child)
         trust_store = aws.lb.TrustStore(
             f"{name}-trust-store", ca_certificates_bundle_s3_bucket=bucket.id,
             ca_certificates_bundle_s3_key=bundle.key, opts=child)
-        self.trust_store_arn = trust_store.arn
+        return trust_store.arn

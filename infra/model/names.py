@@ -13,7 +13,8 @@ PROJECT = "saas-domains"
 
 # The program's component types: each is part of its children's URNs.
 ORIGIN_AUTH_TYPE = f"{PROJECT}:index:OriginAuth"
-ORIGIN_TYPE = f"{PROJECT}:index:Origin"
+ORIGIN_TYPE = f"{PROJECT}:index:Origin"  # the ALB origin
+CLOUD_RUN_ORIGIN_TYPE = f"{PROJECT}:index:CloudRunOrigin"
 EDGE_TYPE = f"{PROJECT}:index:Edge"
 CUSTOMER_HOSTNAMES_TYPE = f"{PROJECT}:index:CustomerHostnames"
 
@@ -25,7 +26,8 @@ CUSTOMERS = "customers"  # its children are named by hostname
 LAST_DEPLOYMENT = "last-deployment"  # the removal guard's reference to the stack itself
 
 # The Edge's children (component name + "-" + suffix), which `import` adopts.
-FALLBACK_RECORD = "fallback"
+FALLBACK_RECORD = "fallback"  # the ALB's CNAME, or the load balancer's A record
+FALLBACK_IPV6_RECORD = "fallback-ipv6"  # the load balancer's AAAA record (Cloud Run origin)
 WILDCARD_RECORD = "customer-wildcard"
 FALLBACK_ORIGIN = "fallback-origin"
 FALLBACK_ORIGIN_WAITER = "fallback-origin-waiter"

@@ -99,6 +99,8 @@ def empty_is_none(value: str) -> str | None:
     return value or None
 
 
+ALB_ORIGIN, CLOUD_RUN_ORIGIN = "aws-alb", "gcp-cloud-run"
+ORIGINS = (ALB_ORIGIN, CLOUD_RUN_ORIGIN)
 TARGET_TYPES = ("ip", "instance", "lambda")
 # Used by infra/components/origin_auth.py; kept here so `validate` needs no Pulumi.
 ORIGIN_AUTH_MODES = ("header", "mtls", "none")
@@ -106,6 +108,14 @@ ORIGIN_AUTH_MODES = ("header", "mtls", "none")
 SETTINGS: tuple[Setting, ...] = (
     Setting("zone", "string", None, "The SaaS zone apex in Cloudflare, e.g. mailito.com.", required=True,
             check=domain),
+    Setting("origin", "string", ALB_ORIGIN,
+            "Where Cloudflare sends customer traffic: aws-alb (an ALB) or gcp-cloud-run (a Cloud Run service "
+            "behind a global external load balancer).", choices=ORIGINS),
+    Setting("cloudRunService", "string", "",
+            "gcp-cloud-run: the Cloud Run service's name (required for that origin).", check=empty_is_none),
+    Setting("cloudRunRegion", "string", "",
+            "gcp-cloud-run: the Cloud Run service's region, e.g. europe-west1 (required for that origin).",
+            check=empty_is_none),
     Setting("zoneId", "string", "", "Cloudflare zone id; empty means one get_zone lookup by name.",
             check=empty_is_none),
     Setting("fallbackSubdomain", "string", "proxy-fallback",
@@ -144,6 +154,17 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def cloud_run_service_named(values: Mapping[str, Any]) -> str | None:
+    if values["origin"] != CLOUD_RUN_ORIGIN:
+        return None
+    missing = [key for key in ("cloudRunService", "cloudRunRegion") if not values[key]]
+    if missing:
+        return (f"{PROJECT}:origin gcp-cloud-run needs {' and '.join(f'{PROJECT}:{k}' for k in missing)}: the "
+                "Cloud Run service behind the load balancer, e.g. `pulumi config set "
+                f"{PROJECT}:{missing[0]} ...` (and gcp:project for the Google Cloud project)")
+    return None
+
+
 def vpc_with_subnets(values: Mapping[str, Any]) -> str | None:
     if bool(values["vpcId"]) != bool(values["subnetIds"]):
         return (f"{PROJECT}:vpcId and {PROJECT}:subnetIds go together: set both (public subnets of "
@@ -156,6 +177,8 @@ MAX_CERTIFICATE_NAME = 64
 
 
 def fallback_name_fits_a_certificate(values: Mapping[str, Any]) -> str | None:
+    if values["origin"] != ALB_ORIGIN:
+        return None  # an ACM rule; Certificate Manager certifies the name for the Cloud Run origin
     fallback_hostname = f"{values['fallbackSubdomain']}.{values['zone']}"
     if len(fallback_hostname) > MAX_CERTIFICATE_NAME:
         return (f"{PROJECT}:fallbackSubdomain and {PROJECT}:zone make {fallback_hostname!r} "
@@ -166,6 +189,7 @@ def fallback_name_fits_a_certificate(values: Mapping[str, Any]) -> str | None:
 
 # Rules that read more than one setting: each gets the checked values by key and returns the error, if any.
 STACK_CHECKS: tuple[Callable[[Mapping[str, Any]], str | None], ...] = (
+    cloud_run_service_named,
     vpc_with_subnets,
     fallback_name_fits_a_certificate,
 )
@@ -176,6 +200,9 @@ class StackSettings:
     """The validated settings; built only by settings_from, so the defaults live in SETTINGS alone."""
 
     zone: str
+    origin: str
+    cloud_run_service: str | None
+    cloud_run_region: str | None
     zone_id: str | None
     fallback_subdomain: str
     cname_subdomain: str

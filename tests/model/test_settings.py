@@ -38,7 +38,7 @@ def test_pulumi_yaml_declares_every_setting_with_the_same_type_and_default():
 def test_a_setting_with_choices_names_each_of_them_in_its_description():
     """`pulumi config` shows Pulumi.yaml's description; it is the only place a user sees the allowed values."""
     with_choices = [s for s in SETTINGS if s.choices]
-    assert {s.key for s in with_choices} == {"originAuth", "targetType"}
+    assert {s.key for s in with_choices} == {"origin", "originAuth", "targetType"}
     for setting in with_choices:
         assert setting.default in setting.choices, setting.key
         for choice in setting.choices:
@@ -63,7 +63,7 @@ def test_defaults_apply_when_only_the_zone_is_set():
             continue
         value = getattr(settings, _snake(setting.key))
         expected = setting.default
-        if setting.key in ("zoneId", "vpcId"):
+        if setting.key in ("zoneId", "vpcId", "cloudRunService", "cloudRunRegion"):
             expected = None
         if setting.type == "array":
             expected = tuple(expected)
@@ -142,3 +142,16 @@ def test_a_fallback_hostname_too_long_for_an_acm_certificate_is_refused():
         settings_from_stack_config({"saas-domains:zone": zone})
     shorter = settings_from_stack_config({"saas-domains:zone": zone, "saas-domains:fallbackSubdomain": "fb"})
     assert shorter.fallback_hostname == f"fb.{zone}"
+
+
+def test_the_cloud_run_origin_needs_its_service_and_region():
+    with pytest.raises(SettingsError, match=r"saas-domains:origin gcp-cloud-run needs saas-domains:cloudRunService "
+                                            r"and saas-domains:cloudRunRegion"):
+        settings_from_stack_config({"saas-domains:zone": "mailito.com", "saas-domains:origin": "gcp-cloud-run"})
+    settings = settings_from_stack_config({
+        "saas-domains:zone": "mailito.com", "saas-domains:origin": "gcp-cloud-run",
+        "saas-domains:cloudRunService": "app", "saas-domains:cloudRunRegion": "europe-west1"})
+    assert (settings.origin, settings.cloud_run_service, settings.cloud_run_region) == (
+        "gcp-cloud-run", "app", "europe-west1")
+    with pytest.raises(SettingsError, match="saas-domains:origin must be one of aws-alb, gcp-cloud-run, got 'azure'"):
+        settings_from_stack_config({"saas-domains:zone": "mailito.com", "saas-domains:origin": "azure"})
