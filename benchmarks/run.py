@@ -18,7 +18,10 @@ wall-clock and CPU seconds of the measured call; memory is the process's peak re
 (`ru_maxrss`). `--gc off` runs both plans with CPython's cyclic garbage collector disabled (see
 docs/scale.md: it is half of the plan's CPU time).
 
-    python benchmarks/run.py [--sizes 1000,5000,10000,20000] [--repeat 1] [--gc on|off] [--json results.json]
+`--stack gcp-example` measures the project with the Cloud Run origin instead of the ALB (`dev`).
+
+    python benchmarks/run.py [--sizes 1000,5000,10000,20000] [--repeat 1] [--gc on|off] [--stack dev]
+                             [--json results.json]
 """
 
 from __future__ import annotations
@@ -99,13 +102,18 @@ def _plan_config(program: str, customers_path: Path, bare_path: Path) -> tuple[d
     from infra.offline import config_value
 
     if program == "project":
-        config = {key: config_value(value) for key, value in read_stack_file(ROOT, "dev").items()}
+        config = {key: config_value(value) for key, value in read_stack_file(ROOT, _stack()).items()}
         config["saas-domains:customersFile"] = str(customers_path)
         config["saas-domains:maxHostnames"] = str(10**9)
         return config, ROOT
     zone = read_stack_file(ROOT, "dev")["saas-domains:zone"]
     return ({"saas-domains:zoneId": ZONE_ID, "saas-domains:cnameDomain": f"cname.{zone}",
              "saas-domains:hostnamesFile": str(bare_path)}, BARE)
+
+
+def _stack() -> str:
+    """The project's stack to measure: `dev` (the ALB origin) unless --stack chose another."""
+    return os.environ.get("SAAS_DOMAINS_BENCH_STACK", "dev")
 
 
 def child_plan(program: str, customers_path: Path, bare_path: Path) -> dict:
@@ -121,7 +129,7 @@ def child_plan(program: str, customers_path: Path, bare_path: Path) -> dict:
     config, project_dir = _plan_config(program, customers_path, bare_path)
     cloud = FakeCloud()
     began, began_cpu = time.perf_counter(), time.process_time()
-    rendering = render(project_dir, "dev", config=config, cloud=cloud)
+    rendering = render(project_dir, _stack() if program == "project" else "dev", config=config, cloud=cloud)
     done, done_cpu = time.perf_counter(), time.process_time()
     peak = _peak_rss_mb()
     hostnames = [r for r in rendering.resources if r.type == "cloudflare:index/customHostname:CustomHostname"]
@@ -249,6 +257,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the fastest is reported")
     parser.add_argument("--gc", choices=("on", "off"), default="on",
                         help="off: plans run with CPython's cyclic garbage collector disabled")
+    parser.add_argument("--stack", default="dev",
+                        help="the project's stack: dev (ALB origin) or gcp-example (Cloud Run origin)")
     parser.add_argument("--json", type=Path, help="also write the raw measurements here")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -266,9 +276,10 @@ def main() -> None:
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     os.environ["SAAS_DOMAINS_BENCH_GC"] = args.gc  # inherited by the children
+    os.environ["SAAS_DOMAINS_BENCH_STACK"] = args.stack
     print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
           f"{HOSTNAMES_PER_CUSTOMER} hostnames per customer; best of {args.repeat}; "
-          f"garbage collector {args.gc}; "
+          f"garbage collector {args.gc}; stack {args.stack}; "
           "CPU ms per hostname = (CPU time at N − CPU time at 0) / hostnames\n")
     print(_HEADER, flush=True)
     results = run(sizes, args.repeat)
