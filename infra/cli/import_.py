@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     api, zone_id = connect(stack.settings)
     live = list_zone_hostnames(api, zone_id, stack.settings)
     fallback = api.fallback_origin(zone_id)
-    records = edge_records(api, zone_id, stack.settings.fallback_hostname, stack.settings.cname_domain)
+    records = edge_records(api, zone_id, stack.settings.fallback_hostname, stack.settings.cname_domain,
+                           stack.settings.origin)
     text = stack.customers_path.read_text(encoding="utf-8")
     try:  # a GroupingError (a bad --group-by) goes up to main() as it is: exit 2
         plan = plan_import(text, stack.shown_path(), stack.settings.validation_rules(), live,

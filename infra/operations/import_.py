@@ -35,12 +35,14 @@ from infra.model.names import (
     DNS_RECORD_RESOURCE,
     EDGE,
     EDGE_TYPE,
+    FALLBACK_IPV6_RECORD,
     FALLBACK_ORIGIN_RESOURCE,
     FALLBACK_RECORD,
     WILDCARD_RECORD,
     child,
 )
 from infra.model.names import FALLBACK_ORIGIN as FALLBACK_ORIGIN_CHILD
+from infra.model.settings import ALB_ORIGIN, CLOUD_RUN_ORIGIN
 from infra.operations.import_editor import CustomersEditor
 from infra.operations.status import api_hostname
 
@@ -52,8 +54,19 @@ EDGE_COMPONENT = (EDGE_TYPE, EDGE)
 CUSTOM_HOSTNAME_TYPE = CUSTOM_HOSTNAME_RESOURCE
 FALLBACK_ORIGIN = (FALLBACK_ORIGIN_RESOURCE, child(EDGE, FALLBACK_ORIGIN_CHILD))
 DNS_RECORD_TYPE = DNS_RECORD_RESOURCE
-# The Edge component's records: the fallback record, then the customer wildcard.
+# The Edge component's records that every origin declares: the fallback record, then the customer wildcard.
 EDGE_RECORDS = (child(EDGE, FALLBACK_RECORD), child(EDGE, WILDCARD_RECORD))
+# What `import` looks up for each origin: (resource name, which name, record type). The ALB's fallback
+# record is a CNAME to its DNS name; the Cloud Run origin's are an A and an AAAA record holding the load
+# balancer's global addresses (infra/components/edge.py).
+FALLBACK, WILDCARD = "fallback", "wildcard"
+EDGE_RECORD_LOOKUPS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    ALB_ORIGIN: ((EDGE_RECORDS[0], FALLBACK, "CNAME"),
+                 (EDGE_RECORDS[1], WILDCARD, "CNAME")),
+    CLOUD_RUN_ORIGIN: ((EDGE_RECORDS[0], FALLBACK, "A"),
+                       (child(EDGE, FALLBACK_IPV6_RECORD), FALLBACK, "AAAA"),
+                       (EDGE_RECORDS[1], WILDCARD, "CNAME")),
+}
 GROUP_RULES = ("registrable-domain", "hostname", "metadata:KEY")
 GONE = {"pending_deletion", "deleted"}
 
@@ -334,12 +347,14 @@ def _component(type_token: str, name: str) -> dict[str, Any]:
 # -- what to import and how it is written ------------------------------------------------------------
 
 
-def edge_records(api: CloudflareApi, zone_id: str, fallback_hostname: str, cname_domain: str) -> dict[str, str]:
-    """The fallback and wildcard records the Edge component declares, by resource name, when they exist."""
-    wanted = dict(zip(EDGE_RECORDS, (fallback_hostname, f"*.{cname_domain}"), strict=True))
+def edge_records(api: CloudflareApi, zone_id: str, fallback_hostname: str, cname_domain: str,
+                 origin: str = ALB_ORIGIN) -> dict[str, str]:
+    """The fallback and wildcard records the Edge component declares for `origin`, by resource name, when
+    they exist: a record of another type under the fallback name (the other origin's) is not adopted."""
+    names = {FALLBACK: fallback_hostname, WILDCARD: f"*.{cname_domain}"}
     found = {}
-    for resource_name, record_name in wanted.items():
-        records = api.dns_records(zone_id, record_name, "CNAME")
+    for resource_name, which, record_type in EDGE_RECORD_LOOKUPS[origin]:
+        records = api.dns_records(zone_id, names[which], record_type)
         if records:
             found[resource_name] = str(records[0]["id"])
     return found

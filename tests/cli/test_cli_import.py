@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from infra.model.customers import EntryOverrides, ValidationRules, parse_customers
 from infra.offline import render
@@ -213,3 +214,42 @@ def test_what_a_new_entry_needs_is_the_models_entry_overrides_and_the_validator_
     entry = next(h for h in adopted.hostnames if h.hostname == "shop.example.com")
     assert (entry.ssl.min_tls_version, entry.metadata_dict, entry.origin) == (
         "1.3", {"plan": "free", "tier": "gold"}, "eu.mailito.com")
+
+
+CLOUD_RUN_EDGE = [
+    {"id": "rec-a", "name": "proxy-fallback.mailito.com", "type": "A", "content": "203.0.113.10"},
+    {"id": "rec-aaaa", "name": "proxy-fallback.mailito.com", "type": "AAAA", "content": "2001:db8::10"},
+    {"id": "rec-wildcard", "name": "*.cname.mailito.com", "type": "CNAME", "content": "proxy-fallback.mailito.com"},
+]
+
+
+def test_a_cloud_run_stack_adopts_its_a_and_aaaa_fallback_records(project, cloudflare_api, capsys):
+    """The Cloud Run origin's fallback record is an A (`edge-fallback`) and an AAAA (`edge-fallback-ipv6`)
+    record holding the load balancer's addresses, not the ALB's CNAME: import looks them up by type."""
+    shutil.copy(PROJECT_ROOT / "Pulumi.gcp-example.yaml", project / "Pulumi.gcp-example.yaml")
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.dns = list(CLOUD_RUN_EDGE)
+    cloudflare_api.hostnames = [custom_hostname("mail.mkdev.me", hostname_id="id-mkdev")]
+    result = run_cli(capsys, "import", "--stack", "gcp-example", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["dns_records"] == ["edge-customer-wildcard", "edge-fallback", "edge-fallback-ipv6"]
+    document = json.loads((project / "Pulumi.gcp-example.import.json").read_text())
+    records = {r["name"]: r["id"] for r in document["resources"] if r["type"] == "cloudflare:index/dnsRecord:DnsRecord"}
+    assert records == {"edge-fallback": f"{ZONE_ID}/rec-a", "edge-fallback-ipv6": f"{ZONE_ID}/rec-aaaa",
+                       "edge-customer-wildcard": f"{ZONE_ID}/rec-wildcard"}
+    assert all(r["parent"] == "edge" for r in document["resources"] if r["name"] in records)
+
+
+def test_each_origin_adopts_only_its_own_kind_of_fallback_record(project, cloudflare_api, capsys):
+    """An ALB stack does not take the load balancer's A record for its CNAME, nor a Cloud Run stack the
+    ALB's CNAME for its A record: `pulumi import` would adopt a record of the wrong type."""
+    shutil.copy(PROJECT_ROOT / "Pulumi.gcp-example.yaml", project / "Pulumi.gcp-example.yaml")
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.dns = list(CLOUD_RUN_EDGE)
+    report = json.loads(run_cli(capsys, "import", "--dry-run", "--json").out)  # stack dev: the ALB
+    assert report["dns_records"] == ["edge-customer-wildcard"]
+    hand_made_zone(cloudflare_api)  # the ALB's CNAME and the wildcard
+    report = json.loads(run_cli(capsys, "import", "--stack", "gcp-example", "--dry-run", "--json").out)
+    assert report["dns_records"] == ["edge-customer-wildcard"]
+    assert [(r[0], r[2]) for r in import_.EDGE_RECORD_LOOKUPS["gcp-cloud-run"]] == [
+        ("edge-fallback", "A"), ("edge-fallback-ipv6", "AAAA"), ("edge-customer-wildcard", "CNAME")]
