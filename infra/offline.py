@@ -44,6 +44,26 @@ CLOUDFLARE_IPV6 = (
 )
 
 
+# The GCP resource types the Cloud Run origin declares, and the collection in their ids.
+GCP_COLLECTIONS = {
+    "gcp:compute/globalAddress:GlobalAddress": "addresses",
+    "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": "networkEndpointGroups",
+    "gcp:compute/securityPolicy:SecurityPolicy": "securityPolicies",
+    "gcp:compute/backendService:BackendService": "backendServices",
+    "gcp:compute/uRLMap:URLMap": "urlMaps",
+    "gcp:compute/sSLPolicy:SSLPolicy": "sslPolicies",
+    "gcp:compute/targetHttpsProxy:TargetHttpsProxy": "targetHttpsProxies",
+    "gcp:compute/targetHttpProxy:TargetHttpProxy": "targetHttpProxies",
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": "forwardingRules",
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": "dnsAuthorizations",
+    "gcp:certificatemanager/certificate:Certificate": "certificates",
+    "gcp:certificatemanager/certificateMap:CertificateMap": "certificateMaps",
+    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": "certificateMapEntries",
+    "gcp:certificatemanager/trustConfig:TrustConfig": "trustConfigs",
+    "gcp:networksecurity/serverTlsPolicy:ServerTlsPolicy": "serverTlsPolicies",
+}
+
+
 class ProgramError(Exception):
     """The program stopped with an error (as `pulumi up` would report it) before or while declaring."""
 
@@ -104,11 +124,12 @@ def _stable_id(*parts: str) -> str:
 
 
 class FakeCloud(pulumi.runtime.Mocks):
-    """Answers like AWS and Cloudflare would after a create, with stable ids and placeholders."""
+    """Answers like AWS, Google Cloud and Cloudflare would after a create, with stable ids and placeholders."""
 
     zone_id = "0123456789abcdef0123456789abcdef"
     vpc = {"id": "vpc-0a1b2c3d", "cidrBlock": "172.31.0.0/16"}
     subnets = ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"]
+    gcp_project = "offline-project"  # when the stack sets no gcp:project
 
     def __init__(self, deployed_outputs: dict[str, Any] | None = None) -> None:
         self.deployed_outputs = deployed_outputs or {}  # the stack's outputs at its last deployment
@@ -164,7 +185,31 @@ class FakeCloud(pulumi.runtime.Mocks):
         }.get(args.typ)
         if computed:
             state.update(computed())
+        if args.typ in GCP_COLLECTIONS:
+            return self._gcp_resource(args, rid, state)
         return (rid if args.custom else f"{args.name}-component"), state
+
+    def _gcp_resource(self, args: pulumi.runtime.MockResourceArgs, rid: str, state: dict) -> tuple[str, dict]:
+        """A GCP resource: its autoname, its id (the API path) and self link, and what GCP computes."""
+        project = pulumi.Config("gcp").get("project") or self.gcp_project
+        name = state.get("name") or f"{args.name}-{rid[:7]}"  # Pulumi's autonaming: name + random suffix
+        location = (f"regions/{args.inputs['region']}" if "region" in args.inputs
+                    else f"locations/{args.inputs.get('location') or 'global'}"
+                    if args.typ.startswith(("gcp:certificatemanager", "gcp:networksecurity")) else "global")
+        rid = f"projects/{project}/{location}/{GCP_COLLECTIONS[args.typ]}/{name}"
+        state.update(name=name, project=project, selfLink=f"https://www.googleapis.com/compute/v1/{rid}")
+        if args.typ == "gcp:compute/globalAddress:GlobalAddress":
+            number = int(_stable_id(rid)[:4], 16)
+            state["address"] = (f"2600:1901:0:{number:x}::" if args.inputs.get("ipVersion") == "IPV6"
+                                else f"34.{number % 256}.{number // 256}.1")
+        if args.typ == "gcp:certificatemanager/dnsAuthorization:DnsAuthorization":
+            domain = args.inputs["domain"]
+            state["dnsResourceRecords"] = [{
+                "name": f"_acme-challenge.{domain}.",
+                "type": "CNAME",
+                "data": f"{_stable_id(rid)[:36]}.4.authorize.certificatemanager.goog.",
+            }]
+        return rid, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         self.invokes.append(Invoke(args.token, dict(args.args)))

@@ -21,6 +21,7 @@ NOTE = ("This is a rendering of the program under Pulumi's mock engine with the 
 COMPONENT_TITLES = {
     names.ORIGIN_AUTH_TYPE: "Origin authentication",
     names.ORIGIN_TYPE: "Origin (AWS)",
+    names.CLOUD_RUN_ORIGIN_TYPE: "Origin (Google Cloud Run)",
     names.EDGE_TYPE: "Edge (Cloudflare)",
     names.CUSTOMER_HOSTNAMES_TYPE: "Customer hostnames (Cloudflare)",
 }
