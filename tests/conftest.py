@@ -15,7 +15,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 def dev_config(**overrides: object) -> dict[str, str]:
     """The example stack's config with some `saas-domains:` keys replaced (None removes a key)."""
-    config = {k: config_value(v) for k, v in read_stack_file(PROJECT_ROOT, "dev").items()}
+    return stack_config("dev", **overrides)
+
+
+def stack_config(stack: str, **overrides: object) -> dict[str, str]:
+    """A stack file's config (e.g. `gcp-example`) with some `saas-domains:` keys replaced (None removes)."""
+    config = {k: config_value(v) for k, v in read_stack_file(PROJECT_ROOT, stack).items()}
     for key, value in overrides.items():
         full = f"saas-domains:{key}"
         if value is None:
@@ -30,6 +35,14 @@ def run_program(customers_file: Path | None = None, cloud: FakeCloud | None = No
     if customers_file is not None:
         overrides["customersFile"] = str(customers_file)
     return render(PROJECT_ROOT, "dev", config=dev_config(**overrides), cloud=cloud)
+
+
+def run_gcp_program(customers_file: Path | None = None, cloud: FakeCloud | None = None,
+                    **overrides: object) -> Rendering:
+    """Like run_program, for the Cloud Run example stack (Pulumi.gcp-example.yaml)."""
+    if customers_file is not None:
+        overrides["customersFile"] = str(customers_file)
+    return render(PROJECT_ROOT, "gcp-example", config=stack_config("gcp-example", **overrides), cloud=cloud)
 
 
 @pytest.fixture
