@@ -181,6 +181,18 @@ def assert_policy_pack_runs(job: dict) -> None:
     assert pack["runtime"]["options"]["virtualenv"] == "venv"
 
 
+def test_the_readme_table_names_every_secret_and_variable_the_workflows_read():
+    """Each `secrets.X` and `vars.X` has a row (its kind, who uses it) in "Secrets and settings the workflows need"."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("### Secrets and settings the workflows need", 1)[1].split("\n## ", 1)[0]
+    rows = {row.split("|")[1]: row.split("|")[2].strip() for row in section.splitlines() if row.startswith("| `")}
+    kinds = {name: kind for cell, kind in rows.items() for name in re.findall(r"`([A-Z0-9_]+)`", cell)}
+    for workflow in sorted(WORKFLOWS.glob("*.yml")):
+        for kind, name in re.findall(r"\b(secrets|vars)\.([A-Z0-9_]+)", workflow.read_text()):
+            assert name in kinds, f"{workflow.name} reads {kind}.{name}, which the README's table does not list"
+            assert kinds[name].startswith("secret" if kind == "secrets" else "variable"), (name, kinds[name])
+
+
 def test_ci_and_workflows_run_the_readme_test_command():
     readme = (PROJECT_ROOT / "README.md").read_text()
     assert ".uv/bin/uv run --locked pytest" in readme
