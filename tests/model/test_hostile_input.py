@@ -13,6 +13,14 @@ expected outcome, listed in CORPUS below:
 
 tests/model/test_customers.py checks each validation rule's message; this corpus checks that hostile
 files as a whole never crash, never half-deploy and never turn into something unexpected.
+
+Both origins run the whole corpus, each with its example stack: `dev` (aws-alb) and `gcp-example`
+(gcp-cloud-run). The customers file is checked before either origin is declared, but a refusal must
+still stop the Cloud Run program before its first resource or lookup, and an accepted file must
+declare the same custom hostnames in front of either origin. The whole corpus stays cheap for both
+(a refused file costs milliseconds, an accepted one a small rendering; each provider SDK loads once per
+process), so no subset is taken: the second origin adds about fifteen seconds, most of it the first
+import of pulumi_gcp.
 """
 
 from __future__ import annotations
@@ -22,12 +30,16 @@ from pathlib import Path
 
 import pytest
 
-from infra.offline import FakeCloud, ProgramError
-from tests.conftest import run_program
+from infra.model import names
+from infra.offline import FakeCloud, ProgramError, Rendering
+from tests.conftest import run_gcp_program, run_program, stack_config
 
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 HOSTNAME = "cloudflare:index/customHostname:CustomHostname"
 EXECUTED_MARKER = Path("/tmp/saas-domains-hostile-yaml-ran")  # what tag-python-object-apply.yaml would create
+# Each origin: its example stack, how to run it, and the component type that proves the rendering used it.
+ORIGINS = {"aws-alb": ("dev", run_program, names.ORIGIN_TYPE),
+           "gcp-cloud-run": ("gcp-example", run_gcp_program, names.CLOUD_RUN_ORIGIN_TYPE)}
 
 
 @dataclass(frozen=True)
@@ -181,21 +193,26 @@ GENERATED: dict[str, tuple[object, Refused | Declares]] = {
 }
 
 
-def _run(path: Path) -> tuple[FakeCloud, object]:
+def _run(path: Path, origin: str) -> tuple[FakeCloud, Rendering | ProgramError]:
+    """The origin's example stack, as written, with `path` as its customers file."""
+    stack, run, _ = ORIGINS[origin]
+    assert stack_config(stack)[f"{names.PROJECT}:origin"] == origin
     cloud = FakeCloud()
     try:
-        return cloud, run_program(path, cloud=cloud)
+        return cloud, run(path, cloud=cloud)
     except ProgramError as err:
         return cloud, err
 
 
-def _check(path: Path, expected: Refused | Declares) -> str | None:
-    """Run the program on `path` and check the expected outcome; return the error message, if any."""
+def _check(path: Path, expected: Refused | Declares, origin: str = "aws-alb") -> str | None:
+    """Run the program on `path` with `origin` and check the expected outcome; return the error message, if any."""
     EXECUTED_MARKER.unlink(missing_ok=True)
-    cloud, outcome = _run(path)
+    cloud, outcome = _run(path, origin)
     assert not EXECUTED_MARKER.exists(), "a YAML tag ran a command"
     if isinstance(expected, Declares):
         assert not isinstance(outcome, ProgramError), f"refused although it should be accepted: {outcome}"
+        *_, origin_type = ORIGINS[origin]
+        assert origin_type in {r.type for r in outcome.resources}, f"{origin} was not the origin declared"
         declared = {r.name: r for r in outcome.of_type(HOSTNAME)}
         customers = {name: info["customer"] for name, info in outcome.outputs["customerHostnames"].items()}
         assert customers == expected.hostnames and set(declared) == set(expected.hostnames)
@@ -228,17 +245,19 @@ def test_every_corpus_file_has_one_expected_outcome():
     assert all(p.stat().st_size < 100_000 for p in CORPUS_DIR.iterdir())
 
 
+@pytest.mark.parametrize("origin", list(ORIGINS))
 @pytest.mark.parametrize("name", list(CORPUS))
-def test_hostile_file(name):
-    _check(CORPUS_DIR / name, CORPUS[name])
+def test_hostile_file(name, origin):
+    _check(CORPUS_DIR / name, CORPUS[name], origin)
 
 
+@pytest.mark.parametrize("origin", list(ORIGINS))
 @pytest.mark.parametrize("name", list(GENERATED))
-def test_enormous_file(name, tmp_path):
+def test_enormous_file(name, origin, tmp_path):
     make, expected = GENERATED[name]
     path = tmp_path / name
     path.write_text(make(), encoding="utf-8")
-    _check(path, expected)
+    _check(path, expected, origin)
 
 
 def test_refused_ids_are_not_reported_as_duplicates():
