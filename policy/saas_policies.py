@@ -8,10 +8,11 @@ during a preview (an ARN, an ALB DNS name) into `UNKNOWN` instead of letting pul
 `UnknownValueError` abort the whole policy: a check that cannot be decided yet is skipped, and the
 same policies run again at `pulumi up`, when the values are known.
 
-One module of about 600 lines, on purpose: the pack runs in its own environment from this folder
-alone (it cannot import `infra`), the policies are short independent functions, and the tests load
-this one file by path. Copies it must keep (type strings, Cloudflare's ranges, the explicit SSL
-fields) are held equal to the program's by tests/model/test_names.py and tests/test_policy.py.
+One module of about 1,000 lines (the ALB's checks and the Google Cloud load balancer's), on purpose:
+the pack runs in its own environment from this folder alone (it cannot import `infra`), the policies
+are short independent functions, and the tests load this one file by path. Copies it must keep
+(type strings, Cloudflare's ranges, the explicit SSL fields) are held equal to the program's (and the
+Google Cloud types to the locked pulumi-gcp SDK's) by tests/model/test_names.py and tests/test_policy.py.
 
 The pack needs no Pulumi or stack configuration. Optional policy configuration (a JSON file given
 with `--policy-pack-config`) can set the SaaS zone, Cloudflare's address ranges, the accepted ALB
@@ -56,6 +57,16 @@ SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 VPC_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
+# The Google Cloud origin (a global external Application Load Balancer in front of Cloud Run).
+GCP_SECURITY_POLICY = "gcp:compute/securityPolicy:SecurityPolicy"
+GCP_SECURITY_POLICY_RULE = "gcp:compute/securityPolicyRule:SecurityPolicyRule"
+GCP_BACKEND_SERVICE = "gcp:compute/backendService:BackendService"
+GCP_SSL_POLICY = "gcp:compute/sSLPolicy:SSLPolicy"
+GCP_HTTPS_PROXY = "gcp:compute/targetHttpsProxy:TargetHttpsProxy"
+GCP_HTTP_PROXY = "gcp:compute/targetHttpProxy:TargetHttpProxy"
+GCP_URL_MAP = "gcp:compute/uRLMap:URLMap"
+GCP_SERVER_TLS_POLICY = "gcp:networksecurity/serverTlsPolicy:ServerTlsPolicy"
+GCP_TRUST_CONFIG = "gcp:certificatemanager/trustConfig:TrustConfig"
 
 # https://www.cloudflare.com/ips/ (what cloudflare.get_ip_ranges returns); override with policy config.
 CLOUDFLARE_IPV4 = (
@@ -76,6 +87,13 @@ ACCEPTED_MIN_TLS_VERSIONS = ("1.2", "1.3")
 EXPLICIT_SSL_FIELDS = ("type", "method", "wildcard", "bundleMethod")
 EXPLICIT_SSL_SETTINGS = ("minTlsVersion", "http2", "tls13", "earlyHints")
 HEADER_PHASE = "http_request_late_transform"
+# Google Cloud: SSL policy minimums that refuse TLS 1.0 and 1.1 (the API's default, and Google's default
+# policy when a proxy names none, is TLS_1_0); Cloud Armor's lowest-priority (default) rule.
+GCP_ACCEPTED_MIN_TLS_VERSIONS = ("TLS_1_2", "TLS_1_3")
+ARMOR_DEFAULT_PRIORITY = 2147483647
+ARMOR_ADMITTING_ACTIONS = ("allow", "throttle", "rate_based_ban")  # the last two admit conforming traffic
+_ARMOR_IP_RANGE = re.compile(r"inIpRange\(\s*origin\.ip\s*,\s*['\"]([^'\"]+)['\"]\s*\)")
+_ARMOR_HEADER = re.compile(r"request\.headers\[\s*['\"]([^'\"]+)['\"]\s*\]")
 
 
 # --------------------------------------------------------------------------
@@ -376,6 +394,218 @@ http_listener_redirects_to_https = ResourceValidationPolicy(
 
 
 # --------------------------------------------------------------------------
+# Google Cloud load balancer: Cloudflare-only Cloud Armor, TLS 1.2+, HTTP only redirects
+# --------------------------------------------------------------------------
+
+
+def _linked(resource: Any, key: str, types: Sequence[str], resources: Sequence[Any]) -> list[Any] | None:
+    """The resources of `types` that `resource`'s property `key` refers to; None when that cannot be told.
+
+    By the property's dependencies (what the engine reports for an input that is another resource's
+    output), else by the resource's dependencies of those types, else by comparing a known value with
+    the candidates' known id, selfLink or name.
+    """
+    value = _get(resource.props, key)
+    if value is None:
+        return []
+    property_dependencies = getattr(resource, "property_dependencies", None) or {}
+    if property_dependencies.get(key):
+        return [dep for dep in property_dependencies[key] if dep.resource_type in types]
+    candidates = [r for r in resources if r.resource_type in types]
+    dependencies = [dep for dep in (getattr(resource, "dependencies", None) or []) if dep.resource_type in types]
+    if len(dependencies) == 1:
+        return dependencies
+    if isinstance(value, str):
+        found = [r for r in candidates if _refers_to(value, r)]
+        if found:
+            return found
+    return None
+
+
+def _refers_to(reference: str, resource: Any) -> bool:
+    """Whether a reference (an id, a self link or a URL ending in the name) names `resource`."""
+    for key in ("id", "selfLink", "name"):
+        known = _get(resource.props, key)
+        if isinstance(known, str) and known and (reference == known or reference.endswith("/" + known)):
+            return True
+    return False
+
+
+def _armor_action(rule: Any) -> Any:
+    action = _get(rule, "action")
+    return action.strip().lower() if isinstance(action, str) else action
+
+
+def _armor_admits(rule: Any) -> bool:
+    return _armor_action(rule) in ARMOR_ADMITTING_ACTIONS
+
+
+def _armor_denies(rule: Any) -> bool:
+    action = _armor_action(rule)
+    return isinstance(action, str) and action.startswith("deny")
+
+
+def _armor_expression(rule: Any) -> Any:
+    return _get(rule, "match", "expr", "expression")
+
+
+def _armor_ranges(rule: Any) -> list[Any]:
+    """The source ranges a Cloud Armor rule matches: srcIpRanges and inIpRange(origin.ip, ...) calls."""
+    ranges = _items(_get(rule, "match", "config", "srcIpRanges"))
+    expression = _armor_expression(rule)
+    if isinstance(expression, str):
+        ranges += _ARMOR_IP_RANGE.findall(expression)
+    return ranges
+
+
+def _armor_rule_problems(rule: Any, networks: list) -> list[str]:
+    """What in one Cloud Armor rule admits traffic from somewhere other than Cloudflare."""
+    if not isinstance(rule, Mapping) or not _armor_admits(rule):
+        return []
+    if _get(rule, "match") is UNKNOWN or _armor_action(rule) is UNKNOWN:
+        return []
+    ranges = _armor_ranges(rule)
+    if any(isinstance(cidr, str) and cidr.strip() == "*" for cidr in ranges):
+        return ["every address (\"*\")"]
+    if not ranges:
+        expression = _armor_expression(rule)
+        if expression is UNKNOWN or _get(rule, "match", "config", "srcIpRanges") is UNKNOWN:
+            return []
+        return ["requests from any address (its match names no source range)"]
+    outside = _outside_cloudflare(ranges, networks)
+    return [f"addresses outside Cloudflare's ranges: {', '.join(outside)}"] if outside else []
+
+
+def _default_rule_problem(rules: list[Any]) -> str | None:
+    defaults = [rule for rule in rules if isinstance(rule, Mapping)
+                and _get(rule, "priority") == ARMOR_DEFAULT_PRIORITY]
+    if not defaults:
+        if any(rule is UNKNOWN or _get(rule, "priority") is UNKNOWN for rule in rules):
+            return None
+        return (f"has no default rule (priority {ARMOR_DEFAULT_PRIORITY}); Google then adds one that allows "
+                "every request")
+    for rule in defaults:
+        if _armor_action(rule) is UNKNOWN:
+            continue
+        if not _armor_denies(rule):
+            return f"has a default rule that does not deny (action {_armor_action(rule)!r})"
+        if _get(rule, "preview") is True:
+            return "has its default deny rule in preview mode, so it is logged and not enforced"
+    return None
+
+
+def _validate_cloud_armor(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    networks = _cloudflare_networks(_config(args))
+    if args.resource_type == GCP_SECURITY_POLICY:
+        rules = _items(_get(args.props, "rules"))
+        if _get(args.props, "rules") is UNKNOWN:
+            return
+        if not rules:
+            report(f"Cloud Armor policy {args.name!r} has no rules: Google adds a default rule that allows every "
+                   "request, so the load balancer is open to everyone.")
+            return
+        problem = _default_rule_problem(rules)
+        if problem:
+            report(f"Cloud Armor policy {args.name!r} {problem}: the load balancer must deny everything that is "
+                   "not Cloudflare.")
+        for index, rule in enumerate(rules):
+            for problem in _armor_rule_problems(rule, networks):
+                report(f"Cloud Armor policy {args.name!r} rules[{index}] (priority {_get(rule, 'priority')}) "
+                       f"allows {problem}; the load balancer must be reachable only through Cloudflare.")
+    elif args.resource_type == GCP_SECURITY_POLICY_RULE:
+        for problem in _armor_rule_problems(args.props, networks):
+            report(f"Cloud Armor rule {args.name!r} allows {problem}; the load balancer must be reachable only "
+                   "through Cloudflare.")
+        if _get(args.props, "priority") == ARMOR_DEFAULT_PRIORITY and _armor_admits(args.props):
+            report(f"Cloud Armor rule {args.name!r} is the default rule and allows: it must deny.")
+    elif args.resource_type == GCP_BACKEND_SERVICE:
+        scheme = _get(args.props, "loadBalancingScheme")
+        if scheme not in (None, UNKNOWN, "EXTERNAL", "EXTERNAL_MANAGED"):
+            return  # internal load balancing: not reachable from the internet
+        if _get(args.props, "securityPolicy") is None:
+            report(f"backend service {args.name!r} has no Cloud Armor security policy (securityPolicy): every "
+                   "address on the internet reaches the application through the load balancer, not only "
+                   "Cloudflare.")
+
+
+cloud_armor_cloudflare_only = ResourceValidationPolicy(
+    name="cloud-armor-cloudflare-only",
+    description="Google Cloud: every external backend service has a Cloud Armor policy; its allow rules admit only "
+                "Cloudflare's published ranges (no \"*\", 0.0.0.0/0, ::/0 or other CIDRs) and its default rule "
+                "denies.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(properties={
+        "cloudflareIpv4Cidrs": {"type": "array", "items": {"type": "string"},
+                                "description": "Replaces the built-in copy of https://www.cloudflare.com/ips-v4"},
+        "cloudflareIpv6Cidrs": {"type": "array", "items": {"type": "string"},
+                                "description": "Replaces the built-in copy of https://www.cloudflare.com/ips-v6"},
+    }),
+    validate=_validate_cloud_armor,
+)
+
+
+def _validate_gcp_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == GCP_SSL_POLICY:
+        version = _get(args.props, "minTlsVersion")
+        if version is UNKNOWN:
+            return
+        if version is None:
+            report(f"SSL policy {args.name!r} sets no minTlsVersion; Google's default is TLS_1_0. Set \"TLS_1_2\".")
+        elif version not in GCP_ACCEPTED_MIN_TLS_VERSIONS:
+            report(f"SSL policy {args.name!r} accepts {version}; the minimum is TLS 1.2 (minTlsVersion "
+                   "\"TLS_1_2\" or \"TLS_1_3\").")
+    elif args.resource_type == GCP_HTTPS_PROXY:
+        if _get(args.props, "sslPolicy") is None:
+            report(f"HTTPS proxy {args.name!r} names no sslPolicy; Google's default SSL policy accepts TLS 1.0. "
+                   "Attach an SSL policy with minTlsVersion TLS_1_2.")
+
+
+gcp_https_proxy_modern_tls = ResourceValidationPolicy(
+    name="gcp-https-proxy-modern-tls",
+    description="Google Cloud: every HTTPS target proxy has an SSL policy, and every SSL policy's minTlsVersion is "
+                "TLS_1_2 or TLS_1_3.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_gcp_tls,
+)
+
+
+def _url_map_problems(url_map: Any) -> list[str]:
+    problems = []
+    for key in ("defaultService", "defaultRouteAction", "hostRules", "pathMatchers"):
+        value = _get(url_map.props, key)  # an unknown backend is still a backend
+        if value is not None and (not _is_list(value) or len(value)):
+            problems.append(f"sets {key} (it serves requests instead of redirecting them)")
+    redirect = _get(url_map.props, "defaultUrlRedirect")
+    if redirect is None:
+        problems.append("has no defaultUrlRedirect")
+    elif redirect is not UNKNOWN and _get(redirect, "httpsRedirect") not in (True, UNKNOWN):
+        problems.append("has a defaultUrlRedirect without httpsRedirect = true (it would redirect to HTTP)")
+    return problems
+
+
+def _validate_gcp_http_redirects(args: StackValidationArgs, report: ReportViolation) -> None:
+    for proxy in args.resources:
+        if proxy.resource_type != GCP_HTTP_PROXY:
+            continue
+        url_maps = _linked(proxy, "urlMap", (GCP_URL_MAP,), args.resources)
+        for url_map in url_maps or []:
+            problems = _url_map_problems(url_map)
+            if problems:
+                report(f"URL map {url_map.name!r} behind the plain-HTTP proxy {proxy.name!r} {' and '.join(problems)}; "
+                       "port 80 must only redirect to HTTPS (anything else serves the application unencrypted).",
+                       url_map.urn)
+
+
+gcp_http_proxy_redirects_to_https = StackValidationPolicy(
+    name="gcp-http-proxy-redirects-to-https",
+    description="Google Cloud: a URL map behind a plain-HTTP target proxy only redirects to HTTPS "
+                "(defaultUrlRedirect with httpsRedirect, no service, route action, host rules or path matchers).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_gcp_http_redirects,
+)
+
+
+# --------------------------------------------------------------------------
 # Origin authentication: a secret header the listener requires, or mutual TLS it verifies
 # --------------------------------------------------------------------------
 
@@ -455,8 +685,16 @@ def _validate_origin_auth(args: StackValidationArgs, report: ReportViolation) ->
     pull_settings = [r for r in resources if r.resource_type == AOP_SETTINGS]
     pulls_enabled = [_get(r.props, "enabled") for r in pull_settings]
     pull_certificates = [r for r in resources if r.resource_type == AOP_CERTIFICATE]
-    header_configured = bool(rules or rulesets or denying)
-    mtls_configured = bool(verifying or True in pulls_enabled or pull_certificates)
+    # The Google Cloud origin: HTTPS proxies (mutual TLS by a server TLS policy) behind Cloud Armor (the header).
+    proxies = [r for r in resources if r.resource_type == GCP_HTTPS_PROXY]
+    armor = [(policy, _armor_rules_of(policy, resources))
+             for policy in resources if policy.resource_type == GCP_SECURITY_POLICY]
+    gcp = bool(proxies or armor)
+    armor_headers = any(_armor_headers(rule) for _, armor_rules in armor for rule in armor_rules)
+    server_tls = [r for r in resources if r.resource_type == GCP_SERVER_TLS_POLICY]
+    gcp_verifying = _gcp_verifying(proxies, resources, None)
+    header_configured = bool(rules or rulesets or denying or armor_headers)
+    mtls_configured = bool(verifying or gcp_verifying or server_tls or True in pulls_enabled or pull_certificates)
     if not (header_configured or mtls_configured):
         if _config(args).get("required"):
             report("origin authentication is off: no HTTPS listener denies by default or verifies client "
@@ -467,10 +705,22 @@ def _validate_origin_auth(args: StackValidationArgs, report: ReportViolation) ->
         if listener not in denying and listener not in verifying:
             report(f"HTTPS listener {listener.name!r} forwards by default and verifies no client certificate "
                    "although origin authentication is configured: it is not enforced.", listener.urn)
+    if gcp and not header_configured:
+        for proxy in proxies:
+            if proxy not in gcp_verifying:
+                report(f"HTTPS proxy {proxy.name!r} verifies no client certificate and no Cloud Armor policy "
+                       "checks a secret header although origin authentication is configured: it is not enforced.",
+                       proxy.urn)
     if header_configured:
-        _check_secret_header(denying, verifying, rules, rulesets, report)
+        if listeners or not gcp:
+            _check_secret_header(denying, verifying, rules, rulesets, report)
+        if gcp:
+            _check_gcp_secret_header(armor, rulesets, report)
     if mtls_configured:
-        _check_mutual_tls(verifying, pulls_enabled, pull_certificates, report)
+        if gcp:
+            _gcp_verifying(proxies, resources, report)
+        _check_mutual_tls(verifying + gcp_verifying, pulls_enabled, pull_certificates, report,
+                          gcp=gcp and not listeners)
 
 
 def _check_secret_header(denying, verifying, rules, rulesets, report: ReportViolation) -> None:
@@ -497,14 +747,120 @@ def _check_secret_header(denying, verifying, rules, rulesets, report: ReportViol
                    "ruleset sends (values not shown: they are secret).", rule.urn)
 
 
-def _check_mutual_tls(verifying, pulls_enabled, pull_certificates, report: ReportViolation) -> None:
+def _armor_headers(rule: Any) -> set[str]:
+    """The request headers a Cloud Armor rule's expression reads (Cloud Armor lower-cases their names)."""
+    expression = _armor_expression(rule)
+    return {name.lower() for name in _ARMOR_HEADER.findall(expression)} if isinstance(expression, str) else set()
+
+
+def _armor_rules_of(policy: Any, resources: Sequence[Any]) -> list[Any]:
+    """A Cloud Armor policy's rules: inline ones and separate SecurityPolicyRule resources on it."""
+    rules = [rule for rule in _items(_get(policy.props, "rules")) if isinstance(rule, Mapping)]
+    policies = [r for r in resources if r.resource_type == GCP_SECURITY_POLICY]
+    for resource in resources:
+        if resource.resource_type != GCP_SECURITY_POLICY_RULE:
+            continue
+        linked = _linked(resource, "securityPolicy", (GCP_SECURITY_POLICY,), resources)
+        if any(p.urn == policy.urn for p in linked or []) or (linked is None and len(policies) == 1):
+            rules.append(resource.props)
+    return rules
+
+
+def _priority(rule: Any) -> int | None:
+    value = _get(rule, "priority")
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _ungated(rules: list[Any], header: str) -> list[Any]:
+    """The rules that admit a request before anything has checked `header`."""
+    gates = [_priority(rule) for rule in rules if _armor_denies(rule) and _get(rule, "preview") is not True
+             and header in _armor_headers(rule) and _priority(rule) is not None]
+    first_gate = min(gates, default=None)
+    return [rule for rule in rules if _armor_admits(rule) and _priority(rule) is not None
+            and header not in _armor_headers(rule) and (first_gate is None or _priority(rule) < first_gate)]
+
+
+def _check_gcp_secret_header(armor: list[tuple[Any, list[Any]]], rulesets, report: ReportViolation) -> None:
+    set_headers = {str(name).lower(): value for _, name, value in rulesets if name is not UNKNOWN}
+    if not rulesets and any(_armor_headers(rule) for _, rules in armor for rule in rules):
+        report(f"no Cloudflare ruleset in phase {HEADER_PHASE} sets a request header: the load balancer's Cloud "
+               "Armor policy would refuse every request.")
+        return
+    if rulesets and not armor:
+        report("a Cloudflare ruleset sets the secret header but the stack has no Cloud Armor policy to require it: "
+               "origin authentication is not enforced.")
+    for policy, rules in armor:
+        checked = set().union(*(_armor_headers(rule) for rule in rules)) if rules else set()
+        for name in sorted(checked - set(set_headers)):
+            report(f"Cloud Armor policy {policy.name!r} checks header {name!r}, which no Cloudflare ruleset sets "
+                   f"(they set: {', '.join(sorted(set_headers)) or 'nothing'}).", policy.urn)
+        required = sorted(checked & set(set_headers))
+        if set_headers and not required:
+            report(f"Cloud Armor policy {policy.name!r} does not require the secret header "
+                   f"{', '.join(sorted(set_headers))!r} that the Cloudflare ruleset sets: any Cloudflare account "
+                   "reaches the application through Cloudflare's shared addresses.", policy.urn)
+        for header in required:
+            for rule in _ungated(rules, header):
+                report(f"Cloud Armor policy {policy.name!r} rule (priority {_priority(rule)}) allows requests "
+                       f"before any rule checks the secret header {header!r}: origin authentication is not "
+                       "enforced (deny requests without it at a lower priority number, or check it in the allow "
+                       "rule).", policy.urn)
+            sent = set_headers[header]
+            for rule in rules:
+                expression = _armor_expression(rule)
+                if (header in _armor_headers(rule) and isinstance(sent, str) and isinstance(expression, str)
+                        and sent not in expression):
+                    report(f"Cloud Armor policy {policy.name!r} rule (priority {_priority(rule)}) expects another "
+                           f"value of header {header!r} than the Cloudflare ruleset sends (values not shown: they "
+                           "are secret).", policy.urn)
+
+
+def _gcp_verifying(proxies: list[Any], resources: Sequence[Any], report: ReportViolation | None) -> list[Any]:
+    """HTTPS proxies whose server TLS policy rejects clients without a certificate of a configured trust config."""
+    verifying = []
+    for proxy in proxies:
+        if _get(proxy.props, "serverTlsPolicy") is None:
+            continue
+        policies = _linked(proxy, "serverTlsPolicy", (GCP_SERVER_TLS_POLICY,), resources)
+        if policies is None:  # cannot tell during a preview: give it the benefit of the doubt
+            verifying.append(proxy)
+            continue
+        problems = []
+        for policy in policies:
+            mode = _get(policy.props, "mtlsPolicy", "clientValidationMode")
+            if mode not in ("REJECT_INVALID", UNKNOWN):
+                problems.append(f"server TLS policy {policy.name!r} has clientValidationMode {mode!r}, which lets "
+                                "clients without a valid certificate through (use REJECT_INVALID)")
+            if _get(policy.props, "mtlsPolicy", "clientValidationTrustConfig") is None:
+                problems.append(f"server TLS policy {policy.name!r} names no clientValidationTrustConfig (the CA "
+                                "whose client certificates it accepts)")
+            for trust in _linked(policy, "mtlsPolicy", (GCP_TRUST_CONFIG,), resources) or []:
+                anchors = [anchor for store in _items(_get(trust.props, "trustStores"))
+                           for anchor in _items(_get(store, "trustAnchors"))]
+                if _get(trust.props, "trustStores") is not UNKNOWN and not anchors:
+                    problems.append(f"trust config {trust.name!r} holds no trust anchor")
+        if problems and report is not None:
+            for problem in problems:
+                report(f"HTTPS proxy {proxy.name!r}: {problem}.", proxy.urn)
+        if policies and not problems:
+            verifying.append(proxy)
+    return verifying
+
+
+def _check_mutual_tls(verifying, pulls_enabled, pull_certificates, report: ReportViolation, *,
+                      gcp: bool = False) -> None:
     if verifying and True not in pulls_enabled and UNKNOWN not in pulls_enabled:
-        report("the ALB verifies client certificates but the zone does not enable Authenticated Origin Pulls "
-               "(cloudflare.AuthenticatedOriginPullsSettings enabled = true): every request would be refused.",
-               verifying[0].urn)
+        report(f"the {'load balancer' if gcp else 'ALB'} verifies client certificates but the zone does not "
+               "enable Authenticated Origin Pulls (cloudflare.AuthenticatedOriginPullsSettings enabled = true): "
+               "every request would be refused.", verifying[0].urn)
     if (True in pulls_enabled or pull_certificates) and not verifying:
-        report("the zone sends client certificates (Authenticated Origin Pulls) but no HTTPS listener verifies "
-               "them (mutualAuthentication mode \"verify\"): origin authentication is not enforced.")
+        if gcp:
+            report("the zone sends client certificates (Authenticated Origin Pulls) but no HTTPS proxy verifies "
+                   "them (a server TLS policy with mtlsPolicy.clientValidationMode REJECT_INVALID and a trust "
+                   "config): origin authentication is not enforced.")
+        else:
+            report("the zone sends client certificates (Authenticated Origin Pulls) but no HTTPS listener verifies "
+                   "them (mutualAuthentication mode \"verify\"): origin authentication is not enforced.")
     if True in pulls_enabled and not pull_certificates:
         report("Authenticated Origin Pulls is enabled without a certificate of the zone's own "
                "(cloudflare.AuthenticatedOriginPullsCertificate): Cloudflare then presents its shared "
@@ -516,7 +872,10 @@ origin_auth_complete = StackValidationPolicy(
     description="When origin authentication is configured, all of it is: with the secret header, the HTTPS "
                 "listener denies by default, a listener rule forwards requests with the header and a "
                 f"Cloudflare {HEADER_PHASE} ruleset sets it; with mutual TLS, the listener verifies client "
-                "certificates and the zone enables Authenticated Origin Pulls with a certificate of its own.",
+                "certificates and the zone enables Authenticated Origin Pulls with a certificate of its own. On "
+                "Google Cloud: every Cloud Armor policy requires the header the ruleset sets before it allows "
+                "anything, or the HTTPS proxy's server TLS policy rejects invalid client certificates "
+                "(REJECT_INVALID, with a trust config).",
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties={
         "required": {"type": "boolean", "default": False,
@@ -635,6 +994,9 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     alb_ingress_cloudflare_only,
     https_listener_modern_tls,
     http_listener_redirects_to_https,
+    cloud_armor_cloudflare_only,
+    gcp_https_proxy_modern_tls,
+    gcp_http_proxy_redirects_to_https,
     origin_auth_https_listener,
     origin_auth_complete,
     no_custom_hostname_in_saas_zone,

@@ -29,7 +29,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from infra.offline import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
+from infra.model.settings import read_stack_file
+from infra.offline import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, config_value, render
 from tests.conftest import PROJECT_ROOT, run_program
 
 POLICY_DIR = PROJECT_ROOT / "policy"
@@ -103,6 +104,9 @@ def test_each_policy_has_its_enforcement_level():
         "alb-ingress-cloudflare-only": EnforcementLevel.MANDATORY,
         "https-listener-modern-tls": EnforcementLevel.MANDATORY,
         "http-listener-redirects-to-https": EnforcementLevel.MANDATORY,
+        "cloud-armor-cloudflare-only": EnforcementLevel.MANDATORY,
+        "gcp-https-proxy-modern-tls": EnforcementLevel.MANDATORY,
+        "gcp-http-proxy-redirects-to-https": EnforcementLevel.MANDATORY,
         "origin-auth-https-listener": EnforcementLevel.ADVISORY,
         "origin-auth-complete": EnforcementLevel.MANDATORY,
         "no-custom-hostname-in-saas-zone": EnforcementLevel.MANDATORY,
@@ -119,6 +123,17 @@ def test_pack_files_pin_the_locked_versions_and_use_their_own_virtualenv():
                 if line and not line.startswith("#"))
     assert pins == {"pulumi-policy": locked["pulumi-policy"], "pulumi": locked["pulumi"]}
     assert "venv/" in (POLICY_DIR / ".gitignore").read_text().split()
+
+
+def test_the_packs_google_cloud_types_are_the_ones_the_locked_sdk_registers():
+    """A misspelt type (`gcp:compute/sslPolicy:SslPolicy`) would make a policy silently check nothing."""
+    from tests.conformance.sdk_schema import resource_schema
+
+    types = [value for name, value in vars(P).items() if name.startswith("GCP_") and isinstance(value, str)
+             and value.startswith("gcp:")]
+    assert len(types) == 9
+    for type_ in types:
+        assert resource_schema(type_).properties, type_
 
 
 def test_built_in_cloudflare_ranges_match_the_ones_the_program_is_tested_with():
@@ -614,3 +629,298 @@ def test_the_running_pack_reports_violations_over_grpc(running_pack):
     assert [(d.policyName, d.urn) for d in stack.diagnostics] == [
         ("no-custom-hostname-in-saas-zone", _urn(CUSTOM_HOSTNAME, "proxy-fallback.mailito.com"))]
 
+
+
+# --------------------------------------------------------------------------
+# Google Cloud origin: Cloud Armor, TLS, the HTTP redirect, origin authentication
+# --------------------------------------------------------------------------
+
+ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
+ARMOR_RULE = "gcp:compute/securityPolicyRule:SecurityPolicyRule"
+BACKEND = "gcp:compute/backendService:BackendService"
+SSL_POLICY = "gcp:compute/sSLPolicy:SSLPolicy"
+HTTPS_PROXY = "gcp:compute/targetHttpsProxy:TargetHttpsProxy"
+HTTP_PROXY = "gcp:compute/targetHttpProxy:TargetHttpProxy"
+URL_MAP = "gcp:compute/uRLMap:URLMap"
+SERVER_TLS = "gcp:networksecurity/serverTlsPolicy:ServerTlsPolicy"
+TRUST_CONFIG = "gcp:certificatemanager/trustConfig:TrustConfig"
+HEADER = "x-saas-domains-origin-auth"
+DEFAULT_DENY = {"action": "deny(403)", "priority": 2147483647,
+                "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["*"]}}}
+
+
+def ip_rule(ranges, priority=1000, action="allow") -> dict:
+    return {"action": action, "priority": priority,
+            "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": list(ranges)}}}
+
+
+def expr_rule(expression: str, priority=1000, action="allow") -> dict:
+    return {"action": action, "priority": priority, "match": {"expr": {"expression": expression}}}
+
+
+def header_rule(ranges, priority=1000, header=HEADER, value=SECRET) -> dict:
+    in_ranges = " || ".join(f"inIpRange(origin.ip, '{cidr}')" for cidr in ranges)
+    return expr_rule(f"request.headers['{header}'] == '{value}' && ({in_ranges})", priority)
+
+
+def armor(*rules: dict, default=DEFAULT_DENY) -> dict:
+    """A Cloud Armor policy the way the program builds one: Cloudflare's ranges in chunks of 10, default deny."""
+    if not rules:
+        rules = tuple(ip_rule(CLOUDFLARE_IPV4[i:i + 10], 1000 + i) for i in range(0, len(CLOUDFLARE_IPV4), 10)) + (
+            ip_rule(CLOUDFLARE_IPV6, 1100),)
+    return {"type": "CLOUD_ARMOR", "rules": [*rules, *([default] if default else [])]}
+
+
+def test_cloud_armor_admitting_only_cloudflare_passes():
+    assert check(P.cloud_armor_cloudflare_only, ARMOR, armor()) == []
+    assert check(P.cloud_armor_cloudflare_only, ARMOR, armor(header_rule(CLOUDFLARE_IPV4[:4]),
+                                                               header_rule(["2606:4700::/32"], 1001))) == []
+    assert check(P.cloud_armor_cloudflare_only, ARMOR, armor(ip_rule(["104.16.1.0/24"]),
+                                                               ip_rule(["10.0.0.0/8"], 1001, "deny(403)"))) == []
+
+
+@pytest.mark.parametrize("rule, shown", [
+    (ip_rule(["0.0.0.0/0"]), "addresses outside Cloudflare's ranges: 0.0.0.0/0"),
+    (ip_rule(["::/0"]), "addresses outside Cloudflare's ranges: ::/0"),
+    (ip_rule(["*"]), "every address (\"*\")"),
+    (ip_rule([*CLOUDFLARE_IPV4[:9], "104.16.0.0/12"]), "addresses outside Cloudflare's ranges: 104.16.0.0/12"),
+    (header_rule(["173.245.48.0/20", "10.0.0.0/8"]), "addresses outside Cloudflare's ranges: 10.0.0.0/8"),
+    (expr_rule(f"request.headers['{HEADER}'] == 'x'"), "requests from any address"),
+    ({**ip_rule(["0.0.0.0/0"]), "action": "throttle"}, "0.0.0.0/0"),
+])
+def test_cloud_armor_admitting_other_addresses_is_refused(rule, shown):
+    [message] = check(P.cloud_armor_cloudflare_only, ARMOR, armor(ip_rule(CLOUDFLARE_IPV6, 999), rule),
+                      name="origin-armor")
+    assert message.startswith("Cloud Armor policy 'origin-armor' rules[1] (priority 1000) allows ") and shown in message
+
+
+@pytest.mark.parametrize("default, shown", [
+    (None, "has no default rule (priority 2147483647)"),
+    ({**DEFAULT_DENY, "action": "allow"}, "has a default rule that does not deny (action 'allow')"),
+    ({**DEFAULT_DENY, "preview": True}, "has its default deny rule in preview mode"),
+])
+def test_cloud_armor_default_rule_must_deny(default, shown):
+    found = check(P.cloud_armor_cloudflare_only, ARMOR, armor(default=default), name="origin-armor")
+    assert found[0] == f"Cloud Armor policy 'origin-armor' {shown}" + found[0].split(shown, 1)[1]
+    assert found[1:] == ([] if default is None or default["action"] != "allow" else [
+        "Cloud Armor policy 'origin-armor' rules[3] (priority 2147483647) allows every address (\"*\"); the load "
+        "balancer must be reachable only through Cloudflare."])
+
+
+def test_cloud_armor_without_rules_is_open_and_unknown_values_wait():
+    [message] = check(P.cloud_armor_cloudflare_only, ARMOR, {"type": "CLOUD_ARMOR"}, name="origin-armor")
+    assert "has no rules: Google adds a default rule that allows every request" in message
+    assert check(P.cloud_armor_cloudflare_only, ARMOR, {"rules": UNKNOWN}) == []
+    assert check(P.cloud_armor_cloudflare_only, ARMOR, armor(ip_rule([UNKNOWN]), expr_rule(UNKNOWN, 1001))) == []
+    config = {"cloudflareIpv4Cidrs": ["10.0.0.0/8"], "cloudflareIpv6Cidrs": ["fd00::/8"]}
+    assert check(P.cloud_armor_cloudflare_only, ARMOR, armor(ip_rule(["10.1.0.0/16"])), config=config) == []
+
+
+def test_separate_cloud_armor_rules_and_backend_services_are_checked():
+    assert len(check(P.cloud_armor_cloudflare_only, ARMOR_RULE, {**ip_rule(["0.0.0.0/0"]), "securityPolicy": "p"})) == 1
+    assert check(P.cloud_armor_cloudflare_only, ARMOR_RULE, {**ip_rule(CLOUDFLARE_IPV4[:10]),
+                                                             "securityPolicy": "p"}) == []
+    assert "is the default rule and allows" in check(P.cloud_armor_cloudflare_only, ARMOR_RULE,
+                                                     {**ip_rule(["*"], 2147483647), "securityPolicy": "p"})[-1]
+    backend = {"loadBalancingScheme": "EXTERNAL_MANAGED", "protocol": "HTTPS", "backends": [{"group": UNKNOWN}]}
+    [message] = check(P.cloud_armor_cloudflare_only, BACKEND, backend, name="origin-backend")
+    assert "backend service 'origin-backend' has no Cloud Armor security policy" in message
+    assert len(check(P.cloud_armor_cloudflare_only, BACKEND, {"protocol": "HTTPS"})) == 1  # the default scheme
+    assert check(P.cloud_armor_cloudflare_only, BACKEND, {**backend, "securityPolicy": UNKNOWN}) == []
+    assert check(P.cloud_armor_cloudflare_only, BACKEND, {**backend, "loadBalancingScheme": "INTERNAL_MANAGED"}) == []
+
+
+@pytest.mark.parametrize("version", ["TLS_1_2", "TLS_1_3"])
+def test_gcp_ssl_policy_with_tls_1_2_or_better_passes(version):
+    assert check(P.gcp_https_proxy_modern_tls, SSL_POLICY, {"minTlsVersion": version, "profile": "RESTRICTED"}) == []
+
+
+@pytest.mark.parametrize("props, shown", [
+    ({"minTlsVersion": "TLS_1_0", "profile": "MODERN"}, "accepts TLS_1_0; the minimum is TLS 1.2"),
+    ({"minTlsVersion": "TLS_1_1"}, "accepts TLS_1_1"),
+    ({"profile": "MODERN"}, "sets no minTlsVersion; Google's default is TLS_1_0"),
+])
+def test_gcp_ssl_policy_below_tls_1_2_is_refused(props, shown):
+    [message] = check(P.gcp_https_proxy_modern_tls, SSL_POLICY, props, name="origin-tls")
+    assert f"SSL policy 'origin-tls' {shown}" in message
+
+
+def test_gcp_https_proxy_needs_an_ssl_policy():
+    proxy = {"urlMap": UNKNOWN, "certificateMap": UNKNOWN, "sslPolicy": UNKNOWN}
+    assert check(P.gcp_https_proxy_modern_tls, HTTPS_PROXY, proxy) == []
+    assert check(P.gcp_https_proxy_modern_tls, SSL_POLICY, {"minTlsVersion": UNKNOWN}) == []
+    [message] = check(P.gcp_https_proxy_modern_tls, HTTPS_PROXY, {"urlMap": UNKNOWN}, name="origin-https")
+    assert "HTTPS proxy 'origin-https' names no sslPolicy; Google's default SSL policy accepts TLS 1.0" in message
+
+
+REDIRECT_MAP = {"defaultUrlRedirect": {"httpsRedirect": True, "redirectResponseCode": "MOVED_PERMANENTLY_DEFAULT",
+                                       "stripQuery": False}}
+
+
+def http_front(url_map: dict, link: str = "property") -> list[PolicyResource]:
+    redirect_map = resource(URL_MAP, "origin-http", url_map)
+    serving_map = resource(URL_MAP, "origin-https", {"defaultService": UNKNOWN})
+    if link == "property":
+        proxy = resource(HTTP_PROXY, "origin-http", {"urlMap": UNKNOWN}, urlMap=[redirect_map])
+    else:  # as the engine hands state to stack policies: the known reference (a path ending in the name)
+        redirect_map.props["name"] = "origin-http-1a2b3c4"
+        proxy = resource(HTTP_PROXY, "origin-http", {"urlMap": "projects/p/global/urlMaps/origin-http-1a2b3c4"})
+    return [redirect_map, serving_map, proxy]
+
+
+def test_http_proxy_behind_a_redirect_only_url_map_passes():
+    assert check_stack(P.gcp_http_proxy_redirects_to_https, http_front(REDIRECT_MAP)) == []
+    assert check_stack(P.gcp_http_proxy_redirects_to_https, http_front(REDIRECT_MAP, link="value")) == []
+
+
+@pytest.mark.parametrize("url_map, shown", [
+    ({"defaultService": UNKNOWN}, "sets defaultService"),
+    ({**REDIRECT_MAP, "pathMatchers": [{"name": "all", "defaultService": UNKNOWN}]}, "sets pathMatchers"),
+    ({"defaultUrlRedirect": {"stripQuery": False, "hostRedirect": "example.com"}}, "without httpsRedirect = true"),
+])
+def test_http_proxy_serving_or_redirecting_to_http_is_refused(url_map, shown):
+    for link in ("property", "value"):
+        [(message, urn)] = check_stack(P.gcp_http_proxy_redirects_to_https, http_front(url_map, link))
+        assert message.startswith("URL map 'origin-http' behind the plain-HTTP proxy 'origin-http' ")
+        assert shown in message
+        assert urn == _urn(URL_MAP, "origin-http")
+
+
+def gcp_front(auth="header", rules=None, ruleset_header=HEADER, sent=SECRET, validation="REJECT_INVALID",
+              pulls=True, anchors=True, server_tls=True) -> list[PolicyResource]:
+    """The Cloud Run origin's load balancer as the program declares it, with the choices to break it."""
+    if rules is None:
+        rules = ([header_rule(CLOUDFLARE_IPV4[i:i + 4], 1000 + i) for i in range(0, 15, 4)] if auth == "header"
+                 else [ip_rule(CLOUDFLARE_IPV4[:10]), ip_rule(CLOUDFLARE_IPV4[10:], 1001)])
+    policy = resource(ARMOR, "origin-armor", armor(*rules))
+    resources = [policy, resource(BACKEND, "origin-backend", {"loadBalancingScheme": "EXTERNAL_MANAGED",
+                                                             "securityPolicy": UNKNOWN}, securityPolicy=[policy])]
+    proxy = {"urlMap": UNKNOWN, "sslPolicy": UNKNOWN, "certificateMap": UNKNOWN}
+    if auth == "header":
+        resources.append(resource(RULESET, "origin-auth-header", {
+            "zoneId": "z", "kind": "zone", "phase": "http_request_late_transform", "name": "origin auth",
+            "rules": [{"action": "rewrite", "expression": "true", "enabled": True, "actionParameters": {
+                "headers": {ruleset_header: {"operation": "set", "value": sent}}}}]}))
+        resources.append(resource(HTTPS_PROXY, "origin-https", proxy))
+    elif auth == "mtls":
+        trust = resource(TRUST_CONFIG, "origin-trust-config", {"location": "global", "trustStores": [
+            {"trustAnchors": [{"pemCertificate": UNKNOWN}] if anchors else []}]})
+        policy_tls = resource(SERVER_TLS, "origin-mtls", {"location": "global", "allowOpen": False, "mtlsPolicy": {
+            "clientValidationMode": validation, "clientValidationTrustConfig": UNKNOWN}}, mtlsPolicy=[trust])
+        resources += [trust, policy_tls]
+        if server_tls:
+            resources.append(resource(HTTPS_PROXY, "origin-https", {**proxy, "serverTlsPolicy": UNKNOWN},
+                                      serverTlsPolicy=[policy_tls]))
+        else:
+            resources.append(resource(HTTPS_PROXY, "origin-https", proxy))
+        resources += [resource(AOP_SETTINGS, "origin-auth-zone", {"zoneId": "z", "enabled": pulls}),
+                      resource(AOP_CERTIFICATE, "origin-auth-zone-cert", {"zoneId": "z", "certificate": UNKNOWN,
+                                                                          "privateKey": UNKNOWN})]
+    else:
+        resources.append(resource(HTTPS_PROXY, "origin-https", proxy))
+    return resources
+
+
+@pytest.mark.parametrize("auth", ["header", "mtls"])
+def test_complete_gcp_origin_authentication_passes(auth):
+    assert check_stack(P.origin_auth_complete, gcp_front(auth), {"required": True}) == []
+
+
+def test_gcp_without_origin_authentication_passes_unless_required():
+    assert check_stack(P.origin_auth_complete, gcp_front("none")) == []
+    [(message, _)] = check_stack(P.origin_auth_complete, gcp_front("none"), {"required": True})
+    assert message.startswith("origin authentication is off")
+
+
+def test_a_header_gate_before_the_ip_rules_also_enforces_the_header():
+    gate = expr_rule(f"request.headers['{HEADER}'] != '{SECRET}'", 10, "deny(403)")
+    rules = [gate, ip_rule(CLOUDFLARE_IPV4[:10]), ip_rule(CLOUDFLARE_IPV4[10:], 1001)]
+    assert check_stack(P.origin_auth_complete, gcp_front("header", rules=rules)) == []
+
+
+@pytest.mark.parametrize("choices, shown", [
+    ({"rules": [ip_rule(CLOUDFLARE_IPV4[:10]), ip_rule(CLOUDFLARE_IPV4[10:], 1001)]},
+     "Cloud Armor policy 'origin-armor' does not require the secret header 'x-saas-domains-origin-auth'"),
+    ({"rules": [ip_rule(CLOUDFLARE_IPV4[:10], 5), header_rule(CLOUDFLARE_IPV4[:4], 1000)]},
+     "rule (priority 5) allows requests before any rule checks the secret header"),
+    ({"rules": [expr_rule(f"request.headers['{HEADER}'] != '{SECRET}'", 2000, "deny(403)"),
+                ip_rule(CLOUDFLARE_IPV4[:10])]}, "rule (priority 1000) allows requests before any rule checks"),
+    ({"ruleset_header": "X-Other"}, "checks header 'x-saas-domains-origin-auth', which no Cloudflare ruleset sets"),
+    ({"sent": "another-secret"}, "expects another value of header 'x-saas-domains-origin-auth'"),
+])
+def test_a_cloud_armor_policy_that_does_not_require_the_header_is_refused(choices, shown):
+    found = [message for message, _ in check_stack(P.origin_auth_complete, gcp_front("header", **choices))]
+    assert any(shown in message for message in found), found
+    assert not any(SECRET in message or "another-secret" in message for message in found)
+
+
+def test_a_cloud_armor_header_check_needs_a_ruleset_and_values_unknown_in_a_preview_wait():
+    resources = [r for r in gcp_front("header") if r.resource_type != RULESET]
+    [(message, _)] = check_stack(P.origin_auth_complete, resources)
+    assert "no Cloudflare ruleset in phase http_request_late_transform sets a request header" in message
+    assert "the load balancer's Cloud Armor policy would refuse every request" in message
+    assert check_stack(P.origin_auth_complete, gcp_front("header", sent=UNKNOWN)) == []
+
+
+@pytest.mark.parametrize("choices, shown", [
+    ({"validation": "ALLOW_INVALID_OR_MISSING_CLIENT_CERT"},
+     "server TLS policy 'origin-mtls' has clientValidationMode 'ALLOW_INVALID_OR_MISSING_CLIENT_CERT'"),
+    ({"anchors": False}, "trust config 'origin-trust-config' holds no trust anchor"),
+    ({"server_tls": False}, "no HTTPS proxy verifies them (a server TLS policy with mtlsPolicy.clientValidationMode "
+                            "REJECT_INVALID"),
+    ({"pulls": False}, "the load balancer verifies client certificates but the zone does not enable "
+                       "Authenticated Origin Pulls"),
+])
+def test_gcp_mutual_tls_needs_a_rejecting_server_tls_policy_and_the_zones_pulls(choices, shown):
+    found = [message for message, _ in check_stack(P.origin_auth_complete, gcp_front("mtls", **choices))]
+    assert any(shown in message for message in found), found
+
+
+def _gcp_config(**overrides) -> dict[str, str]:
+    config = {k: config_value(v) for k, v in read_stack_file(PROJECT_ROOT, "gcp-example").items()}
+    config.update({f"saas-domains:{key}": config_value(value) for key, value in overrides.items()})
+    return config
+
+
+def render_gcp(**overrides):
+    return render(PROJECT_ROOT, "gcp-example", config=_gcp_config(
+        customersFile=str(PROJECT_ROOT / "customers.yaml"), **overrides))
+
+
+@pytest.mark.parametrize("mode", ["header", "mtls", "none"])
+def test_the_gcp_stack_the_program_declares_passes_every_policy(mode):
+    rendering = render_gcp(originAuth=mode)
+    assert {"gcp:compute/securityPolicy:SecurityPolicy", HTTPS_PROXY, HTTP_PROXY, URL_MAP, SSL_POLICY} <= {
+        r.type for r in rendering.resources}
+    assert _violations(rendering) == {}
+
+
+def _broken(rendering, type_: str, change):
+    for declared in rendering.resources:
+        if declared.type == type_:
+            change(declared.inputs)
+            change(declared.state)
+    return rendering
+
+
+@pytest.mark.parametrize("mode, type_, change, policy", [
+    ("header", ARMOR, lambda p: p["rules"].insert(0, ip_rule(["0.0.0.0/0"], 1)), "cloud-armor-cloudflare-only"),
+    ("header", ARMOR, lambda p: p["rules"].pop(), "cloud-armor-cloudflare-only"),
+    ("header", BACKEND, lambda p: p.pop("securityPolicy"), "cloud-armor-cloudflare-only"),
+    ("header", SSL_POLICY, lambda p: p.update(minTlsVersion="TLS_1_0"), "gcp-https-proxy-modern-tls"),
+    ("header", HTTPS_PROXY, lambda p: p.pop("sslPolicy"), "gcp-https-proxy-modern-tls"),
+    ("header", ARMOR, lambda p: p.update(rules=[ip_rule(CLOUDFLARE_IPV4[:10]), DEFAULT_DENY]), "origin-auth-complete"),
+    ("mtls", SERVER_TLS, lambda p: p["mtlsPolicy"].update(clientValidationMode="ALLOW_INVALID_OR_MISSING_CLIENT_CERT"),
+     "origin-auth-complete"),
+    ("mtls", HTTPS_PROXY, lambda p: p.pop("serverTlsPolicy"), "origin-auth-complete"),
+])
+def test_the_gcp_stack_broken_on_purpose_is_caught(mode, type_, change, policy):
+    rendering = _broken(render_gcp(originAuth=mode), type_, change)
+    assert policy in _violations(rendering)
+
+
+def test_the_http_redirect_of_the_gcp_stack_is_checked_through_its_url_map():
+    rendering = render_gcp(originAuth="header")
+    redirect_map = next(r for r in rendering.resources if r.type == URL_MAP and "defaultUrlRedirect" in r.inputs)
+    redirect_map.state["defaultUrlRedirect"] = {"httpsRedirect": False, "stripQuery": False}
+    assert list(_violations(rendering)) == ["gcp-http-proxy-redirects-to-https"]
