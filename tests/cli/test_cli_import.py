@@ -240,6 +240,25 @@ def test_a_cloud_run_stack_adopts_its_a_and_aaaa_fallback_records(project, cloud
     assert all(r["parent"] == "edge" for r in document["resources"] if r["name"] in records)
 
 
+def test_a_cloud_run_import_file_names_the_records_the_program_declares_with_their_types(
+        project, cloudflare_api, capsys):
+    """Same name, parent and record type as the Cloud Run stack renders them, so `pulumi up` adopts them."""
+    shutil.copy(PROJECT_ROOT / "Pulumi.gcp-example.yaml", project / "Pulumi.gcp-example.yaml")
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.dns = list(CLOUD_RUN_EDGE)
+    assert run_cli(capsys, "import", "--stack", "gcp-example").code == 0
+    document = json.loads((project / "Pulumi.gcp-example.import.json").read_text())
+    rendering = render(project, "gcp-example")
+    edge = next(r.urn for r in rendering.resources if r.type == "saas-domains:index:Edge")
+    declared = {r.name: r.inputs["type"] for r in rendering.of_type("cloudflare:index/dnsRecord:DnsRecord")
+                if r.parent == edge}
+    types = {record["id"]: record["type"] for record in CLOUD_RUN_EDGE}
+    adopted = {r["name"]: types[r["id"].split("/")[1]] for r in document["resources"]
+               if r["type"] == "cloudflare:index/dnsRecord:DnsRecord"}
+    assert adopted == declared == {"edge-fallback": "A", "edge-fallback-ipv6": "AAAA",
+                                   "edge-customer-wildcard": "CNAME"}
+
+
 def test_each_origin_adopts_only_its_own_kind_of_fallback_record(project, cloudflare_api, capsys):
     """An ALB stack does not take the load balancer's A record for its CNAME, nor a Cloud Run stack the
     ALB's CNAME for its A record: `pulumi import` would adopt a record of the wrong type."""
