@@ -1,4 +1,4 @@
-"""The program against the providers: every configuration, checked against the locked SDKs' schemas.
+"""The program against the providers: every configuration of both origins, checked against the locked SDKs' schemas.
 
 Mocks accept anything, so a green rendering proves only what we declare. Here each rendering of the
 real `__main__.py` is checked against the schema of the provider versions `uv.lock` pins (read from
@@ -15,7 +15,8 @@ import itertools
 import pytest
 
 from infra.model import customers as model
-from infra.offline import DeclaredResource, FakeCloud, Invoke, Rendering, render
+from infra.model.settings import read_stack_file
+from infra.offline import DeclaredResource, FakeCloud, Invoke, Rendering, config_value, render
 from tests.conformance import api_rules
 from tests.conformance.checker import check_invoke, check_rendering, check_resource
 from tests.conformance.sdk_schema import SchemaError, available_values, function_schema, resource_schema
@@ -82,6 +83,27 @@ def render_configuration(customers_path, auth, ssl_mode, network, zone_id, targe
                        targetType=target, allowWildcards=True, **NETWORKS[network])
 
 
+# The Cloud Run origin: the ALB-only settings (network, target type) do not apply to it.
+GCP_CONFIGURATIONS = [
+    pytest.param(auth, ssl_mode, zone_id, id=f"gcp-{auth}-ssl{ssl_mode}-{zone_id}")
+    for auth, ssl_mode, zone_id in itertools.product(ORIGIN_AUTH, (True, False), ZONE_IDS)
+]
+GCP_TYPES = {api_rules.GCP_ADDRESS, api_rules.GCP_NEG_TYPE, api_rules.GCP_ARMOR, api_rules.GCP_BACKEND_SERVICE,
+             api_rules.GCP_URL_MAP_TYPE, api_rules.GCP_SSL_POLICY_TYPE, api_rules.GCP_HTTPS_PROXY_TYPE,
+             api_rules.GCP_HTTP_PROXY, api_rules.GCP_FORWARDING_RULE, api_rules.GCP_DNS_AUTHORIZATION,
+             api_rules.GCP_CERTIFICATE, api_rules.GCP_CERTIFICATE_MAP, api_rules.GCP_MAP_ENTRY,
+             api_rules.GCP_TRUST_CONFIG, api_rules.GCP_SERVER_TLS_POLICY}
+
+
+def render_gcp_configuration(customers_path, auth, ssl_mode, zone_id) -> Rendering:
+    """The example Cloud Run stack (Pulumi.gcp-example.yaml) with the chosen settings."""
+    config = {key: config_value(value) for key, value in read_stack_file(PROJECT_ROOT, "gcp-example").items()}
+    config.update({f"saas-domains:{key}": config_value(value) for key, value in {
+        "customersFile": str(customers_path), "originAuth": auth, "manageZoneSslMode": ssl_mode,
+        "zoneId": ZONE_IDS[zone_id], "allowWildcards": True}.items()})
+    return render(PROJECT_ROOT, "gcp-example", config=config)
+
+
 # -- the program ------------------------------------------------------------------------------------
 
 
@@ -106,6 +128,16 @@ def test_every_configuration_conforms_to_the_provider_schemas_and_api_rules(
     assert not findings, "\n".join(map(str, findings))
 
 
+@pytest.mark.parametrize(("auth", "ssl_mode", "zone_id"), GCP_CONFIGURATIONS)
+def test_every_cloud_run_configuration_conforms_to_the_provider_schemas_and_api_rules(
+        every_field_file, auth, ssl_mode, zone_id):
+    rendering = render_gcp_configuration(every_field_file, auth, ssl_mode, zone_id)
+    assert len(rendering.of_type(api_rules.HOSTNAME)) == 6
+    assert rendering.of_type(api_rules.GCP_HTTPS_PROXY_TYPE) and not rendering.of_type(api_rules.LB)
+    findings = check_rendering(rendering)
+    assert not findings, "\n".join(map(str, findings))
+
+
 def test_the_matrix_reaches_every_resource_type_and_lookup_the_program_can_declare(every_field_file):
     """So no resource type escapes the check because no configuration declared it."""
     types: set[str] = set()
@@ -118,6 +150,14 @@ def test_the_matrix_reaches_every_resource_type_and_lookup_the_program_can_decla
             "aws:lb/trustStore:TrustStore", "aws:lb/listenerRule:ListenerRule", api_rules.FALLBACK} <= types
     assert tokens == {"cloudflare:index/getZone:getZone", "cloudflare:index/getIpRanges:getIpRanges",
                       "aws:ec2/getVpc:getVpc", "aws:ec2/getSubnets:getSubnets"}
+    gcp_types: set[str] = set()
+    for auth, ssl_mode, zone_id in itertools.product(ORIGIN_AUTH, (True, False), ZONE_IDS):
+        rendering = render_gcp_configuration(every_field_file, auth, ssl_mode, zone_id)
+        gcp_types |= {r.type for r in rendering.resources if r.custom}
+        tokens |= {i.token for i in rendering.invokes}
+    assert {t for t in gcp_types if t.startswith("gcp:")} == GCP_TYPES
+    assert not {t for t in gcp_types if t.startswith("aws:")}
+    types |= gcp_types
     for type_ in types - set(api_rules.OWN_PROVIDER_RESOURCES) - {"pulumi:pulumi:StackReference"}:
         assert resource_schema(type_).properties, type_
 
@@ -241,6 +281,140 @@ def test_the_api_rules_catch_what_the_schemas_allow(type_, inputs, name, expecte
     assert any(p.startswith(expected) for p in found), found
 
 
+CF_V4 = ["173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22", "141.101.64.0/18",
+         "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20", "197.234.240.0/22", "198.41.128.0/17",
+         "162.158.0.0/15"]
+ARMOR_DEFAULT = {"action": "deny(403)", "priority": 2147483647,
+                 "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["*"]}}}
+
+
+def armor_rule(ranges=CF_V4[:10], priority=1000, **extra) -> dict:
+    return {"action": "allow", "priority": priority,
+            "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": list(ranges)}}, **extra}
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs", "name", "expected"),
+    [
+        (api_rules.GCP_ARMOR, {"rules": [armor_rule(), ARMOR_DEFAULT]}, "armor", None),
+        (api_rules.GCP_ARMOR, {"rules": [armor_rule(CF_V4), ARMOR_DEFAULT]}, "armor",
+         "rules[0].match.config.srcIpRanges: 11 source ranges, the API allows 10"),
+        (api_rules.GCP_ARMOR, {"rules": [armor_rule()]}, "armor", "rules: no default rule (priority 2147483647"),
+        (api_rules.GCP_ARMOR, {"rules": [armor_rule(), armor_rule(priority=1000), ARMOR_DEFAULT]}, "armor",
+         "rules: priorities [1000] are used by more than one rule"),
+        (api_rules.GCP_ARMOR, {"rules": [armor_rule(priority=-1), ARMOR_DEFAULT]}, "armor",
+         "rules[0].priority: -1 is outside 0-2147483647"),
+        (api_rules.GCP_ARMOR, {"rules": [armor_rule(action="deny(401)"), ARMOR_DEFAULT]}, "armor",
+         "rules[0].action: 'deny(401)' is not allow, deny(403|404|502)"),
+        (api_rules.GCP_ARMOR, {"rules": [armor_rule(description="d" * 65), ARMOR_DEFAULT]}, "armor",
+         "rules[0].description: rule description is 65 characters, the API allows 64"),
+        (api_rules.GCP_ARMOR, {"rules": [{"action": "allow", "priority": 1, "match": {"expr": {
+            "expression": "request.headers['X-Origin-Auth'] == 's'"}}}, ARMOR_DEFAULT]}, "armor",
+         "rules[0].match.expr.expression: request.headers keys are lower case in Cloud Armor: 'X-Origin-Auth'"),
+        (api_rules.GCP_ARMOR, {"rules": [{"action": "allow", "priority": 1, "match": {"expr": {
+            "expression": " || ".join(f"inIpRange(origin.ip, '{c}')" for c in CF_V4[:6])}}}, ARMOR_DEFAULT]},
+         "armor", "rules[0].match.expr.expression: 6 subexpressions, Cloud Armor allows 5"),
+        (api_rules.GCP_ARMOR, {"rules": [{"action": "allow", "priority": 1,
+                                          "match": {"versionedExpr": "SRC_IPS_V1"}}, ARMOR_DEFAULT]}, "armor",
+         "rules[0].match: versionedExpr and config go together"),
+        (api_rules.GCP_ARMOR_RULE, {"securityPolicy": "p", **armor_rule(CF_V4)}, "rule",
+         "match.config.srcIpRanges: 11 source ranges, the API allows 10"),
+        (api_rules.GCP_SSL_POLICY, {"minTlsVersion": "TLS_1_3", "profile": "MODERN"}, "tls",
+         ": minTlsVersion TLS_1_3 needs profile RESTRICTED, got 'MODERN'"),
+        (api_rules.GCP_SSL_POLICY, {"minTlsVersion": "TLS_1_0", "profile": "FIPS_202205"}, "tls",
+         ": profile FIPS_202205 needs minTlsVersion TLS_1_2, got 'TLS_1_0'"),
+        (api_rules.GCP_SSL_POLICY, {"minTlsVersion": "TLS1_2", "profile": "MODERN"}, "tls",
+         "minTlsVersion: 'TLS1_2' is not one of the allowed values 'TLS_1_0', 'TLS_1_1', 'TLS_1_2', 'TLS_1_3'"),
+        (api_rules.GCP_SSL_POLICY, {"profile": "CUSTOM"}, "tls", ": customFeatures go with profile CUSTOM"),
+        (api_rules.GCP_SSL_POLICY, {}, "Origin-TLS",
+         "(resource name): Compute Engine name 'Origin-TLS' has characters"),
+        (api_rules.GCP_SSL_POLICY, {}, "o" * 56, "(resource name): Compute Engine name 'ooo"),
+        (api_rules.GCP_FORWARDING_RULE, {"target": "projects/p/global/targetHttpsProxies/x", "portRange": "443-444",
+                                         "loadBalancingScheme": "EXTERNAL_MANAGED"}, "fr",
+         ": portRange '443-444': an Application Load Balancer's forwarding rule takes one port"),
+        (api_rules.GCP_FORWARDING_RULE, {"target": "projects/p/global/targetHttpsProxies/x", "portRange": "443",
+                                         "ipProtocol": "UDP"}, "fr", ": ipProtocol 'UDP'"),
+        (api_rules.GCP_MAP_ENTRY, {"map": "m", "certificates": ["c"], "matcher": "DEFAULT"}, "e",
+         "matcher: 'DEFAULT' is not one of 'PRIMARY'"),
+        (api_rules.GCP_MAP_ENTRY, {"map": "m", "certificates": ["c"]}, "e",
+         ": a certificate map entry has exactly one of hostname or matcher"),
+        (api_rules.GCP_HTTPS_PROXY, {"urlMap": "u", "certificateMap": "projects/p/locations/global/certificateMaps/m"},
+         "p", ": certificateMap 'projects/p/locations/global/certificateMaps/m' is not //certificatemanager"),
+        (api_rules.GCP_HTTPS_PROXY, {"urlMap": "u"}, "p", ": an HTTPS proxy needs a certificate"),
+        (api_rules.GCP_URL_MAP_TYPE, {"defaultService": "b", "defaultUrlRedirect": {"httpsRedirect": True,
+                                                                                   "stripQuery": False}}, "u",
+         ": defaultUrlRedirect excludes defaultService"),
+        (api_rules.GCP_NEG_TYPE, {"region": "europe-west1", "networkEndpointType": "SERVERLESS",
+                                  "cloudRun": {"service": "Mailito_App"}}, "neg", ": Cloud Run service name"),
+        (api_rules.GCP_SERVER_TLS_POLICY, {"allowOpen": True, "mtlsPolicy": {
+            "clientValidationMode": "REJECT_INVALID"}}, "mtls", ": allowOpen must be false"),
+        (api_rules.GCP_SERVER_TLS_POLICY, {"location": "europe-west1", "mtlsPolicy": {
+            "clientValidationMode": "REJECT_INVALID", "clientValidationTrustConfig": "t"}}, "mtls",
+         "location: location 'europe-west1': the load balancer is global"),
+    ],
+)
+def test_the_gcp_api_rules_catch_what_the_schemas_allow(type_, inputs, name, expected):
+    found = problems(type_, inputs, name)
+    if expected is None:
+        assert found == []
+    else:
+        assert any(p.startswith(expected) for p in found), found
+
+
+def gcp_certificate_stack(record: dict | None, domain: str = "proxy-fallback.mailito.com") -> Rendering:
+    """A DNS authorization, its certificate and the zone's record, as the offline engine renders them."""
+    authorization = DeclaredResource(
+        urn="urn:auth", id="projects/p/locations/global/dnsAuthorizations/auth-1234567",
+        type=api_rules.GCP_DNS_AUTHORIZATION, name="auth", parent="", custom=True, inputs={"domain": domain},
+        state={"name": "auth-1234567", "domain": domain, "dnsResourceRecords": [{
+            "name": f"_acme-challenge.{domain}.", "type": "CNAME",
+            "data": "abc.4.authorize.certificatemanager.goog."}]},
+        dependencies=[])
+    resources = [authorization, resource(api_rules.GCP_CERTIFICATE, {"managed": {
+        "domains": ["proxy-fallback.mailito.com"], "dnsAuthorizations": [authorization.id]}}, "cert")]
+    if record is not None:
+        resources.append(resource(api_rules.DNS, {"zoneId": "z", "name": f"_acme-challenge.{domain}", "type": "CNAME",
+                                                  "content": "abc.4.authorize.certificatemanager.goog", "ttl": 60,
+                                                  "proxied": False, **record}, "validation"))
+    return Rendering(stack="gcp", config={"saas-domains:zone": "mailito.com"}, resources=resources)
+
+
+@pytest.mark.parametrize(
+    ("record", "domain", "expected"),
+    [
+        ({}, "proxy-fallback.mailito.com", []),
+        ({"proxied": True, "ttl": 1}, "proxy-fallback.mailito.com",
+         ["the zone's '_acme-challenge.proxy-fallback.mailito.com' record is proxied"]),
+        (None, "proxy-fallback.mailito.com",
+         ["its CNAME record '_acme-challenge.proxy-fallback.mailito.com' is not in the zone"]),
+        ({"content": "abc.4.authorize.certificatemanager.goog."}, "proxy-fallback.mailito.com",
+         ["the zone's '_acme-challenge.proxy-fallback.mailito.com' record holds"]),
+        ({}, "mailito.com", ["domain 'proxy-fallback.mailito.com' is covered by none of its DNS authorizations "
+                             "(mailito.com)"]),
+    ],
+)
+def test_the_certificate_manager_stack_rules(record, domain, expected):
+    found = [f.problem.split(" [")[0] for f in check_rendering(gcp_certificate_stack(record, domain))]
+    assert len(found) == len(expected) and all(p.startswith(e) for p, e in zip(found, expected, strict=True)), found
+
+
+def test_the_gcp_load_balancer_stack_rules():
+    url_map = DeclaredResource(urn="urn:m", id="projects/p/global/urlMaps/http-1234567",
+                               type=api_rules.GCP_URL_MAP_TYPE, name="http", parent="", custom=True,
+                               state={"name": "http-1234567"}, dependencies=[],
+                               inputs={"defaultUrlRedirect": {"httpsRedirect": True, "stripQuery": False}})
+    rules = [resource(api_rules.GCP_FORWARDING_RULE, {"target": "t", "ipAddress": "a", "ipProtocol": "TCP",
+                                                      "portRange": "443", "loadBalancingScheme": scheme}, name)
+             for name, scheme in (("https-ipv4", "EXTERNAL_MANAGED"), ("again-ipv4", "EXTERNAL"))]
+    rendering = Rendering(stack="gcp", config={"saas-domains:zone": "mailito.com"}, resources=[
+        url_map, resource(api_rules.GCP_HTTPS_PROXY, {"urlMap": url_map.id, "certificateMap": "x"}, "https"), *rules])
+    found = [f.problem.split(" [")[0] for f in check_rendering(rendering) if not f.path and "Proxies" not in f.problem
+             and "certificateMap" not in f.problem]
+    assert found == ["same address, protocol and ports as https-ipv4",
+                     "httpsRedirect is set but the HTTPS proxy https uses this URL map",
+                     "its backend services and forwarding rules mix schemes EXTERNAL, EXTERNAL_MANAGED"]
+
+
 def test_every_api_rule_names_its_source_and_a_property_the_schema_has():
     """A rule on a misspelt type or property would never fire: each must point at the real schema."""
     for rule in api_rules.RESOURCE_RULES + api_rules.STACK_RULES:
@@ -292,6 +466,28 @@ def test_available_values_are_read_back_with_underscores():
     assert available_values("no list here") is None
 
 
+def test_gcp_possible_values_are_read_as_enums():
+    described = "Default value is `TLS_1_0`.\n    Possible values are: `TLS_1_0`, `TLS_1_1`, `TLS_1_2`, `TLS_1_3`.\n"
+    assert available_values(described) == ("TLS_1_0", "TLS_1_1", "TLS_1_2", "TLS_1_3")
+    assert available_values("Possible values are HTTP, HTTPS or GRPC.") is None  # prose, not the generated list
+
+
+def test_the_gcp_schema_comes_from_the_locked_sdk():
+    """pulumi-gcp's tokens (`compute/uRLMap:URLMap`), required inputs and prose enums, read like the others."""
+    ssl_policy = resource_schema(api_rules.GCP_SSL_POLICY).properties
+    assert ssl_policy["minTlsVersion"].shape.enum == ("TLS_1_0", "TLS_1_1", "TLS_1_2", "TLS_1_3")
+    assert "RESTRICTED" in ssl_policy["profile"].shape.enum
+    entry = resource_schema(api_rules.GCP_MAP_ENTRY).properties
+    assert {name for name, p in entry.items() if p.required} == {"map", "certificates"}
+    assert entry["matcher"].shape.enum is None  # no list in the SDK: api_rules holds it
+    armor = resource_schema(api_rules.GCP_ARMOR).properties["rules"].shape.items
+    assert {name for name, p in armor.properties.items() if p.required} == {"action", "match", "priority"}
+    assert armor.properties["match"].shape.properties["versionedExpr"].shape.enum == ("SRC_IPS_V1",)
+    assert resource_schema(api_rules.GCP_HTTPS_PROXY).properties["urlMap"].required
+    with pytest.raises(SchemaError):
+        resource_schema("gcp:compute/urlMap:UrlMap")  # the SDK registers compute/uRLMap:URLMap
+
+
 def test_the_schema_comes_from_the_locked_sdk():
     hostname = resource_schema(api_rules.HOSTNAME)
     assert {name for name, p in hostname.properties.items() if p.required} == {"zoneId", "hostname"}
@@ -304,4 +500,12 @@ def test_the_schema_comes_from_the_locked_sdk():
 def test_the_example_stack_as_shipped_conforms():
     """`Pulumi.dev.yaml` and the repository's customers.yaml, exactly as `pulumi up` would read them."""
     findings = check_rendering(render(PROJECT_ROOT, "dev"))
+    assert not findings, "\n".join(map(str, findings))
+
+
+def test_the_gcp_example_stack_as_shipped_conforms():
+    """`Pulumi.gcp-example.yaml` and the repository's customers.yaml, exactly as `pulumi up` would read them."""
+    rendering = render(PROJECT_ROOT, "gcp-example")
+    assert rendering.of_type(api_rules.GCP_ARMOR)
+    findings = check_rendering(rendering)
     assert not findings, "\n".join(map(str, findings))

@@ -63,6 +63,56 @@ CF_ZONE_SSL = "Cloudflare API zone setting ssl: value off, flexible, full or str
 CF_EXPRESSION = "Cloudflare Rules language: an expression holds at most 4,096 characters"
 CF_HEADER_NAME = ("Cloudflare Transform Rules, request header modification: header names consist of "
                   "alphanumerics, - and _ ; operation set, add or remove")
+# Google Cloud (pulumi-gcp: the schema descriptions quoted are the locked SDK's own).
+GCP_NAME = ("Compute Engine API resource names (pulumi-gcp e.g. SSLPolicy.name): 'must be 1-63 characters long, and "
+            "comply with RFC1035 ... match the regular expression [a-z]([-a-z0-9]*[a-z0-9])?'; Pulumi autonaming "
+            "appends '-' and 7 random characters to the logical name")
+GCP_RESOURCE_ID = ("Google API resource IDs (AIP-122) for Certificate Manager and Network Security resources: "
+                   "1-63 characters, lowercase letters, digits and hyphens, starting with a letter (a conservative "
+                   "reading: DnsAuthorization's own description allows 1-64 of [a-zA-Z][a-zA-Z0-9_-]*); Pulumi "
+                   "autonaming appends '-' and 7 random characters")
+ARMOR_LIMITS = ("pulumi-gcp SecurityPolicy schema: 'Maximum number of srcIpRanges allowed is 10'; 'There must "
+                "always be a default rule (rule with priority 2147483647 and match \"*\")'; rule description 'Max "
+                "size is 64', policy description 'Max size is 2048'; config 'must be specified if versionedExpr is "
+                "specified and cannot be specified if versionedExpr is not'; Compute API SecurityPolicyRule.priority "
+                "'between 0 and 2147483647', unique in a policy; action allow, deny(403|404|502), redirect, "
+                "rate_based_ban, throttle")
+ARMOR_CEL = ("Cloud Armor custom rules language reference: request.headers is a map whose keys are all lowercase; "
+                 "an expression holds at most 5 subexpressions (atoms joined by && or ||)")
+GCP_SSL_RULES = ("pulumi-gcp SSLPolicy schema: minTlsVersion 'When set to TLS_1_3, the profile field must be set to "
+                  "RESTRICTED'; profile 'If set to FIPS_202205, minTlsVersion must also be set to TLS_1_2'; "
+                  "customFeatures 'must be present when using the CUSTOM profile ... must not be present when using "
+                  "any other profile'")
+GCP_FORWARDING = ("Cloud Load Balancing forwarding rule concepts, port specifications: a global external Application "
+                  "Load Balancer's forwarding rule (EXTERNAL_MANAGED, a target HTTP(S) proxy) takes exactly one port, "
+                  "1-65535, over TCP; pulumi-gcp GlobalForwardingRule.portRange '@pattern: \\d+(?:-\\d+)?' and 'two or "
+                  "more forwarding rules cannot use the same [IPAddress, IPProtocol] pair, and cannot have overlapping "
+                  "portRanges'")
+GCP_BACKEND = ("pulumi-gcp BackendService schema: 'A backend service created for one type of load balancing cannot be "
+               "used with the other' (its loadBalancingScheme is its forwarding rules'); serverless NEG overview: "
+               "backend services with serverless NEG backends cannot have health checks")
+GCP_NEG = ("pulumi-gcp RegionNetworkEndpointGroup schema: 'Only one of cloud_run, app_engine, cloud_function or "
+           "serverless_deployment may be set' (SERVERLESS); cloudRun.service 'must be 1-63 characters long, and comply "
+           "with RFC1035'")
+GCP_URL_MAP = ("pulumi-gcp URLMap schema: 'If defaultUrlRedirect is specified, defaultService or "
+               "defaultRouteAction must not be set'; httpsRedirect 'must only be set for UrlMaps used in "
+               "TargetHttpProxys. Setting this true for TargetHttpsProxy is not permitted'; redirectResponseCode "
+               "MOVED_PERMANENTLY_DEFAULT, FOUND, SEE_OTHER, TEMPORARY_REDIRECT or PERMANENT_REDIRECT")
+GCP_PROXY_CERT = ("pulumi-gcp TargetHttpsProxy schema: certificateMap 'Accepted format is //certificatemanager."
+                   "googleapis.com/projects/{project}/locations/{location}/certificateMaps/{resourceName}'; a proxy "
+                   "serves sslCertificates, certificateManagerCertificates or a certificateMap")
+GCP_CERT_MAP = ("Certificate Manager API CertificateMapEntry: exactly one of hostname or matcher (union field "
+                "'match'); Matcher enum PRIMARY ('served when no other entry matches the SNI'); pulumi-gcp: 'up to "
+                "fifteen certificates in each Certificate Map Entry'")
+GCP_DNS_AUTH = ("pulumi-gcp DnsAuthorization.domain: 'A DnsAuthorization resource covers a single domain and its "
+                "wildcard'; Certificate.managed.dnsAuthorizations: 'Either issuanceConfig or dnsAuthorizations should "
+                "be specified, but not both'; Certificate Manager docs: the authorization's CNAME must be resolvable "
+                "by Google (in Cloudflare: DNS only, not proxied, which would answer with Cloudflare's addresses)")
+GCP_MTLS = ("pulumi-gcp ServerTlsPolicy schema: allowOpen 'must be set to false for external HTTPS load balancer "
+            "policies'; mtlsPolicy 'required if the policy is used with external HTTPS load balancers'; "
+            "clientValidationMode 'Required if the policy is to be used with the external HTTPS load balancing'; "
+            "clientValidationCas 'For external HTTPS load balancers it must be empty'; a global target proxy takes "
+            "a global ServerTlsPolicy, whose trust config is global too (Certificate Manager mTLS docs)")
 
 EC2_DESCRIPTION = re.compile(r"^[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*$")
 ELB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$")
@@ -249,6 +299,140 @@ def header_names(headers: Any, _: Context) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Google Cloud checks
+
+GCP_NAME_PATTERN = re.compile(r"^[a-z](?:[-a-z0-9]*[a-z0-9])?$")  # RFC 1035 label, lower case
+ARMOR_DEFAULT_PRIORITY = 2147483647
+ARMOR_ACTION = re.compile(r"^(allow|deny\((403|404|502)\)|redirect|rate_based_ban|throttle)$")
+CEL_HEADER_KEY = re.compile(r"request\.headers\[\s*['\"]([^'\"]*)['\"]\s*\]")
+CERTIFICATE_MAP_URI = re.compile(
+    r"^//certificatemanager\.googleapis\.com/projects/[^/]+/locations/[^/]+/certificateMaps/[^/]+$")
+SERVERLESS_TARGETS = ("cloudRun", "appEngine", "cloudFunction", "serverlessDeployment")
+
+
+def at_most_items(limit: int, what: str) -> Check:
+    def check(value: Any, _: Context) -> str | None:
+        return f"{len(value)} {what}, the API allows {limit}" if len(value) > limit else None
+
+    return check
+
+
+def armor_match(match: Any, _: Context) -> str | None:
+    versioned, config, expression = match.get("versionedExpr"), match.get("config"), match.get("expr")
+    if (versioned is None) != (config is None):
+        return "versionedExpr and config go together: each needs the other"
+    if (versioned is None) == (expression is None):
+        return "a match needs exactly one of versionedExpr (with config) or expr"
+    return None
+
+
+def armor_rules(rules: Any, _: Context) -> str | None:
+    """A policy with rules needs the default rule (priority 2147483647, match "*"); priorities are unique."""
+    priorities = [rule.get("priority") for rule in rules]
+    repeated = sorted({p for p in priorities if priorities.count(p) > 1})
+    if repeated:
+        return f"priorities {repeated} are used by more than one rule"
+    defaults = [rule for rule in rules if rule.get("priority") == ARMOR_DEFAULT_PRIORITY]
+    if not defaults:
+        return f"no default rule (priority {ARMOR_DEFAULT_PRIORITY}, match \"*\")"
+    ranges = ((defaults[0].get("match") or {}).get("config") or {}).get("srcIpRanges")
+    if ranges != ["*"]:
+        return f"the default rule must match \"*\" (srcIpRanges [\"*\"]), got {ranges!r}"
+    return None
+
+
+def cel_expression(expression: Any, _: Context) -> str | None:
+    keys = [key for key in CEL_HEADER_KEY.findall(expression) if key != key.lower()]
+    if keys:
+        return f"request.headers keys are lower case in Cloud Armor: {', '.join(map(repr, keys))} never matches"
+    atoms = len(re.split(r"&&|\|\|", expression))
+    return f"{atoms} subexpressions, Cloud Armor allows 5" if atoms > 5 else None
+
+
+def ssl_policy_shape(inputs: Any, _: Context) -> str | None:
+    version, profile, features = inputs.get("minTlsVersion"), inputs.get("profile"), inputs.get("customFeatures")
+    if version == "TLS_1_3" and profile != "RESTRICTED":
+        return f"minTlsVersion TLS_1_3 needs profile RESTRICTED, got {profile!r}"
+    if profile == "FIPS_202205" and version != "TLS_1_2":
+        return f"profile FIPS_202205 needs minTlsVersion TLS_1_2, got {version!r}"
+    if (profile == "CUSTOM") != bool(features):
+        return "customFeatures go with profile CUSTOM, and only with it"
+    return None
+
+
+def proxy_forwarding_rule(inputs: Any, _: Context) -> str | None:
+    target = str(inputs.get("target") or "")
+    if inputs.get("loadBalancingScheme") != "EXTERNAL_MANAGED" and "Proxies/" not in target:
+        return None
+    port_range = str(inputs.get("portRange") or "")
+    match = re.fullmatch(r"(\d+)(?:-(\d+))?", port_range)
+    if not match or (match.group(2) and match.group(2) != match.group(1)) or not 1 <= int(match.group(1)) <= 65535:
+        return f"portRange {port_range or None!r}: an Application Load Balancer's forwarding rule takes one port"
+    if inputs.get("ipProtocol") not in (None, "TCP"):
+        return f"ipProtocol {inputs.get('ipProtocol')!r}: an Application Load Balancer takes TCP"
+    return None
+
+
+def serverless_neg(inputs: Any, _: Context) -> str | None:
+    if inputs.get("networkEndpointType", "SERVERLESS") != "SERVERLESS":
+        return None
+    targets = [key for key in SERVERLESS_TARGETS if inputs.get(key) is not None]
+    if len(targets) != 1:
+        return f"a serverless NEG names exactly one of {', '.join(SERVERLESS_TARGETS)}, got {targets or 'none'}"
+    service = (inputs.get("cloudRun") or {}).get("service")
+    if service is not None and not (len(service) <= 63 and GCP_NAME_PATTERN.match(service)):
+        return f"Cloud Run service name {service!r} is not an RFC 1035 name of at most 63 characters"
+    return None
+
+
+def url_map_shape(inputs: Any, _: Context) -> str | None:
+    if inputs.get("defaultUrlRedirect") is not None:
+        clash = [key for key in ("defaultService", "defaultRouteAction") if inputs.get(key) is not None]
+        if clash:
+            return f"defaultUrlRedirect excludes {', '.join(clash)}"
+    return None
+
+
+def https_proxy_shape(inputs: Any, _: Context) -> str | None:
+    if not any(inputs.get(key) for key in ("certificateMap", "sslCertificates", "certificateManagerCertificates")):
+        return "an HTTPS proxy needs a certificate: certificateMap, sslCertificates or certificateManagerCertificates"
+    certificate_map = inputs.get("certificateMap")
+    if certificate_map is not None and not CERTIFICATE_MAP_URI.match(certificate_map):
+        return (f"certificateMap {certificate_map!r} is not //certificatemanager.googleapis.com/projects/.../"
+                "locations/.../certificateMaps/...")
+    return None
+
+
+def map_entry_shape(inputs: Any, _: Context) -> str | None:
+    if (inputs.get("hostname") is None) == (inputs.get("matcher") is None):
+        return "a certificate map entry has exactly one of hostname or matcher"
+    return None
+
+
+def managed_certificate(managed: Any, _: Context) -> str | None:
+    if managed.get("dnsAuthorizations") and managed.get("issuanceConfig"):
+        return "dnsAuthorizations and issuanceConfig exclude each other"
+    return None
+
+
+def external_server_tls_policy(inputs: Any, _: Context) -> str | None:
+    mtls = inputs.get("mtlsPolicy")
+    if inputs.get("allowOpen"):
+        return "allowOpen must be false for an external HTTPS load balancer"
+    if not mtls or not mtls.get("clientValidationMode"):
+        return "an external HTTPS load balancer's policy needs mtlsPolicy.clientValidationMode"
+    if mtls.get("clientValidationCas"):
+        return "mtlsPolicy.clientValidationCas must be empty for an external HTTPS load balancer (use a trust config)"
+    if inputs.get("serverCertificate") is not None:
+        return "serverCertificate is for Traffic Director, not an external HTTPS load balancer"
+    return None
+
+
+def global_location(value: Any, _: Context) -> str | None:
+    return None if value == "global" else f"location {value!r}: the load balancer is global, so this must be global"
+
+
+# ---------------------------------------------------------------------------------------------------
 # The table
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -332,6 +516,175 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
                  header_names, CF_HEADER_NAME),
 )
 
+GCP_ADDRESS = "gcp:compute/globalAddress:GlobalAddress"
+GCP_NEG_TYPE = "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup"
+GCP_ARMOR = "gcp:compute/securityPolicy:SecurityPolicy"
+GCP_ARMOR_RULE = "gcp:compute/securityPolicyRule:SecurityPolicyRule"
+GCP_BACKEND_SERVICE = "gcp:compute/backendService:BackendService"
+GCP_URL_MAP_TYPE = "gcp:compute/uRLMap:URLMap"
+GCP_SSL_POLICY_TYPE = "gcp:compute/sSLPolicy:SSLPolicy"
+GCP_HTTPS_PROXY_TYPE = "gcp:compute/targetHttpsProxy:TargetHttpsProxy"
+GCP_HTTP_PROXY = "gcp:compute/targetHttpProxy:TargetHttpProxy"
+GCP_FORWARDING_RULE = "gcp:compute/globalForwardingRule:GlobalForwardingRule"
+GCP_DNS_AUTHORIZATION = "gcp:certificatemanager/dnsAuthorization:DnsAuthorization"
+GCP_CERTIFICATE = "gcp:certificatemanager/certificate:Certificate"
+GCP_CERTIFICATE_MAP = "gcp:certificatemanager/certificateMap:CertificateMap"
+GCP_MAP_ENTRY = "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry"
+GCP_TRUST_CONFIG = "gcp:certificatemanager/trustConfig:TrustConfig"
+GCP_SERVER_TLS_POLICY = "gcp:networksecurity/serverTlsPolicy:ServerTlsPolicy"
+# Shorter names the tests use.
+GCP_SSL_POLICY = GCP_SSL_POLICY_TYPE
+GCP_HTTPS_PROXY = GCP_HTTPS_PROXY_TYPE
+
+GCP_RESOURCE_RULES: tuple[ResourceRule, ...] = (
+    ResourceRule("gcp:compute/*", "$name", "Compute Engine name: RFC 1035, lower case, at most 63 with the suffix",
+                 autonamed(63, GCP_NAME_PATTERN, "Compute Engine", lowercase=True), GCP_NAME),
+    ResourceRule("gcp:compute/*", "name", "explicit Compute Engine name",
+                 explicit_name(63, GCP_NAME_PATTERN, "Compute Engine"), GCP_NAME),
+    ResourceRule("gcp:certificatemanager/*", "$name", "Certificate Manager resource id",
+                 autonamed(63, GCP_NAME_PATTERN, "Certificate Manager", lowercase=True), GCP_RESOURCE_ID),
+    ResourceRule("gcp:networksecurity/*", "$name", "Network Security resource id",
+                 autonamed(63, GCP_NAME_PATTERN, "Network Security", lowercase=True), GCP_RESOURCE_ID),
+    ResourceRule(GCP_ARMOR, "description", "policy description length", at_most(2048, "description"), ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR, "rules", "a default rule matching \"*\"; unique priorities", armor_rules, ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR, "rules[*].description", "rule description length", at_most(64, "rule description"),
+                 ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR, "rules[*].priority", "rule priority", in_range(0, ARMOR_DEFAULT_PRIORITY), ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR, "rules[*].action", "rule action",
+                 matches(ARMOR_ACTION.pattern, "allow, deny(403|404|502), redirect, rate_based_ban or throttle"),
+                 ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR, "rules[*].match", "versionedExpr with config, or expr", armor_match, ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR, "rules[*].match.config.srcIpRanges", "at most 10 ranges per rule",
+                 at_most_items(10, "source ranges"), ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR, "rules[*].match.expr.expression", "lower-case header keys, at most 5 subexpressions",
+                 cel_expression, ARMOR_CEL),
+    ResourceRule(GCP_ARMOR_RULE, "priority", "rule priority", in_range(0, ARMOR_DEFAULT_PRIORITY), ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR_RULE, "action", "rule action",
+                 matches(ARMOR_ACTION.pattern, "allow, deny(403|404|502), redirect, rate_based_ban or throttle"),
+                 ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR_RULE, "match", "versionedExpr with config, or expr", armor_match, ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR_RULE, "match.config.srcIpRanges", "at most 10 ranges per rule",
+                 at_most_items(10, "source ranges"), ARMOR_LIMITS),
+    ResourceRule(GCP_ARMOR_RULE, "match.expr.expression", "lower-case header keys, at most 5 subexpressions",
+                 cel_expression, ARMOR_CEL),
+    ResourceRule(GCP_SSL_POLICY_TYPE, "$", "TLS 1.3 with RESTRICTED, FIPS with TLS 1.2, customFeatures with CUSTOM",
+                 ssl_policy_shape, GCP_SSL_RULES),
+    ResourceRule(GCP_FORWARDING_RULE, "$", "one TCP port for an Application Load Balancer", proxy_forwarding_rule,
+                 GCP_FORWARDING),
+    ResourceRule(GCP_NEG_TYPE, "$", "one serverless target; Cloud Run service name", serverless_neg, GCP_NEG),
+    ResourceRule(GCP_URL_MAP_TYPE, "$", "a redirect excludes a default service or route action", url_map_shape,
+                 GCP_URL_MAP),
+    ResourceRule(GCP_URL_MAP_TYPE, "defaultUrlRedirect.redirectResponseCode", "redirect status",
+                 one_of("MOVED_PERMANENTLY_DEFAULT", "FOUND", "SEE_OTHER", "TEMPORARY_REDIRECT", "PERMANENT_REDIRECT"),
+                 GCP_URL_MAP),
+    ResourceRule(GCP_HTTPS_PROXY_TYPE, "$", "a certificate; the certificate map's full URI", https_proxy_shape,
+                 GCP_PROXY_CERT),
+    ResourceRule(GCP_MAP_ENTRY, "$", "hostname or matcher", map_entry_shape, GCP_CERT_MAP),
+    ResourceRule(GCP_MAP_ENTRY, "matcher", "matcher value", one_of("PRIMARY"), GCP_CERT_MAP),
+    ResourceRule(GCP_MAP_ENTRY, "certificates", "at most 15 certificates", at_most_items(15, "certificates"),
+                 GCP_CERT_MAP),
+    ResourceRule(GCP_CERTIFICATE, "managed", "DNS authorizations or an issuance config", managed_certificate,
+                 GCP_DNS_AUTH),
+    ResourceRule(GCP_SERVER_TLS_POLICY, "$", "what an external HTTPS load balancer accepts",
+                 external_server_tls_policy, GCP_MTLS),
+    ResourceRule(GCP_SERVER_TLS_POLICY, "location", "global, like the proxy", global_location, GCP_MTLS),
+    ResourceRule(GCP_TRUST_CONFIG, "location", "global, like the proxy", global_location, GCP_MTLS),
+)
+
+
+def _refers_to(reference: Any, resource: DeclaredResource) -> bool:
+    """A reference (an id, a self link, a name) that names `resource` once deployed."""
+    if not isinstance(reference, str) or not reference:
+        return False
+    known = [resource.id, resource.state.get("selfLink"), resource.state.get("name")]
+    return any(isinstance(k, str) and k and (reference == k or reference.endswith("/" + k)) for k in known)
+
+
+def certificates_are_authorized(rendering: Rendering, _: Context) -> Iterable[tuple[str, str]]:
+    authorizations = rendering.of_type(GCP_DNS_AUTHORIZATION)
+    for certificate in rendering.of_type(GCP_CERTIFICATE):
+        managed = certificate.inputs.get("managed") or {}
+        references = managed.get("dnsAuthorizations") or []
+        if not references:
+            continue
+        used = [a for a in authorizations if any(_refers_to(ref, a) for ref in references)]
+        covered = {d for a in used for d in (a.inputs.get("domain"), f"*.{a.inputs.get('domain')}")}
+        for domain in managed.get("domains") or []:
+            if domain not in covered:
+                yield (f"{GCP_CERTIFICATE} {certificate.name}",
+                       f"domain {domain!r} is covered by none of its DNS authorizations "
+                       f"({', '.join(sorted(a.inputs.get('domain') for a in used)) or 'none in this stack'})")
+
+
+def authorization_records_are_dns_only(rendering: Rendering, _: Context) -> Iterable[tuple[str, str]]:
+    records = rendering.of_type(DNS)
+    for authorization in rendering.of_type(GCP_DNS_AUTHORIZATION):
+        for wanted in authorization.state.get("dnsResourceRecords") or []:
+            name, type_, data = (str(wanted.get(k) or "").rstrip(".") for k in ("name", "type", "data"))
+            found = [r for r in records if r.inputs.get("name") == name and r.inputs.get("type") == type_]
+            subject = f"{GCP_DNS_AUTHORIZATION} {authorization.name}"
+            if not found:
+                yield subject, f"its {type_} record {name!r} is not in the zone: the certificate is never issued"
+            for record in found:
+                if record.inputs.get("content") != data:
+                    yield subject, f"the zone's {name!r} record holds {record.inputs.get('content')!r}, not {data!r}"
+                if record.inputs.get("proxied"):
+                    yield subject, f"the zone's {name!r} record is proxied: Google would see Cloudflare's answer"
+
+
+def forwarding_rules_do_not_overlap(rendering: Rendering, _: Context) -> Iterable[tuple[str, str]]:
+    taken: dict[tuple[Any, Any, str], str] = {}
+    for rule in rendering.of_type(GCP_FORWARDING_RULE):
+        key = (rule.inputs.get("ipAddress"), rule.inputs.get("ipProtocol", "TCP"), str(rule.inputs.get("portRange")))
+        if key[0] is None:
+            continue  # an ephemeral address of its own
+        if key in taken:
+            yield f"{GCP_FORWARDING_RULE} {rule.name}", f"same address, protocol and ports as {taken[key]}"
+        taken[key] = rule.name
+
+
+def https_redirect_only_behind_http_proxies(rendering: Rendering, _: Context) -> Iterable[tuple[str, str]]:
+    for url_map in rendering.of_type(GCP_URL_MAP_TYPE):
+        if not (url_map.inputs.get("defaultUrlRedirect") or {}).get("httpsRedirect"):
+            continue
+        for proxy in rendering.of_type(GCP_HTTPS_PROXY_TYPE):
+            if _refers_to(proxy.inputs.get("urlMap"), url_map):
+                yield (f"{GCP_URL_MAP_TYPE} {url_map.name}",
+                       f"httpsRedirect is set but the HTTPS proxy {proxy.name} uses this URL map")
+
+
+def one_load_balancing_scheme(rendering: Rendering, _: Context) -> Iterable[tuple[str, str]]:
+    parts = [*rendering.of_type(GCP_BACKEND_SERVICE), *rendering.of_type(GCP_FORWARDING_RULE)]
+    schemes = {r.inputs.get("loadBalancingScheme") for r in parts if r.inputs.get("loadBalancingScheme")}
+    if len(schemes) > 1:
+        yield "the load balancer", f"its backend services and forwarding rules mix schemes {', '.join(sorted(schemes))}"
+
+
+def serverless_backends_have_no_health_checks(rendering: Rendering, _: Context) -> Iterable[tuple[str, str]]:
+    serverless = [n for n in rendering.of_type(GCP_NEG_TYPE)
+                  if n.inputs.get("networkEndpointType", "SERVERLESS") == "SERVERLESS"]
+    for service in rendering.of_type(GCP_BACKEND_SERVICE):
+        groups = [b.get("group") for b in service.inputs.get("backends") or []]
+        if service.inputs.get("healthChecks") and any(_refers_to(g, n) for g in groups for n in serverless):
+            yield (f"{GCP_BACKEND_SERVICE} {service.name}",
+                   "a backend service with a serverless NEG takes no health check")
+
+
+GCP_STACK_RULES: tuple[StackRule, ...] = (
+    StackRule("each managed domain is covered by one of its certificate's DNS authorizations",
+              certificates_are_authorized, GCP_DNS_AUTH),
+    StackRule("each DNS authorization's record is in the zone, DNS only", authorization_records_are_dns_only,
+              GCP_DNS_AUTH),
+    StackRule("no two forwarding rules share address, protocol and ports", forwarding_rules_do_not_overlap,
+              GCP_FORWARDING),
+    StackRule("httpsRedirect only in URL maps of plain-HTTP proxies", https_redirect_only_behind_http_proxies,
+              GCP_URL_MAP),
+    StackRule("one load-balancing scheme across the load balancer", one_load_balancing_scheme, GCP_BACKEND),
+    StackRule("no health check on a serverless NEG's backend service", serverless_backends_have_no_health_checks,
+              GCP_BACKEND),
+)
+
+
 
 def fallback_origin_is_a_proxied_record(rendering: Rendering, _: Context) -> Iterable[tuple[str, str]]:
     proxied = {r.inputs.get("name") for r in rendering.of_type(DNS) if r.inputs.get("proxied")}
@@ -344,7 +697,9 @@ def fallback_origin_is_a_proxied_record(rendering: Rendering, _: Context) -> Ite
 STACK_RULES: tuple[StackRule, ...] = (
     StackRule("the fallback origin is a proxied record of the zone", fallback_origin_is_a_proxied_record,
               CF_FALLBACK),
+    *GCP_STACK_RULES,
 )
+RESOURCE_RULES += GCP_RESOURCE_RULES
 
 
 

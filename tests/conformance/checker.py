@@ -3,8 +3,8 @@
 `check_rendering` takes a rendering of the real `__main__.py` (infra/offline.py) and reports, for
 every custom resource and every provider lookup: properties the schema does not have, required
 inputs that are missing, values of the wrong JSON type (nested objects included), values outside an
-enum or outside the "Available values" of a Cloudflare description, and violations of the API rules
-in `api_rules.py` that no schema encodes. Each finding names the resource, the property path and
+enum or outside the "Available values" of a Cloudflare description (or the "Possible values are" of a
+pulumi-gcp one), and violations of the API rules in `api_rules.py` that no schema encodes. Each finding names the resource, the property path and
 the rule, so a failing test reads like the provider's error would.
 """
 
