@@ -337,3 +337,30 @@ def test_outputs_name_the_load_balancer_and_the_fallback_origin(any_mode):
     assert outputs["zoneId"] == ZONE_ID
     assert set(outputs) == {"loadBalancerIpv4", "loadBalancerIpv6", "backendService", "fallbackOrigin", "zoneId",
                             "customerHostnames"}  # no ALB outputs
+
+
+# --- the rule builder on its own -----------------------------------------------------------------------
+
+
+def test_rules_split_any_number_of_ranges_within_the_limits():
+    from infra.components.cloud_run_origin import allow_rules as build
+
+    ipv4 = [f"10.{n}.0.0/16" for n in range(23)]
+    ipv6 = [f"2001:db8:{n:x}::/48" for n in range(11)]
+    for secret, per_rule in ((None, MAX_RANGES_PER_RULE), ("s3cr3t", MAX_SUBEXPRESSIONS - 1)):
+        rules = build(ipv4, ipv6, secret)
+        *allows, default = rules
+        covered = []
+        for rule in allows:
+            ranges = (IN_IP_RANGE.findall(rule.match.expr.expression) if secret
+                      else list(rule.match.config.src_ip_ranges))
+            assert 1 <= len(ranges) <= per_rule and rule.action == "allow"
+            covered += ranges
+        assert sorted(covered) == sorted(ipv4 + ipv6)
+        assert default.priority == DEFAULT_PRIORITY and default.action == "deny(403)"
+
+
+def test_the_header_value_is_quoted_as_a_cel_string():
+    from infra.components.cloud_run_origin import header_condition
+
+    assert header_condition("a'b\\c") == f"request.headers['{HEADER_KEY}'] == 'a\\'b\\\\c'"
