@@ -4,8 +4,9 @@
 every custom resource and every provider lookup: properties the schema does not have, required
 inputs that are missing, values of the wrong JSON type (nested objects included), values outside an
 enum or outside the "Available values" of a Cloudflare description (or the "Possible values are" of a
-pulumi-gcp one), and violations of the API rules in `api_rules.py` that no schema encodes. Each finding names the resource, the property path and
-the rule, so a failing test reads like the provider's error would.
+pulumi-gcp one), and violations of the API rules in `api_rules.py` that no schema encodes. Each
+finding names the resource, the property path and the rule, so a failing test reads like the
+provider's error would.
 """
 
 from __future__ import annotations
