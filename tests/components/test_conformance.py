@@ -509,3 +509,37 @@ def test_the_gcp_example_stack_as_shipped_conforms():
     assert rendering.of_type(api_rules.GCP_ARMOR)
     findings = check_rendering(rendering)
     assert not findings, "\n".join(map(str, findings))
+
+
+def _first(rendering: Rendering, type_: str, **match) -> DeclaredResource:
+    return next(r for r in rendering.of_type(type_) if all(r.inputs.get(k) == v for k, v in match.items()))
+
+
+@pytest.mark.parametrize(
+    ("auth", "break_it", "expected"),
+    [
+        ("mtls", lambda r: _first(r, api_rules.GCP_ARMOR).inputs["rules"][0]["match"]["config"]["srcIpRanges"].append(
+            "131.0.72.0/22"), "rules[0].match.config.srcIpRanges: 11 source ranges, the API allows 10"),
+        ("header", lambda r: _first(r, api_rules.GCP_ARMOR).inputs["rules"][0]["match"]["expr"].update(
+            expression="request.headers['X-Saas-Domains-Origin-Auth'] == 's'"),
+         "rules[0].match.expr.expression: request.headers keys are lower case"),
+        ("header", lambda r: _first(r, api_rules.GCP_ARMOR).inputs["rules"].pop(), "rules: no default rule"),
+        ("none", lambda r: _first(r, api_rules.GCP_SSL_POLICY).inputs.update(minTlsVersion="TLS_1_3"),
+         ": minTlsVersion TLS_1_3 needs profile RESTRICTED"),
+        ("none", lambda r: _first(r, api_rules.GCP_MAP_ENTRY).inputs.update(hostname="proxy-fallback.mailito.com"),
+         ": a certificate map entry has exactly one of hostname or matcher"),
+        ("none", lambda r: _first(r, api_rules.DNS, type="CNAME", proxied=False).inputs.update(proxied=True, ttl=1),
+         ": the zone's '_acme-challenge.proxy-fallback.mailito.com' record is proxied"),
+        ("mtls", lambda r: _first(r, api_rules.GCP_SERVER_TLS_POLICY).inputs.update(allowOpen=True),
+         ": allowOpen must be false"),
+        ("none", lambda r: _first(r, api_rules.GCP_FORWARDING_RULE, portRange="443").inputs.update(portRange="80"),
+         ": same address, protocol and ports as"),
+    ],
+)
+def test_the_program_s_own_gcp_resources_broken_on_purpose_are_caught(every_field_file, auth, break_it, expected):
+    """The rules read the paths the program really sends: each break of the real rendering is found."""
+    rendering = render_gcp_configuration(every_field_file, auth, True, "pinned")
+    assert check_rendering(rendering) == []
+    break_it(rendering)
+    found = [f"{f.path}: {f.problem}" for f in check_rendering(rendering)]
+    assert any(p.startswith(expected) for p in found), found
