@@ -87,7 +87,7 @@ def allow_rules(ipv4: Sequence[str], ipv6: Sequence[str],
                     versioned_expr="SRC_IPS_V1",
                     config=gcp.compute.SecurityPolicyRuleMatchConfigArgs(src_ip_ranges=chunk))
             else:
-                description += " with the origin authentication header"
+                description += " and the origin auth header"
                 in_ranges = " || ".join(f"inIpRange(origin.ip, {_cel_string(cidr)})" for cidr in chunk)
                 match = gcp.compute.SecurityPolicyRuleMatchArgs(
                     expr=gcp.compute.SecurityPolicyRuleMatchExprArgs(
