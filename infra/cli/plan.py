@@ -129,7 +129,7 @@ def print_text(summary: dict[str, Any]) -> None:
     print("  The CNAME is what makes a hostname live; the TXT record only pre-validates it "
           "before the CNAME moves.")
     print()
-    print(style("Stack outputs (values AWS and Cloudflare assign are placeholders here)", "bold"))
+    print(style("Stack outputs (values the clouds assign are placeholders here)", "bold"))
     print(table(("OUTPUT", "VALUE"), sorted(summary["outputs"].items()), indent="  "))
     print()
     print(f"{counts['resources']} resources in {counts['components']} components; {counts['customers']} "
