@@ -99,6 +99,8 @@ def empty_is_none(value: str) -> str | None:
     return value or None
 
 
+ALL_ROLE, CORE_ROLE, SHARD_ROLE = "all", "core", "shard"
+ROLES = (ALL_ROLE, CORE_ROLE, SHARD_ROLE)
 ALB_ORIGIN, CLOUD_RUN_ORIGIN = "aws-alb", "gcp-cloud-run"
 ORIGINS = (ALB_ORIGIN, CLOUD_RUN_ORIGIN)
 TARGET_TYPES = ("ip", "instance", "lambda")
@@ -108,6 +110,16 @@ ORIGIN_AUTH_MODES = ("header", "mtls", "none")
 SETTINGS: tuple[Setting, ...] = (
     Setting("zone", "string", None, "The SaaS zone apex in Cloudflare, e.g. mailito.com.", required=True,
             check=domain),
+    Setting("role", "string", ALL_ROLE,
+            "What this stack declares: all (one stack for the zone), core (origin, origin authentication, edge "
+            "and zone-wide settings; no customer hostnames) or shard (its share of the customer hostnames).",
+            choices=ROLES),
+    Setting("coreStack", "string", "",
+            "shard: the core stack's fully qualified name (organization/project/stack), read by a stack reference.",
+            check=empty_is_none),
+    Setting("shard", "integer", 0, "shard: this stack's index, 0 to shards - 1.", minimum=0),
+    Setting("shards", "integer", 1, "shard: how many shard stacks the zone's customers are spread over.",
+            minimum=1),
     Setting("origin", "string", ALB_ORIGIN,
             "Where Cloudflare sends customer traffic: aws-alb (an ALB) or gcp-cloud-run (a Cloud Run service "
             "behind a global external load balancer).", choices=ORIGINS),
@@ -154,6 +166,18 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def shard_is_placed(values: Mapping[str, Any]) -> str | None:
+    if values["role"] != SHARD_ROLE:
+        return None
+    if not values["coreStack"]:
+        return (f"{PROJECT}:role shard needs {PROJECT}:coreStack, the core stack's fully qualified name "
+                "(organization/project/stack), whose outputs give the zone id")
+    if values["shard"] >= values["shards"]:
+        return (f"{PROJECT}:shard must be below {PROJECT}:shards (0 to {values['shards'] - 1}), "
+                f"got {values['shard']}")
+    return None
+
+
 def cloud_run_service_named(values: Mapping[str, Any]) -> str | None:
     if values["origin"] != CLOUD_RUN_ORIGIN:
         return None
@@ -189,6 +213,7 @@ def fallback_name_fits_a_certificate(values: Mapping[str, Any]) -> str | None:
 
 # Rules that read more than one setting: each gets the checked values by key and returns the error, if any.
 STACK_CHECKS: tuple[Callable[[Mapping[str, Any]], str | None], ...] = (
+    shard_is_placed,
     cloud_run_service_named,
     vpc_with_subnets,
     fallback_name_fits_a_certificate,
@@ -200,6 +225,10 @@ class StackSettings:
     """The validated settings; built only by settings_from, so the defaults live in SETTINGS alone."""
 
     zone: str
+    role: str
+    core_stack: str | None
+    shard: int
+    shards: int
     origin: str
     cloud_run_service: str | None
     cloud_run_region: str | None

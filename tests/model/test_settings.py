@@ -38,7 +38,7 @@ def test_pulumi_yaml_declares_every_setting_with_the_same_type_and_default():
 def test_a_setting_with_choices_names_each_of_them_in_its_description():
     """`pulumi config` shows Pulumi.yaml's description; it is the only place a user sees the allowed values."""
     with_choices = [s for s in SETTINGS if s.choices]
-    assert {s.key for s in with_choices} == {"origin", "originAuth", "targetType"}
+    assert {s.key for s in with_choices} == {"role", "origin", "originAuth", "targetType"}
     for setting in with_choices:
         assert setting.default in setting.choices, setting.key
         for choice in setting.choices:
@@ -63,7 +63,7 @@ def test_defaults_apply_when_only_the_zone_is_set():
             continue
         value = getattr(settings, _snake(setting.key))
         expected = setting.default
-        if setting.key in ("zoneId", "vpcId", "cloudRunService", "cloudRunRegion"):
+        if setting.key in ("zoneId", "vpcId", "cloudRunService", "cloudRunRegion", "coreStack"):
             expected = None
         if setting.type == "array":
             expected = tuple(expected)
