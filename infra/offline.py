@@ -80,6 +80,9 @@ class DeclaredResource:
     state: dict[str, Any]
     dependencies: list[str]  # URNs from depends_on and from inputs
     secret_inputs: list[str] = field(default_factory=list)  # e.g. "conditions[0].httpHeader.values[0]"
+    # The aliases sent with the registration: {"urn": ...} or a spec {"name", "type", "stack", "project",
+    # "parentUrn" | "noParent": True}, empty strings meaning "the resource's own" as the engine reads them.
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -131,10 +134,26 @@ class FakeCloud(pulumi.runtime.Mocks):
     subnets = ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"]
     gcp_project = "offline-project"  # when the stack sets no gcp:project
 
-    def __init__(self, deployed_outputs: dict[str, Any] | None = None) -> None:
+    def __init__(self, deployed_outputs: dict[str, Any] | None = None,
+                 core_outputs: dict[str, Any] | None = None) -> None:
         self.deployed_outputs = deployed_outputs or {}  # the stack's outputs at its last deployment
+        # What a shard's reference to its core (saas-domains:coreStack) reads; None: a deployed core's.
+        self.core_outputs = core_outputs
         self.invokes: list[Invoke] = []
         self.created: list[str] = []  # resource types in registration order, components included
+
+    def outputs_of_core(self) -> dict[str, Any]:
+        """The core stack's outputs as a shard reads them: those given, or what a deployed core exports."""
+        if self.core_outputs is not None:
+            return self.core_outputs
+        config = pulumi.Config(PROJECT)
+        zone = config.get("zone") or "example.com"
+        return {
+            "zoneId": self.zone_id,
+            "zone": zone,
+            "cnameDomain": f"{config.get('cnameSubdomain') or 'cname'}.{zone}",
+            "fallbackOrigin": f"{config.get('fallbackSubdomain') or 'proxy-fallback'}.{zone}",
+        }
 
     def ownership_txt_value(self, hostname: str) -> str:
         return PENDING_TXT_VALUE
@@ -143,7 +162,9 @@ class FakeCloud(pulumi.runtime.Mocks):
         self.created.append(args.typ)
         args.inputs = _unwrap_secrets(args.inputs, "", [])
         if args.typ == "pulumi:pulumi:StackReference":
-            return args.inputs["name"], {**args.inputs, "outputs": self.deployed_outputs, "secretOutputNames": []}
+            outputs = (self.outputs_of_core() if args.inputs["name"] == pulumi.Config(PROJECT).get("coreStack")
+                       else self.deployed_outputs)
+            return args.inputs["name"], {**args.inputs, "outputs": outputs, "secretOutputNames": []}
         state = dict(args.inputs)
         rid = _stable_id(args.typ, args.name)
         computed = {
@@ -250,7 +271,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             self.registrations[response.urn] = {
                 "type": request.type, "name": request.name, "parent": request.parent,
                 "custom": request.custom, "inputs": inputs, "dependencies": sorted(deps),
-                "secret_inputs": secrets,
+                "secret_inputs": secrets, "aliases": _aliases(request),
             }
         return response
 
@@ -258,6 +279,23 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
             self.stack_outputs = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
+
+
+def _aliases(request: Any) -> list[dict[str, Any]]:
+    """The registration's aliases, specs (what an SDK sends to an engine that supports them) or URNs."""
+    found: list[dict[str, Any]] = [{"urn": urn} for urn in request.aliasURNs]
+    for alias in request.aliases:
+        if alias.WhichOneof("alias") == "urn":
+            found.append({"urn": alias.urn})
+            continue
+        spec = alias.spec
+        entry: dict[str, Any] = {"name": spec.name, "type": spec.type, "stack": spec.stack, "project": spec.project}
+        if spec.WhichOneof("parent") == "noParent":
+            entry["noParent"] = spec.noParent
+        elif spec.WhichOneof("parent") == "parentUrn":
+            entry["parentUrn"] = spec.parentUrn
+        found.append(entry)
+    return found
 
 
 def config_value(value: Any) -> str:
@@ -327,5 +365,5 @@ def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] |
             urn=urn, id=registered.id if registered else None, type=reg["type"], name=reg["name"],
             parent=reg["parent"], custom=reg["custom"], inputs=reg["inputs"],
             state=dict(registered.state) if registered else {},
-            dependencies=reg["dependencies"], secret_inputs=reg["secret_inputs"]))
+            dependencies=reg["dependencies"], secret_inputs=reg["secret_inputs"], aliases=reg["aliases"]))
     return rendering

@@ -13,13 +13,14 @@ from pathlib import Path
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from infra.components.customer_hostnames import CustomerHostnames, CustomerHostnamesArgs
+from infra.components.customer_hostnames import CustomerHostnames, CustomerHostnamesArgs, shard_aliases
 from infra.components.edge import Edge, EdgeArgs, lookup_zone_id
 from infra.components.origin_auth import OriginAuth, OriginAuthArgs
 from infra.model import names
-from infra.model.customers import CustomersFile, CustomersFileError, load_customers
+from infra.model.customers import CustomerHostname, CustomersFile, CustomersFileError, load_customers
 from infra.model.names import PROJECT
-from infra.model.settings import ALB_ORIGIN, SettingsError, StackSettings, settings_from
+from infra.model.settings import ALB_ORIGIN, CORE_ROLE, SHARD_ROLE, SettingsError, StackSettings, settings_from
+from infra.model.sharding import shard_of
 
 # pulumi_aws and pulumi_gcp are imported by the origin a stack chooses, never both: each costs
 # seconds and hundreds of MB (tests/components/test_program_origins.py checks it).
@@ -71,19 +72,53 @@ def build_stack(project_dir: Path) -> None:
     pulumi.run(lambda: declare_stack(settings, customers))
 
 
-async def refuse_mass_removal(settings: StackSettings, customers: CustomersFile) -> None:
+def declared_hostnames(settings: StackSettings, customers: CustomersFile) -> list[CustomerHostname]:
+    """The hostnames this stack declares: all of them, none (core) or its shard's share (shard)."""
+    if settings.role == CORE_ROLE:
+        return []
+    if settings.role == SHARD_ROLE:
+        return [h for h in customers.hostnames if shard_of(h.hostname, settings.shards) == settings.shard]
+    return list(customers.hostnames)
+
+
+async def refuse_mass_removal(settings: StackSettings, hostnames: list[CustomerHostname]) -> None:
     """Compare with the hostnames this stack last deployed (its own `customerHostnames` output)."""
     fully_qualified = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     last_deployment = pulumi.StackReference(names.LAST_DEPLOYMENT, stack_name=fully_qualified)
     deployed = (await last_deployment.get_output_details("customerHostnames")).value or {}
-    removed = sorted(set(deployed) - {h.hostname for h in customers.hostnames})
+    removed = sorted(set(deployed) - {h.hostname for h in hostnames})
     refusal = settings.removal_guard.refusal(removed, how_to_confirm=CONFIRM_REMOVALS)
     if refusal:
         raise pulumi.RunError(refusal)
 
 
+def core_missing(core_stack: str, what: str) -> pulumi.RunError:
+    return pulumi.RunError(
+        f"the core stack {core_stack} {what}: deploy the core first (`pulumi up --stack {core_stack}`), "
+        f"then this shard; {PROJECT}:coreStack names the core by organization/project/stack")
+
+
+async def core_zone_id(settings: StackSettings) -> str:
+    """The zone id from the core's outputs, read before anything is declared; a RunError when missing."""
+    assert settings.core_stack  # settings_from refuses a shard without it
+    core = pulumi.StackReference(names.CORE_REFERENCE, stack_name=settings.core_stack)
+    zone = (await core.get_output_details("zone")).value
+    if zone is not None and zone != settings.zone:
+        raise pulumi.RunError(f"the core stack {settings.core_stack} serves the zone {zone}, this shard's "
+                              f"{PROJECT}:zone is {settings.zone}: a shard and its core share one zone")
+    zone_id = (await core.get_output_details("zoneId")).value
+    if not zone_id:
+        raise core_missing(settings.core_stack, "has no zoneId output")
+    return zone_id
+
+
 async def declare_stack(settings: StackSettings, customers: CustomersFile) -> None:
-    await refuse_mass_removal(settings, customers)
+    hostnames = declared_hostnames(settings, customers)
+    await refuse_mass_removal(settings, hostnames)
+    if settings.role == SHARD_ROLE:
+        await declare_shard(settings, hostnames)
+        return
+
 
     zone_id = settings.zone_id or lookup_zone_id(settings.zone)
     cloudflare_ranges = cloudflare.get_ip_ranges_output()
@@ -103,14 +138,32 @@ async def declare_stack(settings: StackSettings, customers: CustomersFile) -> No
         manage_zone_ssl_mode=settings.manage_zone_ssl_mode,
         **fallback_target,
     ))
-    hostnames = CustomerHostnames(names.CUSTOMERS, CustomerHostnamesArgs(
+    if settings.role == CORE_ROLE:
+        # What the shards read through their stack reference (zoneId is exported with the origin).
+        pulumi.export("fallbackOrigin", edge.fallback_origin_name)
+        pulumi.export("zone", settings.zone)
+        pulumi.export("cnameDomain", settings.cname_domain)
+        return
+    components = CustomerHostnames(names.CUSTOMERS, CustomerHostnamesArgs(
         zone_id=zone_id,
-        hostnames=customers.hostnames,
+        hostnames=hostnames,
         cname_domain=settings.cname_domain,
     ))
 
     pulumi.export("fallbackOrigin", edge.fallback_origin_name)
-    pulumi.export("customerHostnames", hostnames.dns_instructions)
+    pulumi.export("customerHostnames", components.dns_instructions)
+
+
+async def declare_shard(settings: StackSettings, hostnames: list[CustomerHostname]) -> None:
+    """Only the shard's custom hostnames, in the zone the core serves; the core owns the rest."""
+    zone_id = await core_zone_id(settings)
+    components = CustomerHostnames(names.CUSTOMERS, CustomerHostnamesArgs(
+        zone_id=zone_id,
+        hostnames=hostnames,
+        cname_domain=settings.cname_domain,
+        aliases=shard_aliases(),
+    ))
+    pulumi.export("customerHostnames", components.dns_instructions)
 
 
 def declare_alb_origin(settings: StackSettings, zone_id: pulumi.Input[str], network: Network,

@@ -36,11 +36,34 @@ def ssl_args(ssl: HostnameSsl) -> cloudflare.CustomHostnameSslArgs:
     return cloudflare.CustomHostnameSslArgs(**top, settings=cloudflare.CustomHostnameSslSettingsArgs(**settings))
 
 
+def shard_aliases() -> list[pulumi.Alias]:
+    """The aliases of a shard's custom hostnames: the same name and type at the root of the stack.
+
+    `pulumi state move` re-parents a moved resource whose parent is not moved along to the
+    destination stack's root, so a hostname moved from another stack arrives as
+    `urn:pulumi:<dest>::saas-domains::cloudflare:index/customHostname:CustomHostname::<hostname>`
+    (see urn_after_state_move). The shard declares it under its `customers` component; this alias
+    makes the engine take the moved state for that resource and rename it instead of replacing it.
+    """
+    return [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
+
+
+def urn_after_state_move(stack: str, hostname: str, project: str = names.PROJECT) -> str:
+    """Where `pulumi state move` puts a custom hostname moved without its parent: the destination's root."""
+    return f"urn:pulumi:{stack}::{project}::{names.CUSTOM_HOSTNAME_RESOURCE}::{hostname}"
+
+
+def declared_urn(stack: str, hostname: str, project: str = names.PROJECT) -> str:
+    """The URN the program declares for a custom hostname: a child of the `customers` component."""
+    return (f"urn:pulumi:{stack}::{project}::{COMPONENT_TYPE}${names.CUSTOM_HOSTNAME_RESOURCE}::{hostname}")
+
+
 @dataclass
 class CustomerHostnamesArgs:
     zone_id: pulumi.Input[str]
     hostnames: Sequence[CustomerHostname]
     cname_domain: str  # a hostname of customer X points at X.<cname_domain>
+    aliases: Sequence[pulumi.Alias] = ()  # of each custom hostname: shard_aliases() in a shard, none otherwise
 
 
 class CustomerHostnames(pulumi.ComponentResource):
@@ -48,7 +71,7 @@ class CustomerHostnames(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CustomerHostnamesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(COMPONENT_TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, aliases=list(args.aliases) or None)
 
         self.resources: dict[str, cloudflare.CustomHostname] = {}
         self.dns_instructions: dict[str, pulumi.Output[dict]] = {}

@@ -24,6 +24,7 @@ ORIGIN = "origin"
 EDGE = "edge"
 CUSTOMERS = "customers"  # its children are named by hostname
 LAST_DEPLOYMENT = "last-deployment"  # the removal guard's reference to the stack itself
+CORE_REFERENCE = "core"  # a shard's reference to its core stack (zone id and the core's outputs)
 
 # The Edge's children (component name + "-" + suffix), which `import` adopts.
 FALLBACK_RECORD = "fallback"  # the ALB's CNAME, or the load balancer's A record
