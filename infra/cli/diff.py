@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from infra.cli import status_codes
@@ -20,8 +21,8 @@ from infra.cli.project import add_project_arguments, find_project_dir, stack_set
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomersFileError, parse_customers
 from infra.model.removal_guard import RemovalGuard
-from infra.model.settings import StackSettings
-from infra.operations.diff import Pricing, Review, review_change
+from infra.model.settings import ALL_ROLE, CORE_ROLE, SHARD_ROLE, StackSettings
+from infra.operations.diff import Pricing, Review, ShardCounts, review_change, shard_counts
 
 COMMENT_MARKER = "<!-- saas-domains-diff -->"  # lets CI find and update its one pull-request comment
 COLLAPSE_OVER_ROWS = 10
@@ -86,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
     review = review_change(base, head, max_hostnames=settings.max_hostnames, pricing=pricing, guard=guard,
                            how_to_confirm=CONFIRM_IN_DIFF)
 
-    report = Report(review, settings, str(path), args.base, head_name, notes)
+    shards = None
+    layout = shard_layout(project_dir, args.stack)
+    if layout is not None:
+        shards = shard_counts(review.diff, head, layout.shards, layout.stacks)
+    report = Report(review, settings, str(path), args.base, head_name, notes, shards=shards)
     if args.format == "json":
         print_json(report.to_json())
     elif args.format == "markdown":
@@ -112,9 +117,21 @@ class Report:
     """One diff, rendered for a terminal, a pull-request comment or a machine."""
 
     def __init__(self, review: Review, settings: StackSettings, path: str, base: str, head: str,
-                 notes: list[str]):
+                 notes: list[str], shards: tuple[ShardCounts, ...] | None = None):
         self.diff, self.guard, self.refusal = review.diff, review.guard, review.refusal
         self.settings, self.path, self.base, self.head, self.notes = settings, path, base, head, notes
+        self.shards = shards  # None: one stack for the zone (role all), and nothing per shard to show
+
+    def shard_rows(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(shard, stack, added, removed, changed, hostnames after) for every shard, touched or not."""
+        return [(str(c.shard), c.stack or "(no stack file)", str(c.added), str(c.removed), str(c.changed),
+                 f"{c.hostnames_after:,}") for c in self.shards or ()]
+
+    def shard_summary(self) -> str:
+        touched = [c for c in self.shards or () if c.touched]
+        return (f"{len(touched)} of {len(self.shards or ())} shard stacks touched; the cap is zone-wide: "
+                f"{self.diff.hostnames_after:,} of {self.diff.max_hostnames:,} custom hostnames in the zone "
+                f"({self.diff.quota_used_after:.1%})")
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """(change, hostname, customer, details), in review order: removals first."""
@@ -166,6 +183,9 @@ class Report:
                                 [(style(r[0], colours.get(r[0], "cyan")), *r[1:]) for r in rows])]
         else:
             lines.append("No hostname changes.")
+        if self.shards is not None:
+            lines += ["", self.shard_summary(),
+                      table(("SHARD", "STACK", "ADDED", "REMOVED", "CHANGED", "HOSTNAMES AFTER"), self.shard_rows())]
         return "\n".join(lines)
 
     def markdown(self) -> str:
@@ -186,6 +206,12 @@ class Report:
                           "", "</details>"]
             else:
                 lines += ["", *body]
+        if self.shards is not None:
+            lines += ["", f"**Per shard:** {self.shard_summary()}", "",
+                      "| Shard | Stack | Added | Removed | Changed | Hostnames after |",
+                      "| ---: | --- | ---: | ---: | ---: | ---: |"]
+            lines += [f"| {n} | `{stack}` | {a} | {r} | {c} | {after} |"
+                      for n, stack, a, r, c, after in self.shard_rows()]
         lines += ["", "<sub>Rendered by `saas-domains diff` from the customers file alone; "
                       "`pulumi preview` shows the cloud's view.</sub>"]
         return "\n".join(lines)
@@ -198,4 +224,107 @@ class Report:
                               "allow_removals": self.guard.allow_removals,
                               "refused": self.refusal is not None, "message": self.refusal},
         })
+        if self.shards is not None:
+            document["shards"] = {"count": len(self.shards), "per_shard": [c.to_json() for c in self.shards],
+                                  "touched": [c.shard for c in self.shards if c.touched]}
         return document
+
+
+@dataclass(frozen=True)
+class ShardLayout:
+    """A zone's stacks as the repository declares them: the core and its shards, from the Pulumi.<stack>.yaml files."""
+
+    core: str | None  # the core's stack name, when the repository has its file
+    shards: int  # saas-domains:shards, the same in every shard's file
+    stacks: dict[int, str]  # shard index -> stack name
+
+
+def _short_name(stack: str) -> str:
+    """`organization/project/stack` (or `stack` alone) to the name of the repository's Pulumi.<stack>.yaml."""
+    return stack.rsplit("/", 1)[-1]
+
+
+def shard_layout(project_dir: Path, stack: str) -> ShardLayout | None:
+    """The core and shard stacks `stack` belongs to; None for a single stack (role all).
+
+    Every Pulumi.<stack>.yaml whose role is shard and whose coreStack names the same core is one of them.
+    Their shard counts must agree and their indices must be distinct: what CI previews and deploys is
+    exactly what the stack files say, and a half-edited reshard is refused here rather than deployed.
+    """
+    settings = stack_settings(project_dir, stack)
+    if settings.role == ALL_ROLE:
+        return None
+    core = stack if settings.role == CORE_ROLE else _short_name(settings.core_stack or "")
+    members: dict[int, str] = {}
+    counts: dict[str, int] = {}
+    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
+        name = path.name[len("Pulumi."):-len(".yaml")]
+        other = stack_settings(project_dir, name)
+        if other.role != SHARD_ROLE or _short_name(other.core_stack or "") != core:
+            continue
+        if other.shard in members:
+            raise SetupError(f"stacks {members[other.shard]} and {name} are both shard {other.shard} of {core}")
+        members[other.shard] = name
+        counts[name] = other.shards
+    if len(set(counts.values())) > 1:
+        raise SetupError(f"the shards of {core} disagree on saas-domains:shards: "
+                         + ", ".join(f"{name} {count}" for name, count in sorted(counts.items())))
+    shards = next(iter(counts.values()), settings.shards)
+    core_exists = (project_dir / f"Pulumi.{core}.yaml").is_file()
+    return ShardLayout(core=core if core_exists else None, shards=shards, stacks=members)
+
+
+# Cloudflare allows 1,200 API requests per 5 minutes per token: 4 a second. Each Pulumi operation in flight
+# makes about one request a second (a create is a POST, then reads while the certificate is pending), so
+# the operations in flight across all stacks deploying at once must stay at 4 or below.
+REQUESTS_PER_SECOND = 1200 // 300
+
+
+def deploy_plan(project_dir: Path, stack: str) -> dict:
+    """What the deploy and preview workflows run for `stack` (the repository's PULUMI_STACK): its role, and
+    for a core, its shard stacks as a job matrix with each shard's `--parallel` and the matrix's
+    `max-parallel`, so that parallel × max-parallel ≤ 4 operations in flight (1,200 requests / 300 s)."""
+    settings = stack_settings(project_dir, stack)
+    layout = shard_layout(project_dir, stack) if settings.role == CORE_ROLE else None
+    if layout is None:
+        return {"role": settings.role, "core": stack, "parallel": REQUESTS_PER_SECOND, "shards": [],
+                "shard_count": 0, "max_parallel": 1, "shard_parallel": 0}
+    if sorted(layout.stacks) != list(range(layout.shards)):
+        missing = sorted(set(range(layout.shards)) - set(layout.stacks))
+        raise SetupError(f"{stack} has {layout.shards} shards but no stack file for shard(s) "
+                         + ", ".join(map(str, missing)))
+    parallel = max(1, REQUESTS_PER_SECOND // layout.shards)
+    max_parallel = max(1, min(layout.shards, REQUESTS_PER_SECOND // parallel))
+    return {"role": settings.role, "core": stack, "parallel": REQUESTS_PER_SECOND,
+            "shards": [{"shard": i, "stack": layout.stacks[i]} for i in range(layout.shards)],
+            "shard_count": layout.shards, "shard_parallel": parallel, "max_parallel": max_parallel}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`stacks STACK [--touched-from DIFF.json] [--all]`: CI's view of the stacks, run by the workflows as
+    `python -c 'import sys; from infra.cli.diff import main; sys.exit(main(sys.argv[1:]))' stacks "$STACK"`.
+
+    Prints one JSON object: deploy_plan's, where with --touched-from (the `diff --format json` of the
+    change) `shards` keeps only the shards the change touches, unless --all (files other than the
+    customers file changed, so every stack runs the changed program).
+    """
+    parser = argparse.ArgumentParser(prog="infra.cli.diff.main")
+    parser.add_argument("what", choices=("stacks",))
+    parser.add_argument("stack")
+    parser.add_argument("--touched-from", type=Path, default=None)
+    parser.add_argument("--all", action="store_true")
+    parser.add_argument("--project-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    try:
+        plan = deploy_plan(find_project_dir(args.project_dir), args.stack)
+    except SetupError as err:
+        print(str(err), file=sys.stderr)
+        return status_codes.CANNOT_RUN
+    if args.touched_from is not None and not args.all:
+        import json
+
+        touched = set(json.loads(args.touched_from.read_text()).get("shards", {}).get("touched", []))
+        plan["shards"] = [s for s in plan["shards"] if s["shard"] in touched]
+    plan["preview_core"] = args.touched_from is None or args.all
+    print_json(plan)
+    return status_codes.OK

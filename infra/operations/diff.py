@@ -173,3 +173,44 @@ def review_change(base: CustomersFile | None, head: CustomersFile, *, max_hostna
     before = base if base is not None else CustomersFile(path=head.path, customers=(), hostnames=())
     diff = diff_customers(before, head, max_hostnames=max_hostnames, pricing=pricing)
     return Review(diff, guard, guard.refusal([c.hostname for c in diff.removed], how_to_confirm=how_to_confirm))
+
+
+@dataclass(frozen=True)
+class ShardCounts:
+    """One shard stack's share of a change: what its `pulumi preview` and `up` would do."""
+
+    shard: int
+    stack: str | None  # the shard's stack name, when the repository has its Pulumi.<stack>.yaml
+    added: int
+    removed: int
+    changed: int
+    moved: int  # between customers: no cloud change, but the stack's outputs name the new customer
+    hostnames_after: int
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.removed or self.changed or self.moved)
+
+    def to_json(self) -> dict:
+        return {"shard": self.shard, "stack": self.stack, "added": self.added, "removed": self.removed,
+                "changed": self.changed, "moved": self.moved, "hostnames_after": self.hostnames_after,
+                "touched": self.touched}
+
+
+def shard_counts(diff: CustomersDiff, after: CustomersFile, shards: int,
+                 stacks: dict[int, str] | None = None) -> tuple[ShardCounts, ...]:
+    """Per shard: how many hostnames the change adds, removes, changes and moves, and how many it holds after.
+
+    The shard of a hostname is `infra.model.sharding.shard_of`, the function the program declares with,
+    so these are the counts each shard stack's preview shows; the cap stays zone-wide (the diff's totals).
+    """
+    from infra.model.sharding import shard_of
+
+    stacks = stacks or {}
+    counts = {i: {"added": 0, "removed": 0, "changed": 0, "moved": 0, "hostnames_after": 0} for i in range(shards)}
+    for kind in ("added", "removed", "changed", "moved"):
+        for change in getattr(diff, kind):
+            counts[shard_of(change.hostname, shards)][kind] += 1
+    for hostname in after.hostnames:
+        counts[shard_of(hostname.hostname, shards)]["hostnames_after"] += 1
+    return tuple(ShardCounts(shard=i, stack=stacks.get(i), **counts[i]) for i in range(shards))

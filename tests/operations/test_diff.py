@@ -271,3 +271,132 @@ def test_readme_shows_the_real_pr_comment_for_the_example_change(tmp_path):
     block = readme.split("<!-- example-diff-start -->\n```markdown\n", 1)[1]
     block = block.split("\n```\n<!-- example-diff-end -->")[0]
     assert block == printed.rstrip("\n"), f"update the README example to:\n{printed}"
+
+
+# --- a sharded zone: per-shard counts, the zone-wide cap, and CI's view of the stacks ----------------
+
+
+def shard_stack_file(shard: int, shards: int, core: str = "core") -> str:
+    return (f"config:\n  saas-domains:zone: mailito.com\n  saas-domains:role: shard\n"
+            f"  saas-domains:coreStack: organization/saas-domains/{core}\n"
+            f"  saas-domains:shard: {shard}\n  saas-domains:shards: {shards}\n")
+
+
+@pytest.fixture
+def sharded_repo(repo):
+    """`repo` with a core stack and three shards of it, committed."""
+    (repo / "Pulumi.core.yaml").write_text((repo / "Pulumi.dev.yaml").read_text()
+                                           .replace("saas-domains:role: all", "saas-domains:role: core"))
+    for shard in range(3):
+        (repo / f"Pulumi.shard-{shard}.yaml").write_text(shard_stack_file(shard, 3))
+    git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "shards"], cwd=repo, check=True)
+    return repo
+
+
+def test_shard_counts_split_the_change_by_the_shard_that_declares_each_hostname():
+    from infra.model.sharding import shard_of
+    from infra.operations.diff import shard_counts
+
+    head = parse(BASE + "".join(f"  - id: c{i}\n    hostnames: [www.c{i}.example]\n" for i in range(40)))
+    diff = diff_customers(parse(BASE), head, max_hostnames=5000)
+    counts = shard_counts(diff, head, 3, {0: "s0", 2: "s2"})
+    assert [c.shard for c in counts] == [0, 1, 2] and [c.stack for c in counts] == ["s0", None, "s2"]
+    for c in counts:
+        assert c.added == sum(1 for i in range(40) if shard_of(f"www.c{i}.example", 3) == c.shard)
+        assert c.hostnames_after == sum(1 for h in head.hostnames if shard_of(h.hostname, 3) == c.shard)
+    assert sum(c.added for c in counts) == 40 and sum(c.hostnames_after for c in counts) == 44
+    assert all(c.touched for c in counts)  # 40 hostnames over 3 shards leave none untouched
+
+    one = parse(BASE + "  - id: initech\n    hostnames: [mail.initech.com]\n")
+    counts = shard_counts(diff_customers(parse(BASE), one, max_hostnames=5000), one, 3)
+    assert [c.shard for c in counts if c.touched] == [shard_of("mail.initech.com", 3)]
+
+
+def test_sharded_diff_shows_per_shard_counts_and_the_zone_wide_quota(sharded_repo):
+    from infra.model.sharding import shard_of
+
+    (sharded_repo / "customers.yaml").write_text(BASE + "  - id: initech\n    hostnames: [mail.initech.com]\n")
+    owner = shard_of("mail.initech.com", 3)
+    result = diff_cli(sharded_repo, "--stack", "core", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    shards = json.loads(result.stdout)["shards"]
+    assert shards["count"] == 3 and shards["touched"] == [owner]
+    assert [s["stack"] for s in shards["per_shard"]] == ["shard-0", "shard-1", "shard-2"]
+    assert sum(s["hostnames_after"] for s in shards["per_shard"]) == 5
+
+    markdown = diff_cli(sharded_repo, "--stack", "core", "--format", "markdown").stdout
+    assert ("**Per shard:** 1 of 3 shard stacks touched; the cap is zone-wide: 5 of 5,000 custom hostnames "
+            "in the zone (0.1%)") in markdown
+    assert "| Shard | Stack | Added | Removed | Changed | Hostnames after |" in markdown
+    assert f"| {owner} | `shard-{owner}` | 1 | 0 | 0 |" in markdown
+    text = diff_cli(sharded_repo, "--stack", "shard-1").stdout  # from a shard: the same zone, the same table
+    assert "1 of 3 shard stacks touched" in text and "HOSTNAMES AFTER" in text
+
+    # A single stack (role all) in the same repository: no per-shard part, output as before.
+    single = diff_cli(sharded_repo, "--format", "markdown").stdout
+    assert "Per shard" not in single and "shards" not in json.loads(diff_cli(sharded_repo, "--format", "json").stdout)
+
+
+def test_shard_stacks_that_disagree_are_refused(sharded_repo):
+    (sharded_repo / "Pulumi.shard-2.yaml").write_text(shard_stack_file(2, 4))
+    result = diff_cli(sharded_repo, "--stack", "core")
+    assert result.returncode == 2 and "disagree on saas-domains:shards" in result.stderr
+    (sharded_repo / "Pulumi.shard-2.yaml").write_text(shard_stack_file(1, 3))
+    result = diff_cli(sharded_repo, "--stack", "core")
+    assert result.returncode == 2 and "are both shard 1 of core" in result.stderr
+
+
+def ci_stacks(repo, *args) -> dict:
+    from infra.cli.diff import main
+
+    result = subprocess.run([sys.executable, "-c", "import sys; from infra.cli.diff import main; "
+                             "sys.exit(main(sys.argv[1:]))", "stacks", *args], cwd=repo,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert main  # the function the workflows call
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("shards, parallel, max_parallel", [(1, 4, 1), (2, 2, 2), (3, 1, 3), (4, 1, 4),
+                                                            (10, 1, 4), (25, 1, 4)])
+def test_ci_keeps_all_shards_together_within_cloudflares_rate(repo, shards, parallel, max_parallel):
+    """1,200 requests per 5 minutes = 4 a second: --parallel × max-parallel ≤ 4 operations in flight."""
+    (repo / "Pulumi.core.yaml").write_text((repo / "Pulumi.dev.yaml").read_text()
+                                           .replace("saas-domains:role: all", "saas-domains:role: core"))
+    for shard in range(shards):
+        (repo / f"Pulumi.s{shard}.yaml").write_text(shard_stack_file(shard, shards))
+    plan = ci_stacks(repo, "core")
+    assert plan["role"] == "core" and plan["parallel"] == 4
+    assert [s["stack"] for s in plan["shards"]] == [f"s{i}" for i in range(shards)]
+    assert (plan["shard_parallel"], plan["max_parallel"]) == (parallel, max_parallel)
+    assert plan["shard_parallel"] * plan["max_parallel"] <= 4
+
+
+def test_ci_previews_only_the_touched_shards_unless_other_files_changed(sharded_repo, tmp_path):
+    (sharded_repo / "customers.yaml").write_text(BASE + "  - id: initech\n    hostnames: [mail.initech.com]\n")
+    report = tmp_path / "diff.json"
+    report.write_text(diff_cli(sharded_repo, "--stack", "core", "--format", "json").stdout)
+    from infra.model.sharding import shard_of
+
+    touched = ci_stacks(sharded_repo, "core", "--touched-from", str(report))
+    assert [s["shard"] for s in touched["shards"]] == [shard_of("mail.initech.com", 3)]
+    assert touched["preview_core"] is False
+    everything = ci_stacks(sharded_repo, "core", "--touched-from", str(report), "--all")
+    assert len(everything["shards"]) == 3 and everything["preview_core"] is True
+
+
+def test_ci_runs_a_single_stack_as_before(repo):
+    assert ci_stacks(repo, "dev") == {"role": "all", "core": "dev", "parallel": 4, "shards": [], "shard_count": 0,
+                                      "max_parallel": 1, "shard_parallel": 0, "preview_core": True}
+
+
+def test_ci_refuses_a_core_whose_shard_files_are_missing(repo):
+    (repo / "Pulumi.core.yaml").write_text((repo / "Pulumi.dev.yaml").read_text()
+                                           .replace("saas-domains:role: all", "saas-domains:role: core"))
+    (repo / "Pulumi.s0.yaml").write_text(shard_stack_file(0, 2))
+    result = subprocess.run([sys.executable, "-c", "import sys; from infra.cli.diff import main; "
+                             "sys.exit(main(sys.argv[1:]))", "stacks", "core"], cwd=repo,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "no stack file for shard(s) 1" in result.stderr
