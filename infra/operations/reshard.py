@@ -1,0 +1,186 @@
+"""`saas-domains reshard`: which custom hostnames change stacks when the shard count changes, and how.
+
+Pure: from the hostnames of the (one, zone-wide) customers file, where each lives now (one `all`
+stack, or shard i of the current N) and where it lives at the new count, this computes the moves,
+groups them by (source, destination) into batches, and spells out the `pulumi state move` commands
+as argv lists. Running them is the CLI's business (infra/cli/reshard.py).
+
+What `pulumi state move` does to a URN, as Pulumi's documentation describes it and as this module
+relies on (tests/components/test_reshard_urns.py proves the program side under the mock engine):
+the stack part of the URN becomes the destination's; a moved resource whose parent is not moved with
+it is re-parented to the destination's root stack, so its URN loses the parent type. We move the
+custom hostnames only, never their `customers` component (the source keeps it for the hostnames it
+keeps, and a destination shard has its own), so in the destination a moved hostname's URN is
+`urn:pulumi:<dest>::saas-domains::cloudflare:index/customHostname:CustomHostname::<hostname>`, which
+the destination program covers with `Alias(parent=ROOT_STACK_RESOURCE)`; its next `up` re-parents it
+under the destination's own `customers` component without touching Cloudflare.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from infra.model import names
+from infra.model.sharding import shard_of
+
+MIN_PULUMI_VERSION = (3, 127, 0)  # the first release with `pulumi state move`
+DEFAULT_ORGANIZATION = "organization"  # what a DIY (self-managed) backend calls every stack's organization
+
+
+def custom_hostname_urn(stack: str, hostname: str, *, parented: bool = True) -> str:
+    """A custom hostname's URN: under the `customers` component (as declared) or the root stack (as moved)."""
+    type_ = (f"{names.CUSTOMER_HOSTNAMES_TYPE}${names.CUSTOM_HOSTNAME_RESOURCE}" if parented
+             else names.CUSTOM_HOSTNAME_RESOURCE)
+    return f"urn:pulumi:{stack}::{names.PROJECT}::{type_}::{hostname}"
+
+
+def moved_urn(source_urn: str, dest_stack: str) -> str:
+    """The URN `pulumi state move` gives a resource moved without its parent: the destination's stack,
+    the parent's type dropped (the resource now hangs off the destination's root stack)."""
+    prefix, project, qualified_type, name = source_urn.split("::", 3)
+    if not prefix.startswith("urn:pulumi:"):
+        raise ValueError(f"not a Pulumi URN: {source_urn!r}")
+    return f"urn:pulumi:{dest_stack}::{project}::{qualified_type.rsplit('$', 1)[-1]}::{name}"
+
+
+def fully_qualified(stack: str, organization: str = DEFAULT_ORGANIZATION) -> str:
+    """organization/project/stack; a name that already has slashes is taken as it is."""
+    return stack if "/" in stack else f"{organization}/{names.PROJECT}/{stack}"
+
+
+def bare(stack: str) -> str:
+    """The stack part of a possibly fully qualified name (what URNs carry)."""
+    return stack.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a zone's custom hostnames live: one `all` stack, or `shards` shard stacks by index."""
+
+    stacks: tuple[str, ...]  # one stack (role all), or the shard stacks in index order
+    sharded: bool
+
+    @classmethod
+    def single(cls, stack: str) -> Layout:
+        return cls((stack,), sharded=False)
+
+    @classmethod
+    def shards(cls, stacks: Sequence[str]) -> Layout:
+        if not stacks:
+            raise ValueError("a sharded layout needs at least one shard stack")
+        if len(set(stacks)) != len(stacks):
+            raise ValueError(f"a stack cannot hold two shards: {', '.join(stacks)}")
+        return cls(tuple(stacks), sharded=True)
+
+    @property
+    def count(self) -> int:
+        return len(self.stacks)
+
+    def stack_of(self, hostname: str) -> str:
+        return self.stacks[shard_of(hostname, self.count)] if self.sharded else self.stacks[0]
+
+    def describe(self) -> str:
+        return (f"{self.count} shard stack(s) {', '.join(self.stacks)}" if self.sharded
+                else f"one stack of role all, {self.stacks[0]}")
+
+
+@dataclass(frozen=True)
+class Move:
+    hostname: str
+    source: str
+    dest: str
+
+    @property
+    def urn(self) -> str:
+        return custom_hostname_urn(bare(self.source), self.hostname)
+
+
+@dataclass(frozen=True)
+class Batch:
+    source: str
+    dest: str
+    hostnames: tuple[str, ...]
+
+    def urns(self) -> list[str]:
+        return [custom_hostname_urn(bare(self.source), h) for h in self.hostnames]
+
+    def argv(self, organization: str = DEFAULT_ORGANIZATION, pulumi: str = "pulumi") -> list[str]:
+        """`pulumi state move --source <org/project/stack> --dest <org/project/stack> --yes <urn> ...`."""
+        return [pulumi, "state", "move", "--source", fully_qualified(self.source, organization),
+                "--dest", fully_qualified(self.dest, organization), "--yes", *self.urns()]
+
+
+@dataclass
+class ReshardPlan:
+    current: Layout
+    target: Layout
+    core: str | None  # the core stack (for a move from `all`: the same stack, which becomes the core)
+    total: int  # hostnames in the customers file
+    moves: list[Move] = field(default_factory=list)
+
+    @property
+    def moved_fraction(self) -> float:
+        return len(self.moves) / self.total if self.total else 0.0
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Moves per (source, destination), in a stable order."""
+        return dict(sorted(Counter((m.source, m.dest) for m in self.moves).items()))
+
+    def moved_out(self) -> dict[str, int]:
+        return dict(sorted(Counter(m.source for m in self.moves).items()))
+
+    def moved_in(self) -> dict[str, int]:
+        return dict(sorted(Counter(m.dest for m in self.moves).items()))
+
+    def per_target_stack(self, hostnames: Iterable[str]) -> dict[str, int]:
+        found = Counter(self.target.stack_of(h) for h in hostnames)
+        return {stack: found.get(stack, 0) for stack in self.target.stacks}
+
+    def batches(self, size: int) -> list[Batch]:
+        if size < 1:
+            raise ValueError(f"a batch holds at least one hostname, got {size}")
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for move in self.moves:
+            grouped.setdefault((move.source, move.dest), []).append(move.hostname)
+        found: list[Batch] = []
+        for (source, dest), hostnames in sorted(grouped.items()):
+            hostnames.sort()
+            found += [Batch(source, dest, tuple(hostnames[i:i + size])) for i in range(0, len(hostnames), size)]
+        return found
+
+    def up_order(self) -> list[str]:
+        """The stacks to `up`, in order: the core, then the destinations, then the stacks hostnames left.
+
+        A shard that only lost hostnames goes last: by then every moved hostname is declared and
+        deployed in its new stack, and a mistake in the stack files shows in a destination's preview
+        (a create instead of nothing) before any source acts.
+        """
+        order: list[str] = [self.core] if self.core else []
+        dests = [s for s in self.target.stacks if s in self.moved_in()]
+        rest = [s for s in self.target.stacks if s not in dests]
+        for stack in dests + rest + [s for s in self.moved_out() if s not in self.target.stacks]:
+            if stack not in order:
+                order.append(stack)
+        return order
+
+
+def plan_reshard(hostnames: Iterable[str], current: Layout, target: Layout, core: str | None = None) -> ReshardPlan:
+    """Every hostname whose stack differs between the two layouts, in file (sorted) order."""
+    listed = list(hostnames)
+    plan = ReshardPlan(current, target, core, total=len(listed))
+    for hostname in listed:
+        source, dest = current.stack_of(hostname), target.stack_of(hostname)
+        if source != dest:
+            plan.moves.append(Move(hostname, source, dest))
+    return plan
+
+
+def parse_pulumi_version(text: str) -> tuple[int, int, int] | None:
+    """`v3.130.0` (or `3.130.0-alpha.x`) as a tuple; None when it is not a version."""
+    core = text.strip().lstrip("v").split("-", 1)[0].split("+", 1)[0]
+    parts = core.split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2])
