@@ -94,7 +94,8 @@ def test_preview_runs_pulumi_with_pr_comment_and_skips_forks_visibly():
     jobs = load("pull-request.yml")["jobs"]
     preview = jobs["preview"]
     assert preview["needs"] == "checks"
-    assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert preview["if"] == ("github.event.pull_request.head.repo.full_name == github.repository"
+                             " && needs.checks.outputs.preview-core == 'true'")
     pulumi = step_using(preview, "pulumi/actions")
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True and pulumi["with"]["diff"] is True
@@ -115,6 +116,8 @@ def test_deploy_runs_up_one_at_a_time_with_least_privilege():
     assert workflow["concurrency"]["cancel-in-progress"] is False
     assert workflow["permissions"] == {"contents": "read"}
     deploy = workflow["jobs"]["deploy"]
+    assert deploy["concurrency"] == {"group": "deploy-${{ vars.PULUMI_STACK || 'prod' }}",
+                                     "cancel-in-progress": False}
     assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
     pulumi = step_using(deploy, "pulumi/actions")
     assert pulumi["with"]["command"] == "up"
@@ -123,6 +126,102 @@ def test_deploy_runs_up_one_at_a_time_with_least_privilege():
     assert "saas-domains validate" in runs(deploy)
     assert_policy_pack_runs(deploy)
     assert_cloud_credentials_follow_the_stack(deploy, "AWS_DEPLOY_ROLE_ARN", "GCP_DEPLOY_SERVICE_ACCOUNT")
+
+
+def test_deploy_runs_the_core_first_then_the_shards_in_parallel_within_the_rate():
+    jobs = load("deploy.yml")["jobs"]
+    stacks, deploy, shards = jobs["stacks"], jobs["deploy"], jobs["shards"]
+    assert "permissions" not in stacks  # the workflow's contents: read; it reads only the stack files
+    assert deploy["needs"] == "stacks"
+    assert shards["needs"] == ["stacks", "deploy"]  # the core's outputs exist before any shard reads them
+    assert shards["if"] == "needs.stacks.outputs.role == 'core'"  # a single stack: the deploy job alone
+    strategy = shards["strategy"]
+    assert strategy["fail-fast"] is False
+    assert strategy["max-parallel"] == "${{ fromJSON(needs.stacks.outputs.max-parallel) }}"
+    assert strategy["matrix"] == {"include": "${{ fromJSON(needs.stacks.outputs.shards) }}"}
+    assert shards["concurrency"] == {"group": "deploy-${{ matrix.stack }}", "cancel-in-progress": False}
+    pulumi = step_using(shards, "pulumi/actions")
+    assert pulumi["with"]["command"] == "up" and pulumi["with"]["stack-name"] == "${{ matrix.stack }}"
+    assert pulumi["with"]["parallel"] == "${{ fromJSON(needs.stacks.outputs.shard-parallel) }}"
+    assert pulumi["with"]["refresh"] is False
+    assert pulumi["env"] == step_using(deploy, "pulumi/actions")["env"]
+    assert 'saas-domains validate --stack "${SHARD_STACK}"' in runs(shards)
+    assert_policy_pack_runs(shards)
+    assert_cloud_credentials_follow_the_stack(shards, "AWS_DEPLOY_ROLE_ARN", "GCP_DEPLOY_SERVICE_ACCOUNT")
+    header = (WORKFLOWS / "deploy.yml").read_text().split("\nname:", 1)[0]
+    assert "1,200 / 300 s = 4 requests a second" in header and "parallel × max-parallel ≤ 4" in header
+
+
+def test_pull_requests_preview_only_the_touched_shards():
+    jobs = load("pull-request.yml")["jobs"]
+    checks, shards = jobs["checks"], jobs["preview-shards"]
+    assert checks["outputs"] == {"preview-core": "${{ steps.stacks.outputs.preview-core }}",
+                                 "shards": "${{ steps.stacks.outputs.shards }}",
+                                 "max-parallel": "${{ steps.stacks.outputs.max-parallel }}"}
+    assert shards["needs"] == "checks"
+    assert shards["if"].startswith("github.event.pull_request.head.repo.full_name == github.repository")
+    assert "needs.checks.outputs.shards != '[]'" in shards["if"]
+    assert shards["strategy"]["fail-fast"] is False
+    assert shards["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.checks.outputs.shards) }}"}
+    assert shards["concurrency"]["cancel-in-progress"] is False
+    pulumi = step_using(shards, "pulumi/actions")
+    assert pulumi["with"]["command"] == "preview" and pulumi["with"]["stack-name"] == "${{ matrix.stack }}"
+    assert pulumi["with"]["refresh"] is False and pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["env"]["CLOUDFLARE_API_TOKEN"] == "${{ secrets.CLOUDFLARE_API_TOKEN_READ }}"
+    assert_policy_pack_runs(shards)
+    assert_cloud_credentials_follow_the_stack(shards, "AWS_PREVIEW_ROLE_ARN", "GCP_PREVIEW_SERVICE_ACCOUNT")
+    order = [s.get("name") for s in steps(checks)]
+    assert order.index("Diff against the base branch") < order.index("Stacks to preview")
+
+
+def stack_files(directory: Path, shards: int) -> None:
+    """A project directory with a core and `shards` shard stacks (and the single stack dev)."""
+    import shutil
+
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "customers.yaml"):
+        shutil.copy(PROJECT_ROOT / name, directory / name)
+    (directory / "Pulumi.zone-core.yaml").write_text(
+        (PROJECT_ROOT / "Pulumi.dev.yaml").read_text().replace("saas-domains:role: all", "saas-domains:role: core"))
+    for shard in range(shards):
+        (directory / f"Pulumi.zone-{shard}.yaml").write_text(
+            "config:\n  saas-domains:zone: mailito.com\n  saas-domains:role: shard\n"
+            "  saas-domains:coreStack: organization/saas-domains/zone-core\n"
+            f"  saas-domains:shard: {shard}\n  saas-domains:shards: {shards}\n")
+
+
+def run_step(job: dict, name: str, directory: Path, tmp_path: Path, **env: str) -> dict[str, str]:
+    """A step's own script, run here (this interpreter for `uv run --locked python`); its GITHUB_OUTPUT."""
+    (step,) = [s for s in steps(job) if s.get("name") == name]
+    script = step["run"].replace("uv run --locked python", f'"{sys.executable}"')
+    output = tmp_path / "github_output"
+    subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=directory, check=True, timeout=120,
+                   env={**os.environ, "GITHUB_OUTPUT": str(output), **env}, capture_output=True)
+    return dict(line.split("=", 1) for line in output.read_text().splitlines())
+
+
+@pytest.mark.parametrize("shards, parallel, max_parallel", [(3, "1", "3"), (2, "2", "2"), (10, "1", "4")])
+def test_the_stacks_step_reads_the_shards_from_the_stack_files(tmp_path, shards, parallel, max_parallel):
+    project = tmp_path / "project"
+    project.mkdir()
+    stack_files(project, shards)
+    job = load("deploy.yml")["jobs"]["stacks"]
+    outputs = run_step(job, "Stacks of the zone", project, tmp_path, STACK="zone-core")
+    assert outputs["role"] == "core"
+    assert json.loads(outputs["shards"]) == [{"shard": i, "stack": f"zone-{i}"} for i in range(shards)]
+    assert (outputs["shard-parallel"], outputs["max-parallel"]) == (parallel, max_parallel)
+    assert int(outputs["shard-parallel"]) * int(outputs["max-parallel"]) <= 4  # 1,200 requests / 5 minutes
+
+    single = run_step(job, "Stacks of the zone", project, tmp_path, STACK="dev")
+    assert single["role"] == "all" and single["shards"] == "[]"  # the shards job is skipped: as before
+
+
+def test_the_stacks_step_runs_for_the_repositorys_own_stacks(tmp_path):
+    """Whatever stack files the repository has (single stacks, and the sharded example when present) pass."""
+    job = load("deploy.yml")["jobs"]["stacks"]
+    for path in sorted(PROJECT_ROOT.glob("Pulumi.*.yaml")):
+        stack = path.name[len("Pulumi."):-len(".yaml")]
+        outputs = run_step(job, "Stacks of the zone", PROJECT_ROOT, tmp_path, STACK=stack)
+        assert outputs["role"] in ("all", "core", "shard"), stack
 
 
 def test_only_the_cloud_jobs_may_request_an_oidc_token():
@@ -160,13 +259,14 @@ def assert_cloud_credentials_follow_the_stack(job: dict, aws_secret: str, gcp_se
 
 
 @pytest.mark.parametrize("stack, origin", [("dev", "aws-alb"), ("gcp-example", "gcp-cloud-run")])
-@pytest.mark.parametrize("workflow, job", [("pull-request.yml", "preview"), ("deploy.yml", "deploy")])
+@pytest.mark.parametrize("workflow, job", [("pull-request.yml", "preview"), ("deploy.yml", "deploy"),
+                                           ("pull-request.yml", "preview-shards"), ("deploy.yml", "shards")])
 def test_the_origin_step_reads_the_stacks_origin(workflow, job, stack, origin, tmp_path):
     """The step's own script, run here (with this interpreter for `uv run --locked python`)."""
     (step,) = [s for s in steps(load(workflow)["jobs"][job]) if s.get("name") == ORIGIN_STEP]
     script = step["run"].replace("uv run --locked python", f'"{sys.executable}"')
     output = tmp_path / "github_output"
-    env = {**os.environ, "STACK": stack, "GITHUB_OUTPUT": str(output)}
+    env = {**os.environ, "STACK": stack, "SHARD_STACK": stack, "GITHUB_OUTPUT": str(output)}
     subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=PROJECT_ROOT, env=env, check=True, timeout=60)
     assert output.read_text() == f"origin={origin}\n"
 

@@ -301,30 +301,40 @@ def deploy_plan(project_dir: Path, stack: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`stacks STACK [--touched-from DIFF.json] [--all]`: CI's view of the stacks, run by the workflows as
-    `python -c 'import sys; from infra.cli.diff import main; sys.exit(main(sys.argv[1:]))' stacks "$STACK"`.
+    """`stacks STACK [--touched-from DIFF.json --changed-files FILES]`: CI's view of the stacks, run by the
+    workflows as `python -c 'import sys; from infra.cli.diff import main; sys.exit(main(sys.argv[1:]))' stacks …`.
 
-    Prints one JSON object: deploy_plan's, where with --touched-from (the `diff --format json` of the
-    change) `shards` keeps only the shards the change touches, unless --all (files other than the
-    customers file changed, so every stack runs the changed program).
+    Prints one JSON object: deploy_plan's. For a pull request, --touched-from (the change's
+    `diff --format json`) keeps in `shards` only the shards whose hostnames the change touches, and
+    --changed-files (the changed paths, one a line) decides the rest: a change to any file other than the
+    customers file changes the program or a stack's settings, so the core and every shard are previewed
+    (`preview_core`); a change to the customers file alone previews only the touched shards. A single
+    stack (role all) is always previewed, as before.
     """
     parser = argparse.ArgumentParser(prog="infra.cli.diff.main")
     parser.add_argument("what", choices=("stacks",))
     parser.add_argument("stack")
     parser.add_argument("--touched-from", type=Path, default=None)
-    parser.add_argument("--all", action="store_true")
+    parser.add_argument("--changed-files", type=Path, default=None)
     parser.add_argument("--project-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
-        plan = deploy_plan(find_project_dir(args.project_dir), args.stack)
+        project_dir = find_project_dir(args.project_dir)
+        plan = deploy_plan(project_dir, args.stack)
+        customers = Path(os.path.relpath(stack_settings(project_dir, args.stack).customers_path(project_dir),
+                                         project_dir)).as_posix()
     except SetupError as err:
         print(str(err), file=sys.stderr)
         return status_codes.CANNOT_RUN
-    if args.touched_from is not None and not args.all:
+    everything = True
+    if args.changed_files is not None:
+        changed = {line.strip() for line in args.changed_files.read_text().splitlines() if line.strip()}
+        everything = bool(changed - {customers})
+    if args.touched_from is not None and not everything:
         import json
 
         touched = set(json.loads(args.touched_from.read_text()).get("shards", {}).get("touched", []))
         plan["shards"] = [s for s in plan["shards"] if s["shard"] in touched]
-    plan["preview_core"] = args.touched_from is None or args.all
+    plan["preview_core"] = everything or plan["role"] != CORE_ROLE
     print_json(plan)
     return status_codes.OK

@@ -380,11 +380,21 @@ def test_ci_previews_only_the_touched_shards_unless_other_files_changed(sharded_
     report.write_text(diff_cli(sharded_repo, "--stack", "core", "--format", "json").stdout)
     from infra.model.sharding import shard_of
 
-    touched = ci_stacks(sharded_repo, "core", "--touched-from", str(report))
+    changed = tmp_path / "changed.txt"
+    changed.write_text("customers.yaml\n")
+    touched = ci_stacks(sharded_repo, "core", "--touched-from", str(report), "--changed-files", str(changed))
     assert [s["shard"] for s in touched["shards"]] == [shard_of("mail.initech.com", 3)]
     assert touched["preview_core"] is False
-    everything = ci_stacks(sharded_repo, "core", "--touched-from", str(report), "--all")
+    changed.write_text("customers.yaml\ninfra/program.py\n")  # the program changed: every stack runs it
+    everything = ci_stacks(sharded_repo, "core", "--touched-from", str(report), "--changed-files", str(changed))
     assert len(everything["shards"]) == 3 and everything["preview_core"] is True
+    changed.write_text("Pulumi.shard-2.yaml\n")
+    assert len(ci_stacks(sharded_repo, "core", "--touched-from", str(report),
+                         "--changed-files", str(changed))["shards"]) == 3
+    # A single stack is previewed whatever changed.
+    changed.write_text("customers.yaml\n")
+    assert ci_stacks(sharded_repo, "dev", "--touched-from", str(report),
+                     "--changed-files", str(changed))["preview_core"] is True
 
 
 def test_ci_runs_a_single_stack_as_before(repo):
