@@ -2,6 +2,11 @@
 
 Their errors (an invalid customers file, no token, a failed API call) go up to `main()`, which
 prints them and exits with the code infra/cli/status_codes.py gives them.
+
+These commands read the zone, and the zone is whole: `status`, `instructions`, `check` and `import`
+take the whole customers file from any stack, whatever its role (`all`, `core` or a `shard`), never
+the share of the hostnames a shard stack declares. A shard's stack file only says where the file
+and the zone are; the drift they report is the zone's, not one stack's.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from infra.cli import status_codes
+from infra.cli.errors import SetupError
 from infra.cli.project import find_project_dir, stack_settings
 from infra.cli.terminal import style
 from infra.model.customers import CustomerHostname, CustomersFile, load_customers
-from infra.model.settings import StackSettings
+from infra.model.names import PROJECT
+from infra.model.settings import SHARD_ROLE, StackSettings
 
 if TYPE_CHECKING:
     from infra.operations.cloudflare_api import CloudflareApi
@@ -46,11 +53,29 @@ class Stack:
 
 
 def load_stack(args: argparse.Namespace) -> Stack:
-    """The stack's settings and validated customers file (a CustomersFileError goes up to main(): exit 1)."""
+    """The stack's settings and validated customers file (a CustomersFileError goes up to main(): exit 1).
+
+    Zone-wide from any role: the whole file, every hostname of every shard (see the module's note).
+    For a shard whose core's stack file is in the project, both must name the same zone and file.
+    """
     project_dir = find_project_dir(args.project_dir)
     settings = stack_settings(project_dir, args.stack)
+    if settings.role == SHARD_ROLE:
+        _same_zone_as_the_core(project_dir, args.stack, settings)
     path = settings.customers_path(project_dir)
     return Stack(args.stack, project_dir, settings, path, load_customers(path, settings.validation_rules()))
+
+
+def _same_zone_as_the_core(project_dir: Path, stack: str, settings: StackSettings) -> None:
+    core = (settings.core_stack or "").rsplit("/", 1)[-1]
+    if not core or not (project_dir / f"Pulumi.{core}.yaml").is_file():
+        return  # the core lives elsewhere (another project folder): nothing to compare here
+    core_settings = stack_settings(project_dir, core)
+    for key, mine, theirs in (("zone", settings.zone, core_settings.zone),
+                              ("customersFile", settings.customers_file, core_settings.customers_file)):
+        if mine != theirs:
+            raise SetupError(f"stack {stack} is a shard of {core}, but its {PROJECT}:{key} is {mine!r} and the "
+                             f"core's {theirs!r}: a zone's stacks share one zone and one customers file")
 
 
 def connect(settings: StackSettings) -> tuple[CloudflareApi, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import stat
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.cli.cloud import load_stack
 from infra.model.sharding import shard_of
 from infra.operations.reshard import custom_hostname_urn, parse_pulumi_version
 from tests.cli.helpers import run_cli
@@ -17,6 +19,8 @@ from tests.conftest import PROJECT_ROOT
 
 EXAMPLE_HOSTNAMES = ("mail.acme-corp.com", "mail.mkdev.me", "newsletter.acme-corp.com", "post.globex.io")
 CORE = "organization/saas-domains/shard-example-core"
+
+pytest_plugins = ["tests.fakes.ops_fixtures"]  # cloudflare_api: the local Cloudflare API (`project` is ours)
 
 
 def stack_file(folder: Path, stack: str, **settings: object) -> None:
@@ -264,3 +268,46 @@ def test_help_documents_the_arguments_and_exit_codes(capsys):
                    "--dry-run", "--batch SIZE", "--from-batch K", "--json", "Exit codes: 0 planned",
                    "3.127 or later"):
         assert needle in text
+
+
+# -- the zone-wide commands work from any role's stack --------------------------------------------------------
+# status, instructions, check and import read the zone, which is whole: the whole customers file from any stack.
+
+
+def sharded_project(project: Path) -> None:
+    stack_file(project, "core", role="core", customersFile="customers.yaml")
+    shard_files(project, "shard-", 3, core="organization/saas-domains/core")
+
+
+@pytest.mark.parametrize("stack", ["dev", "core", "shard-0", "shard-1", "shard-2"])
+def test_load_stack_reads_the_whole_customers_file_from_any_role(project, stack):
+    sharded_project(project)
+    loaded = load_stack(argparse.Namespace(stack=stack, project_dir=None))
+    assert sorted(h.hostname for h in loaded.customers.hostnames) == sorted(EXAMPLE_HOSTNAMES)
+
+
+@pytest.mark.parametrize("stack", ["core", "shard-0"])
+def test_status_from_a_core_or_a_shard_reports_the_whole_zone(project, cloudflare_api, capsys, stack):
+    sharded_project(project)
+    cloudflare_api.fallback = {"origin": "proxy-fallback.mailito.com", "status": "active", "errors": [],
+                               "created_at": "2026-01-01T00:00:00Z"}
+    result = run_cli(capsys, "status", "--stack", stack, "--json")
+    report = json.loads(result.out)
+    assert report["summary"]["declared"] == 4  # not shard 0's one hostname
+    assert sorted(m["hostname"] for m in report["missing_in_cloudflare"]) == sorted(EXAMPLE_HOSTNAMES)
+
+
+def test_instructions_from_one_shard_for_a_hostname_of_another(project, cloudflare_api, capsys):
+    sharded_project(project)
+    assert shard_of("post.globex.io", 3) == 2
+    result = run_cli(capsys, "instructions", "post.globex.io", "--stack", "shard-0", "--format", "json")
+    assert "globex.cname.mailito.com" in result.out
+
+
+def test_a_shard_and_its_core_must_share_the_customers_file(project, capsys):
+    sharded_project(project)
+    stack_file(project, "shard-1", role="shard", coreStack="organization/saas-domains/core", shard=1, shards=3,
+               customersFile="other.yaml")
+    result = run_cli(capsys, "status", "--stack", "shard-1")
+    assert result.code == 2
+    assert "a zone's stacks share one zone and one customers file" in result.err
