@@ -36,7 +36,12 @@ from infra.operations.reshard import (
 
 MIN_VERSION_TEXT = ".".join(map(str, MIN_PULUMI_VERSION[:2]))
 BACKEND_NOTE = (f"Needs the Pulumi CLI {MIN_VERSION_TEXT} or later (`pulumi state move`), logged in to the one "
-                "backend that holds both stacks of every move (state move cannot cross backends).")
+                "backend that holds both stacks of every move (state move cannot cross backends), run from the "
+                "project folder (a new destination stack gets its secrets manager there).")
+MOVE_NOTE = ("`pulumi state move` copies the Cloudflare provider into the destination and refuses one that is "
+             "already there with other inputs (keep one provider version in all stacks); a shard's hostnames "
+             "depend on its stack reference to the core, which the move drops with a warning (the next `up` "
+             "restores it).")
 PAUSE_NOTE = ("Between the first move and the stack file changes, run no `pulumi up` on these stacks (pause the "
               "deploy workflows): a stack deployed with its old settings would delete hostnames it now holds "
               "but does not declare, or try to create again ones that moved away.")
@@ -222,7 +227,7 @@ def _report(project_dir: Path, plan: ReshardPlan, hostnames: list[str], batches:
         "up_order": plan.up_order(),
         "removal_confirmations": confirmations,
         "retired_stacks": retired,
-        "notes": [BACKEND_NOTE, PAUSE_NOTE],
+        "notes": [BACKEND_NOTE, MOVE_NOTE, PAUSE_NOTE],
     }
 
 
@@ -245,6 +250,7 @@ def print_text(report: dict[str, Any]) -> None:
         print("   First create the new stacks (state move needs the destination to exist):")
         for stack in report["new_stacks"]:
             print(f"     pulumi stack init {stack}")
+    print(f"   {MOVE_NOTE}")
     if not report["execute"]:
         for batch in report["batches"]:
             print(f"   # batch {batch['number']}: {len(batch['hostnames'])} from {batch['source']} to {batch['dest']}")
@@ -256,8 +262,8 @@ def print_text(report: dict[str, Any]) -> None:
     print(style("3. Then `pulumi preview --diff` and `pulumi up`, in this order:", "bold"))
     for number, stack in enumerate(report["up_order"], 1):
         print(f"     {number}. {stack}")
-    print("   A destination's preview must show no custom hostname created or deleted: the moved ones are found "
-          "by their alias and only re-parented under its `customers` component.")
+    print("   A destination's preview must show no custom hostname created or deleted: a moved one keeps its URN "
+          "(only the stack part changes) and is only re-parented under the destination's `customers` component.")
     needing = [c for c in report["removal_confirmations"] if c["needs_confirmation"]]
     print("   A stack that hostnames left still lists them in its last deployment's outputs, so its removal guard "
           "counts them as removed; `state move` took them out of its state, so its `up` deletes none of them.")

@@ -5,15 +5,20 @@ stack, or shard i of the current N) and where it lives at the new count, this co
 groups them by (source, destination) into batches, and spells out the `pulumi state move` commands
 as argv lists. Running them is the CLI's business (infra/cli/reshard.py).
 
-What `pulumi state move` does to a URN, as Pulumi's documentation describes it and as this module
-relies on (tests/components/test_reshard_urns.py proves the program side under the mock engine):
-the stack part of the URN becomes the destination's; a moved resource whose parent is not moved with
-it is re-parented to the destination's root stack, so its URN loses the parent type. We move the
-custom hostnames only, never their `customers` component (the source keeps it for the hostnames it
-keeps, and a destination shard has its own), so in the destination a moved hostname's URN is
-`urn:pulumi:<dest>::saas-domains::cloudflare:index/customHostname:CustomHostname::<hostname>`, which
-the destination program covers with `Alias(parent=ROOT_STACK_RESOURCE)`; its next `up` re-parents it
-under the destination's own `customers` component without touching Cloudflare.
+What `pulumi state move` does to a moved resource, read from its source (pkg/cmd/pulumi/state/
+state_move.go, Pulumi 3.127 and later), which this module relies on: the URN's stack (and project) are
+renamed to the destination's and nothing else (`URN.RenameStack`, `URN.RenameProject`: the type chain,
+parent type included, is kept); a resource whose parent is not moved along gets the destination's root
+stack as its `parent`; its provider is copied (or matched to an identical one already there); its
+dependencies on resources left in the source are dropped, with a warning. We move the custom
+hostnames only, never their `customers` component (the source keeps it for the hostnames it keeps,
+and a destination shard has its own), so a moved hostname arrives with exactly the URN the destination
+program declares, `urn:pulumi:<dest>::saas-domains::saas-domains:index:CustomerHostnames$cloudflare:
+index/customHostname:CustomHostname::<hostname>`, and its next `up` records the `customers` component as
+its parent. Pulumi's documentation describes the move as re-parenting to the root stack; should a
+version also drop the parent type from the URN (`urn:pulumi:<dest>::saas-domains::cloudflare:index/
+customHostname:CustomHostname::<hostname>`), a shard's `Alias(parent=ROOT_STACK_RESOURCE)` covers that
+shape too. tests/components/test_reshard_urns.py proves both against the program under the mock engine.
 """
 
 from __future__ import annotations
@@ -36,13 +41,18 @@ def custom_hostname_urn(stack: str, hostname: str, *, parented: bool = True) -> 
     return f"urn:pulumi:{stack}::{names.PROJECT}::{type_}::{hostname}"
 
 
-def moved_urn(source_urn: str, dest_stack: str) -> str:
-    """The URN `pulumi state move` gives a resource moved without its parent: the destination's stack,
-    the parent's type dropped (the resource now hangs off the destination's root stack)."""
+def moved_urn(source_urn: str, dest_stack: str, *, keep_parent_type: bool = True) -> str:
+    """The URN `pulumi state move` gives a resource moved into `dest_stack` (a bare stack name).
+
+    keep_parent_type=True is what the CLI's source does (only the stack is renamed); False is the other
+    reading of "re-parented to the destination's root stack" (the parent type dropped), which the
+    shards' alias covers.
+    """
     prefix, project, qualified_type, name = source_urn.split("::", 3)
     if not prefix.startswith("urn:pulumi:"):
         raise ValueError(f"not a Pulumi URN: {source_urn!r}")
-    return f"urn:pulumi:{dest_stack}::{project}::{qualified_type.rsplit('$', 1)[-1]}::{name}"
+    type_ = qualified_type if keep_parent_type else qualified_type.rsplit("$", 1)[-1]
+    return f"urn:pulumi:{dest_stack}::{project}::{type_}::{name}"
 
 
 def fully_qualified(stack: str, organization: str = DEFAULT_ORGANIZATION) -> str:
