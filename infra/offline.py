@@ -84,6 +84,27 @@ class DeclaredResource:
     # "parentUrn" | "noParent": True}, empty strings meaning "the resource's own" as the engine reads them.
     aliases: list[dict[str, Any]] = field(default_factory=list)
 
+    def alias_urns(self) -> list[str]:
+        """The URNs the engine would accept as this resource's old ones, as it resolves alias specs.
+
+        Unset parts of a spec are the resource's own (name, type, stack, project, parent); `noParent`
+        means none; a child of the root stack carries no parent type (the engine's resource.CreateURN).
+        """
+        stack, project = self.urn.split("::")[0].removeprefix("urn:pulumi:"), self.urn.split("::")[1]
+        found = []
+        for alias in self.aliases:
+            if "urn" in alias:
+                found.append(alias["urn"])
+                continue
+            parent = "" if alias.get("noParent") else alias.get("parentUrn") or self.parent
+            parent_type = parent.split("::")[2] if parent else ""
+            own_type = alias["type"] or self.type
+            qualified = (own_type if not parent_type or parent_type == "pulumi:pulumi:Stack"
+                         else f"{parent_type}${own_type}")
+            found.append(f"urn:pulumi:{alias['stack'] or stack}::{alias['project'] or project}::"
+                         f"{qualified}::{alias['name'] or self.name}")
+        return found
+
 
 @dataclass
 class Invoke:

@@ -45,6 +45,14 @@ def run_gcp_program(customers_file: Path | None = None, cloud: FakeCloud | None 
     return render(PROJECT_ROOT, "gcp-example", config=stack_config("gcp-example", **overrides), cloud=cloud)
 
 
+def run_stack(stack: str, customers_file: Path | None = None, cloud: FakeCloud | None = None,
+              **overrides: object) -> Rendering:
+    """Like run_program, for any stack file of the project (e.g. `shard-example-0`)."""
+    if customers_file is not None:
+        overrides["customersFile"] = str(customers_file)
+    return render(PROJECT_ROOT, stack, config=stack_config(stack, **overrides), cloud=cloud)
+
+
 @pytest.fixture
 def customers_file(tmp_path):
     """Write a customers file (dedented) and return its path."""

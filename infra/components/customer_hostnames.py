@@ -37,25 +37,41 @@ def ssl_args(ssl: HostnameSsl) -> cloudflare.CustomHostnameSslArgs:
 
 
 def shard_aliases() -> list[pulumi.Alias]:
-    """The aliases of a shard's custom hostnames: the same name and type at the root of the stack.
+    """The aliases of a shard's custom hostnames: the same name and type with no parent (the stack's root).
 
-    `pulumi state move` re-parents a moved resource whose parent is not moved along to the
-    destination stack's root, so a hostname moved from another stack arrives as
-    `urn:pulumi:<dest>::saas-domains::cloudflare:index/customHostname:CustomHostname::<hostname>`
-    (see urn_after_state_move). The shard declares it under its `customers` component; this alias
-    makes the engine take the moved state for that resource and rename it instead of replacing it.
+    `pulumi state move` (pkg/cmd/pulumi/state/state_move.go, Pulumi 3.127 and later) sets the `parent`
+    of a moved resource whose parent is not moved along to the destination's root stack, but rewrites
+    only the stack and project of its URN (urn_after_state_move): a hostname moved from the `customers`
+    component of one stack into another arrives with exactly the URN the destination declares
+    (declared_urn), and the engine's next `up` records the new parent (a "same" step). This alias covers
+    the other shape a moved or imported hostname can have, a child of the root stack
+    (urn_at_stack_root), so it is renamed, never replaced. Shard role only: it changes no URN, but the
+    `all` rendering stays byte for byte what it was.
     """
     return [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
 
 
-def urn_after_state_move(stack: str, hostname: str, project: str = names.PROJECT) -> str:
-    """Where `pulumi state move` puts a custom hostname moved without its parent: the destination's root."""
+def declared_urn(stack: str, hostname: str, project: str = names.PROJECT) -> str:
+    """The URN the program declares for a custom hostname: a child of the `customers` component."""
+    return f"urn:pulumi:{stack}::{project}::{COMPONENT_TYPE}${names.CUSTOM_HOSTNAME_RESOURCE}::{hostname}"
+
+
+def urn_at_stack_root(stack: str, hostname: str, project: str = names.PROJECT) -> str:
+    """A custom hostname's URN as a child of the root stack: what shard_aliases() makes the engine accept."""
     return f"urn:pulumi:{stack}::{project}::{names.CUSTOM_HOSTNAME_RESOURCE}::{hostname}"
 
 
-def declared_urn(stack: str, hostname: str, project: str = names.PROJECT) -> str:
-    """The URN the program declares for a custom hostname: a child of the `customers` component."""
-    return (f"urn:pulumi:{stack}::{project}::{COMPONENT_TYPE}${names.CUSTOM_HOSTNAME_RESOURCE}::{hostname}")
+def urn_after_state_move(urn: str, dest_stack: str, dest_project: str = names.PROJECT) -> str:
+    """What `pulumi state move` makes of a URN: the destination's stack and project, type chain and name kept.
+
+    The move's renameStackAndProject (URN.RenameStack, URN.RenameProject); `dest_stack` is the stack's
+    name without organization and project, as URNs carry it.
+    """
+    prefix, stack_and_rest = urn.split("urn:pulumi:", 1)
+    if prefix:
+        raise ValueError(f"not a Pulumi URN: {urn!r}")
+    _stack, _project, qualified_type, name = stack_and_rest.split("::", 3)
+    return f"urn:pulumi:{dest_stack}::{dest_project}::{qualified_type}::{name}"
 
 
 @dataclass
