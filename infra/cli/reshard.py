@@ -39,9 +39,8 @@ BACKEND_NOTE = (f"Needs the Pulumi CLI {MIN_VERSION_TEXT} or later (`pulumi stat
                 "backend that holds both stacks of every move (state move cannot cross backends), run from the "
                 "project folder (a new destination stack gets its secrets manager there).")
 MOVE_NOTE = ("`pulumi state move` copies the Cloudflare provider into the destination and refuses one that is "
-             "already there with other inputs (keep one provider version in all stacks); a shard's hostnames "
-             "depend on its stack reference to the core, which the move drops with a warning (the next `up` "
-             "restores it).")
+             "already there with other inputs (keep one provider version in all stacks). A custom hostname "
+             "depends on no other resource, so the move breaks no dependency.")
 PAUSE_NOTE = ("Between the first move and the stack file changes, run no `pulumi up` on these stacks (pause the "
               "deploy workflows): a stack deployed with its old settings would delete hostnames it now holds "
               "but does not declare, or try to create again ones that moved away.")

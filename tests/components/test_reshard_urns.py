@@ -1,0 +1,155 @@
+"""The URN proof of `saas-domains reshard`: a moved custom hostname is neither replaced nor deleted.
+
+Both sides are the real program under the mock engine: the source stack as it declares the hostname
+before the move (one `all` stack, or shard i of 3), the destination shard as it declares it after the
+stack files change (shard j of 3 or of 4). For every hostname `reshard` moves:
+
+1. the URN `reshard` hands to `pulumi state move` is the one the source declares (else the move
+   would find nothing, or the wrong resource);
+2. the URN the move gives it in the destination is the URN the destination declares. What we rely
+   on, read from the CLI's source (pkg/cmd/pulumi/state/state_move.go, 3.127 and later): only the
+   URN's stack and project are renamed (URN.RenameStack / RenameProject), the type chain with the
+   parent's type is kept, and the `parent` field becomes the destination's root stack because the
+   `customers` component is not moved. Pulumi's documentation only says the resource is re-parented
+   to the root stack; read as "the parent type leaves the URN", the moved URN would be
+   `urn:pulumi:<dest>::saas-domains::cloudflare:index/customHostname:CustomHostname::<hostname>`, and
+   the test proves that this shape is one of the URNs the destination's aliases resolve to
+   (`Alias(parent=ROOT_STACK_RESOURCE)`). Either way the engine matches the moved state to the
+   declared resource: no create, no delete;
+3. the inputs the destination declares equal those the source declared, so the provider's diff has
+   nothing to replace (nor update);
+4. the source's custom hostnames depend on no other resource, so the move breaks no dependency.
+
+What cannot be proven here (no Pulumi CLI, engine or Cloudflare): that the installed CLI rewrites
+URNs as the source we read does; that the engine treats the parent change of an unchanged URN as a
+"same" step (it does not diff parents) and resolves the alias as resolved here; the provider copied
+into the destination (`pulumi state move` refuses one already there with other inputs, e.g. another
+provider version); and the provider's read/refresh of the moved hostname against Cloudflare, whose
+outputs (status, ownership token) the mock invents.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.model import names
+from infra.model.sharding import shard_of
+from infra.offline import DeclaredResource, Rendering, render
+from infra.operations.reshard import Layout, custom_hostname_urn, moved_urn, plan_reshard
+from tests.conftest import PROJECT_ROOT, dev_config
+
+CORE = "dev"  # the `all` stack that becomes the core
+
+
+def write_customers(folder: Path, customers: int = 30, per_customer: int = 3) -> Path:
+    lines = ["defaults:", "  ssl: {method: http, min_tls_version: \"1.2\"}", "customers:"]
+    for c in range(customers):
+        hostnames = ", ".join(f"h{n}.customer{c:03}.example.org" for n in range(per_customer))
+        lines.append(f"  - id: c{c:03}\n    hostnames: [{hostnames}]")
+        if c % 5 == 0:  # some with their own settings, so the inputs compared are not all alike
+            lines.append("    ssl: {min_tls_version: \"1.3\"}")
+            lines.append("    metadata: {plan: gold}")
+    path = folder / "customers.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def render_all(customers: Path) -> Rendering:
+    return render(PROJECT_ROOT, CORE, config=dev_config(customersFile=str(customers)))
+
+
+def render_shard(customers: Path, index: int, shards: int) -> Rendering:
+    return render(PROJECT_ROOT, f"shard-{index}", config=dev_config(
+        customersFile=str(customers), role="shard", coreStack=f"organization/{names.PROJECT}/{CORE}",
+        shard=index, shards=shards))
+
+
+def hostname_resources(rendering: Rendering) -> dict[str, DeclaredResource]:
+    return {r.name: r for r in rendering.of_type(names.CUSTOM_HOSTNAME_RESOURCE)}
+
+
+def alias_urns(resource: DeclaredResource) -> list[str]:
+    """Each alias as the engine resolves it: unset parts are the resource's own; no parent means the root
+    stack, whose type a child's URN does not carry."""
+    stack, project = resource.urn.removeprefix("urn:pulumi:").split("::")[:2]
+    found = []
+    for alias in resource.aliases:
+        if "urn" in alias:
+            found.append(alias["urn"])
+            continue
+        parent = "" if alias.get("noParent") else alias.get("parentUrn") or resource.parent
+        parent_type = parent.split("::")[2] if parent else ""
+        own_type = alias["type"] or resource.type
+        qualified = own_type if parent_type in ("", "pulumi:pulumi:Stack") else f"{parent_type}${own_type}"
+        found.append(f"urn:pulumi:{alias['stack'] or stack}::{alias['project'] or project}::{qualified}::"
+                     f"{alias['name'] or resource.name}")
+    return found
+
+
+def prove(moves: list[Any], sources: dict[str, Rendering], dests: dict[str, Rendering]) -> None:
+    source_resources = {stack: hostname_resources(r) for stack, r in sources.items()}
+    dest_resources = {stack: hostname_resources(r) for stack, r in dests.items()}
+    assert moves
+    for move in moves:
+        before = source_resources[move.source][move.hostname]
+        after = dest_resources[move.dest][move.hostname]
+        # 1. the URN reshard moves is the one the source declares
+        assert move.urn == before.urn == custom_hostname_urn(move.source, move.hostname)
+        # 2. what the move makes of it is what the destination declares, or (the other reading) an alias
+        assert moved_urn(before.urn, move.dest) == after.urn
+        assert moved_urn(before.urn, move.dest, keep_parent_type=False) in alias_urns(after)
+        assert after.urn not in alias_urns(after)  # the alias adds a URN, it does not restate the declared one
+        # 3. the same inputs: nothing for the provider to replace or update
+        assert after.inputs == before.inputs
+        assert after.secret_inputs == before.secret_inputs
+        # 4. nothing to break: a custom hostname depends on no resource (its zone id is a plain value)
+        assert before.dependencies == [] and after.dependencies == []
+
+
+def test_all_to_core_and_three_shards_moves_each_hostname_onto_the_urn_its_shard_declares(tmp_path):
+    customers = write_customers(tmp_path)
+    source = render_all(customers)
+    dests = {f"shard-{i}": render_shard(customers, i, 3) for i in range(3)}
+    hostnames = sorted(hostname_resources(source))
+    assert len(hostnames) == 90
+    plan = plan_reshard(hostnames, Layout.single(CORE), Layout.shards(list(dests)), core=CORE)
+    assert len(plan.moves) == 90  # everything leaves the all stack
+    prove(plan.moves, {CORE: source}, dests)
+    # each shard declares exactly the hostnames moved to it, and the core (same stack, role core) none
+    for stack, rendering in dests.items():
+        assert sorted(hostname_resources(rendering)) == sorted(m.hostname for m in plan.moves if m.dest == stack)
+    core = render(PROJECT_ROOT, CORE, config=dev_config(customersFile=str(customers), role="core"))
+    assert hostname_resources(core) == {}
+
+
+def test_three_to_four_shards_moves_each_hostname_onto_the_urn_its_new_shard_declares(tmp_path):
+    customers = write_customers(tmp_path, customers=60)
+    sources = {f"shard-{i}": render_shard(customers, i, 3) for i in range(3)}
+    dests = {f"shard-{i}": render_shard(customers, i, 4) for i in range(4)}
+    hostnames = sorted(h for r in sources.values() for h in hostname_resources(r))
+    assert len(hostnames) == 180 and len(set(hostnames)) == 180  # each declared by exactly one shard
+    plan = plan_reshard(hostnames, Layout.shards(list(sources)), Layout.shards(list(dests)), core=CORE)
+    assert {m.dest for m in plan.moves} == {"shard-3"}
+    assert 0.15 <= plan.moved_fraction <= 0.35  # about 1/4 (180 hostnames: a loose bound)
+    prove(plan.moves, sources, dests)
+    # a hostname that stays keeps the very URN it had: nothing to move, nothing to re-parent
+    for hostname in hostnames:
+        if shard_of(hostname, 3) == shard_of(hostname, 4):
+            stack = f"shard-{shard_of(hostname, 3)}"
+            assert hostname_resources(sources[stack])[hostname].urn == hostname_resources(dests[stack])[hostname].urn
+
+
+def test_only_the_custom_hostnames_move_never_their_component():
+    # The component stays in the source (it still has hostnames) and every shard has its own: moving
+    # it would leave the source without one or collide with the destination's ("already exists").
+    urn = custom_hostname_urn("dev", "a.example.org")
+    assert urn == ("urn:pulumi:dev::saas-domains::saas-domains:index:CustomerHostnames$"
+                   "cloudflare:index/customHostname:CustomHostname::a.example.org")
+    assert moved_urn(urn, "shard-1") == urn.replace("urn:pulumi:dev::", "urn:pulumi:shard-1::")
+    assert moved_urn(urn, "shard-1", keep_parent_type=False) == (
+        "urn:pulumi:shard-1::saas-domains::cloudflare:index/customHostname:CustomHostname::a.example.org")
+    with pytest.raises(ValueError, match="not a Pulumi URN"):
+        moved_urn("dev::saas-domains::t::n", "shard-1")
