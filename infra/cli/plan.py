@@ -85,6 +85,7 @@ def summarise(rendering: Any) -> dict[str, Any]:
                                             "ownershipTxt": item["ownershipTxt"]})
     return {
         "stack": rendering.stack,
+        "role": role_of(rendering.config),
         "note": NOTE,
         "outputs": {k: v for k, v in rendering.outputs.items() if k != "customerHostnames"},
         "components": ordered,
@@ -99,9 +100,25 @@ def summarise(rendering: Any) -> dict[str, Any]:
     }
 
 
+def role_of(config: dict[str, str]) -> dict[str, Any]:
+    """The stack's role (issue 11): all, core, or shard with its index, count and core stack."""
+    prefix = f"{names.PROJECT}:"
+    role: dict[str, Any] = {"name": config.get(prefix + "role") or "all"}
+    if role["name"] == "shard":
+        role.update(shard=int(config.get(prefix + "shard") or 0), shards=int(config.get(prefix + "shards") or 1),
+                    coreStack=config.get(prefix + "coreStack"))
+    return role
+
+
 def print_text(summary: dict[str, Any]) -> None:
     counts = summary["counts"]
     print(style(f"saas-domains plan: stack {summary['stack']}", "bold"))
+    role = summary.get("role") or {"name": "all"}
+    if role["name"] == "core":
+        print("Role core: origin, edge and zone-wide settings; the shard stacks declare the customer hostnames.")
+    elif role["name"] == "shard":
+        print(f"Role shard {role['shard']} of {role['shards']} (0-based): only its share of the customer hostnames; "
+              f"the zone id comes from the core stack {role['coreStack']} (answered offline).")
     print(style(summary["note"], "yellow"))
     print()
     for component in summary["components"]:

@@ -227,12 +227,14 @@ def test_plan_renders_each_example_stack(stack, capsys, monkeypatch):
     assert plan["stack"] == stack
     titles = [c["title"] for c in plan["components"]]
     if stack == CORE_STACK:
+        assert plan["role"] == {"name": "core"}
         assert titles == ["Origin authentication", "Origin (AWS)", "Edge (Cloudflare)"]
         assert plan["counts"]["customHostnames"] == 0
         assert plan["outputs"]["zoneId"] == FakeCloud.zone_id
     else:
         assert titles == ["Customer hostnames (Cloudflare)"]
         index = int(stack.rsplit("-", 1)[1])
+        assert plan["role"] == {"name": "shard", "shard": index, "shards": SHARDS, "coreStack": CORE_FULL_NAME}
         hosts = [h["hostname"] for c in plan["customers"] for h in c["hostnames"]]
         assert hosts and all(shard_of(h, SHARDS) == index for h in hosts)
         assert plan["counts"]["providerLookups"] == 0
@@ -243,3 +245,4 @@ def test_plan_text_of_a_shard(capsys, monkeypatch):
     result = run_cli(capsys, "plan", "--stack", "shard-example-1")
     assert result.code == 0, result.err
     assert "Customer hostnames (Cloudflare)" in result.out and "Edge" not in result.out
+    assert "Role shard 1 of 3 (0-based)" in result.out and CORE_FULL_NAME in result.out
