@@ -270,6 +270,9 @@ def print_text(report: dict[str, Any]) -> None:
         print(style(f"     {c['stack']}: {c['moved_out']} moved out, over maxRemovals {c['max_removals']}: "
                     f"`pulumi config set --stack {c['stack']} {PROJECT}:allowRemovals {c['moved_out']}` for that "
                     "`up`, then set it back to 0", "yellow"))
+    if not report["from"]["sharded"] and report["core"]:
+        print(f"     {report['core']} (now the core) declares no custom hostname: its `up` deletes only its empty "
+              "`customers` component, which is not a Cloudflare resource.")
     for stack in report["retired_stacks"]:
         print(f"     {stack} holds no custom hostname any more: `pulumi stack rm {stack}` once it is empty "
               "(`pulumi stack --show-urns` lists what is left)")

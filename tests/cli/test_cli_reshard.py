@@ -103,6 +103,7 @@ def test_the_dry_run_text_names_the_backend_the_order_and_the_removal_guard(proj
             "index/customHostname:CustomHostname::post.globex.io'") in result.out
     assert "removal guard counts them as removed" in result.out and "deletes none of them" in result.out
     assert "run no `pulumi up`" in result.out
+    assert "dev (now the core) declares no custom hostname" in result.out
 
 
 def test_a_source_over_its_max_removals_is_told_the_one_off_confirmation(project, capsys):
@@ -115,6 +116,22 @@ def test_a_source_over_its_max_removals_is_told_the_one_off_confirmation(project
     result = run_cli(capsys, "reshard", "--to", "2")
     assert (f"pulumi config set --stack shard-0 saas-domains:allowRemovals {confirmation['moved_out']}"
             in result.out)
+
+
+def test_the_repositorys_own_example_stacks(capsys):
+    """The committed stack files: dev (all) -> shard-example-core + shard-example-{0,1,2}, then 3 -> 4."""
+    first = reshard_json(capsys, "--project-dir", str(PROJECT_ROOT), "--to", "3", "--from-all", "dev",
+                         "--stack-prefix", "shard-example-")
+    assert (first["moves"], first["per_shard_after"]) == (
+        4, {"shard-example-0": 1, "shard-example-1": 2, "shard-example-2": 1})
+    assert first["new_stacks"] == []  # the example's stack files exist
+    grown = reshard_json(capsys, "--project-dir", str(PROJECT_ROOT), "--to", "4")
+    assert grown["from"]["stacks"] == ["shard-example-0", "shard-example-1", "shard-example-2"]
+    assert grown["core"] == "shard-example-core" and grown["up_order"][0] == "shard-example-core"
+    # None of the four example hostnames is taken by the fourth shard (jump hash: each keeps its shard).
+    assert (grown["hostnames"], grown["moves"]) == (4, 0)
+    assert grown["per_shard_after"] == {"shard-example-0": 1, "shard-example-1": 2, "shard-example-2": 1,
+                                        "shard-example-3": 0}
 
 
 # -- 3 -> 4 shards, a generated file ----------------------------------------------------------------------------
