@@ -194,6 +194,7 @@ def run_step(job: dict, name: str, directory: Path, tmp_path: Path, **env: str) 
     (step,) = [s for s in steps(job) if s.get("name") == name]
     script = step["run"].replace("uv run --locked python", f'"{sys.executable}"')
     output = tmp_path / "github_output"
+    output.unlink(missing_ok=True)
     subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=directory, check=True, timeout=120,
                    env={**os.environ, "GITHUB_OUTPUT": str(output), **env}, capture_output=True)
     return dict(line.split("=", 1) for line in output.read_text().splitlines())
@@ -305,3 +306,37 @@ def test_ci_and_workflows_run_the_readme_test_command():
 ])
 def test_pull_request_template_has_the_reviewer_checklist(line):
     assert line in (PROJECT_ROOT / ".github" / "pull_request_template.md").read_text()
+
+
+def test_the_preview_step_picks_the_touched_shards_from_a_real_change(tmp_path):
+    """The pull-request step's own script in a git repository: a customers-file change previews the shard
+    owning the new hostname; a change to a stack file previews the core and every shard."""
+    from infra.model.sharding import shard_of
+
+    project = tmp_path / "project"
+    project.mkdir()
+    stack_files(project, 3)
+    git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    for command in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "base"],
+                    ["update-ref", "refs/remotes/origin/main", "HEAD"], ["checkout", "-qb", "change"]):
+        subprocess.run([*git, *command], cwd=project, check=True, capture_output=True)
+    with (project / "customers.yaml").open("a") as customers:
+        customers.write("\n  - id: initech\n    hostnames: [mail.initech.com]\n")
+    subprocess.run([*git, "commit", "-qam", "one customer"], cwd=project, check=True)
+
+    job = load("pull-request.yml")["jobs"]["checks"]
+    (step,) = [s for s in steps(job) if s.get("name") == "Stacks to preview"]
+    step = {**step, "run": step["run"].replace("uv run --locked saas-domains", f'"{sys.executable}" -m infra')}
+    job = {**job, "steps": [step]}
+    outputs = run_step(job, "Stacks to preview", project, tmp_path, STACK="zone-core", BASE_REF="main")
+    owner = shard_of("mail.initech.com", 3)
+    assert outputs["preview-core"] == "false"
+    assert json.loads(outputs["shards"]) == [{"shard": owner, "stack": f"zone-{owner}"}]
+
+    (project / "Pulumi.zone-1.yaml").write_text((project / "Pulumi.zone-1.yaml").read_text() + "  # note\n")
+    subprocess.run([*git, "commit", "-qam", "a stack file"], cwd=project, check=True)
+    outputs = run_step(job, "Stacks to preview", project, tmp_path, STACK="zone-core", BASE_REF="main")
+    assert outputs["preview-core"] == "true" and len(json.loads(outputs["shards"])) == 3
+
+    single = run_step(job, "Stacks to preview", project, tmp_path, STACK="dev", BASE_REF="main")
+    assert single["preview-core"] == "true" and single["shards"] == "[]"  # one stack: previewed as before
