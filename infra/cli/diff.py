@@ -3,7 +3,9 @@
 Both sides are validated with the stack's rules; the comparison is by hostname, the key the Pulumi
 resources use, so it shows exactly which custom hostnames would be created, deleted or updated, and
 which only move between customers (no cloud change). The removal guard stops a change that deletes
-more hostnames than the stack allows without confirmation.
+more hostnames than the stack allows without confirmation. For a core or shard stack the report adds each
+shard's counts (by `infra.model.sharding.shard_of`, as the program declares) and the zone-wide quota;
+`main` gives CI the stacks to preview and deploy.
 """
 
 from __future__ import annotations
