@@ -190,9 +190,11 @@ def stack_files(directory: Path, shards: int) -> None:
 
 
 def run_step(job: dict, name: str, directory: Path, tmp_path: Path, **env: str) -> dict[str, str]:
-    """A step's own script, run here (this interpreter for `uv run --locked python`); its GITHUB_OUTPUT."""
+    """A step's own script, run here (this interpreter for `uv run --locked python` and the installed
+    `saas-domains` for `uv run --locked saas-domains`); its GITHUB_OUTPUT."""
     (step,) = [s for s in steps(job) if s.get("name") == name]
-    script = step["run"].replace("uv run --locked python", f'"{sys.executable}"')
+    script = (step["run"].replace("uv run --locked python", f'"{sys.executable}"')
+              .replace("uv run --locked saas-domains", f'"{sys.executable}" -m infra'))
     output = tmp_path / "github_output"
     output.unlink(missing_ok=True)
     subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=directory, check=True, timeout=120,

@@ -19,11 +19,11 @@ import re
 import sys
 import textwrap
 
-from infra.cli import check, diff, import_, instructions, plan, reshard, status, status_codes, validate
+from infra.cli import check, diff, import_, instructions, plan, reshard, stacks, status, status_codes, validate
 from infra.cli.errors import report_error
 
 # Each command is a module with add_parser(commands), which sets `run` as the parser's default.
-COMMANDS = (validate, plan, diff, status, instructions, check, import_, reshard)
+COMMANDS = (validate, plan, diff, status, instructions, check, import_, reshard, stacks)
 
 
 class _HelpFormatter(argparse.HelpFormatter):

@@ -13,17 +13,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from infra.cli import status_codes
 from infra.cli.errors import InputProblems, SetupError
 from infra.cli.git_revisions import read_at_revision
 from infra.cli.project import add_project_arguments, find_project_dir, stack_settings
+from infra.cli.stacks import shard_layout
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomersFileError, parse_customers
 from infra.model.removal_guard import RemovalGuard
-from infra.model.settings import ALL_ROLE, CORE_ROLE, SHARD_ROLE, StackSettings
+from infra.model.settings import StackSettings
 from infra.operations.diff import Pricing, Review, ShardCounts, review_change, shard_counts
 
 COMMENT_MARKER = "<!-- saas-domains-diff -->"  # lets CI find and update its one pull-request comment
@@ -230,113 +230,3 @@ class Report:
             document["shards"] = {"count": len(self.shards), "per_shard": [c.to_json() for c in self.shards],
                                   "touched": [c.shard for c in self.shards if c.touched]}
         return document
-
-
-@dataclass(frozen=True)
-class ShardLayout:
-    """A zone's stacks as the repository declares them: the core and its shards, from the Pulumi.<stack>.yaml files."""
-
-    core: str | None  # the core's stack name, when the repository has its file
-    shards: int  # saas-domains:shards, the same in every shard's file
-    stacks: dict[int, str]  # shard index -> stack name
-
-
-def _short_name(stack: str) -> str:
-    """`organization/project/stack` (or `stack` alone) to the name of the repository's Pulumi.<stack>.yaml."""
-    return stack.rsplit("/", 1)[-1]
-
-
-def shard_layout(project_dir: Path, stack: str) -> ShardLayout | None:
-    """The core and shard stacks `stack` belongs to; None for a single stack (role all).
-
-    Every Pulumi.<stack>.yaml whose role is shard and whose coreStack names the same core is one of them.
-    Their shard counts must agree and their indices must be distinct: what CI previews and deploys is
-    exactly what the stack files say, and a half-edited reshard is refused here rather than deployed.
-    """
-    settings = stack_settings(project_dir, stack)
-    if settings.role == ALL_ROLE:
-        return None
-    core = stack if settings.role == CORE_ROLE else _short_name(settings.core_stack or "")
-    members: dict[int, str] = {}
-    counts: dict[str, int] = {}
-    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
-        name = path.name[len("Pulumi."):-len(".yaml")]
-        other = stack_settings(project_dir, name)
-        if other.role != SHARD_ROLE or _short_name(other.core_stack or "") != core:
-            continue
-        if other.shard in members:
-            raise SetupError(f"stacks {members[other.shard]} and {name} are both shard {other.shard} of {core}")
-        members[other.shard] = name
-        counts[name] = other.shards
-    if len(set(counts.values())) > 1:
-        raise SetupError(f"the shards of {core} disagree on saas-domains:shards: "
-                         + ", ".join(f"{name} {count}" for name, count in sorted(counts.items())))
-    shards = next(iter(counts.values()), settings.shards)
-    core_exists = (project_dir / f"Pulumi.{core}.yaml").is_file()
-    return ShardLayout(core=core if core_exists else None, shards=shards, stacks=members)
-
-
-# Cloudflare allows 1,200 API requests per 5 minutes per token: 4 a second. Each Pulumi operation in flight
-# makes about one request a second (a create is a POST, then reads while the certificate is pending), so
-# the operations in flight across all stacks deploying at once must stay at 4 or below.
-REQUESTS_PER_SECOND = 1200 // 300
-
-
-def deploy_plan(project_dir: Path, stack: str) -> dict:
-    """What the deploy and preview workflows run for `stack` (the repository's PULUMI_STACK): its role, and
-    for a core, its shard stacks as a job matrix with each shard's `--parallel` and the matrix's
-    `max-parallel`, so that parallel × max-parallel ≤ 4 operations in flight (1,200 requests / 300 s)."""
-    settings = stack_settings(project_dir, stack)
-    layout = shard_layout(project_dir, stack) if settings.role == CORE_ROLE else None
-    if layout is None:
-        return {"role": settings.role, "core": stack, "parallel": REQUESTS_PER_SECOND, "shards": [],
-                "shard_count": 0, "max_parallel": 1, "shard_parallel": 0}
-    if sorted(layout.stacks) != list(range(layout.shards)):
-        missing = sorted(set(range(layout.shards)) - set(layout.stacks))
-        raise SetupError(f"{stack} has {layout.shards} shards but no stack file for shard(s) "
-                         + ", ".join(map(str, missing)))
-    parallel = max(1, REQUESTS_PER_SECOND // layout.shards)
-    max_parallel = max(1, min(layout.shards, REQUESTS_PER_SECOND // parallel))
-    return {"role": settings.role, "core": stack, "parallel": REQUESTS_PER_SECOND,
-            "shards": [{"shard": i, "stack": layout.stacks[i]} for i in range(layout.shards)],
-            "shard_count": layout.shards, "shard_parallel": parallel, "max_parallel": max_parallel}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`stacks STACK [--touched-from DIFF.json --changed-files FILES]`: CI's view of the stacks, run by the
-    workflows as `python -c 'import sys; from infra.cli.diff import main; sys.exit(main(sys.argv[1:]))' stacks …`.
-
-    Prints one JSON object: deploy_plan's. For a pull request, --touched-from (the change's
-    `diff --format json`) keeps in `shards` only the shards whose hostnames the change touches, and
-    --changed-files (the changed paths, one a line) decides the rest: a change to any file other than the
-    customers file changes the program or a stack's settings, so the core and every shard are previewed
-    (`preview_core`); a change to the customers file alone previews only the touched shards. A single
-    stack (role all) is always previewed, as before.
-    """
-    parser = argparse.ArgumentParser(prog="infra.cli.diff.main")
-    parser.add_argument("what", choices=("stacks",))
-    parser.add_argument("stack")
-    parser.add_argument("--touched-from", type=Path, default=None)
-    parser.add_argument("--changed-files", type=Path, default=None)
-    parser.add_argument("--project-dir", type=Path, default=None)
-    args = parser.parse_args(argv)
-    try:
-        project_dir = find_project_dir(args.project_dir)
-        plan = deploy_plan(project_dir, args.stack)
-        customers = Path(os.path.relpath(stack_settings(project_dir, args.stack).customers_path(project_dir),
-                                         project_dir)).as_posix()
-    except SetupError as err:
-        print(str(err), file=sys.stderr)
-        return status_codes.CANNOT_RUN
-    everything = True
-    if args.changed_files is not None:
-        changed = {line.strip() for line in args.changed_files.read_text().splitlines() if line.strip()}
-        everything = bool(changed - {customers})
-    if args.touched_from is not None and not everything:
-        import json
-
-        touched = set(json.loads(args.touched_from.read_text()).get("shards", {}).get("touched", []))
-        plan["shards"] = [s for s in plan["shards"] if s["shard"] in touched]
-    plan["preview_core"] = everything or plan["role"] != CORE_ROLE
-    print_json(plan)
-    return status_codes.OK

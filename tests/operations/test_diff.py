@@ -349,13 +349,9 @@ def test_shard_stacks_that_disagree_are_refused(sharded_repo):
 
 
 def ci_stacks(repo, *args) -> dict:
-    from infra.cli.diff import main
-
-    result = subprocess.run([sys.executable, "-c", "import sys; from infra.cli.diff import main; "
-                             "sys.exit(main(sys.argv[1:]))", "stacks", *args], cwd=repo,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "infra", "stacks", *args], cwd=repo,
+                            capture_output=True, text=True, timeout=60)  # what the workflows run
     assert result.returncode == 0, result.stderr
-    assert main  # the function the workflows call
     return json.loads(result.stdout)
 
 
@@ -406,7 +402,6 @@ def test_ci_refuses_a_core_whose_shard_files_are_missing(repo):
     (repo / "Pulumi.core.yaml").write_text((repo / "Pulumi.dev.yaml").read_text()
                                            .replace("saas-domains:role: all", "saas-domains:role: core"))
     (repo / "Pulumi.s0.yaml").write_text(shard_stack_file(0, 2))
-    result = subprocess.run([sys.executable, "-c", "import sys; from infra.cli.diff import main; "
-                             "sys.exit(main(sys.argv[1:]))", "stacks", "core"], cwd=repo,
+    result = subprocess.run([sys.executable, "-m", "infra", "stacks", "core"], cwd=repo,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no stack file for shard(s) 1" in result.stderr
