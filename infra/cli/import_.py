@@ -20,6 +20,7 @@ from infra.cli.errors import CommandError
 from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomersFileError
+from infra.model.settings import ALL_ROLE
 from infra.operations.import_ import (
     GROUP_RULES,
     ImportPlan,
@@ -60,6 +61,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     stack = load_stack(args)
+    if stack.settings.role != ALL_ROLE:
+        # One import file adopts everything into one stack; a sharded zone would need one per shard.
+        raise CommandError(
+            f"stack {stack.name} has role {stack.settings.role}: import adopts hostnames into one stack, so run it "
+            "on a single stack (role all) before sharding, then spread them with `saas-domains reshard`")
     api, zone_id = connect(stack.settings)
     live = list_zone_hostnames(api, zone_id, stack.settings)
     fallback = api.fallback_origin(zone_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from infra.model.customers import EntryOverrides, ValidationRules, parse_customers
 from infra.offline import render
 from infra.operations import import_
@@ -272,3 +274,16 @@ def test_each_origin_adopts_only_its_own_kind_of_fallback_record(project, cloudf
     assert report["dns_records"] == ["edge-customer-wildcard"]
     assert [(r[0], r[2]) for r in import_.EDGE_RECORD_LOOKUPS["gcp-cloud-run"]] == [
         ("edge-fallback", "A"), ("edge-fallback-ipv6", "AAAA"), ("edge-customer-wildcard", "CNAME")]
+
+
+@pytest.mark.parametrize("stack", ["shard-example-core", "shard-example-1"])
+def test_import_on_a_sharded_zone_is_refused_with_the_way_round(project, cloudflare_api, capsys, stack):
+    """One import file adopts into one stack: in a sharded zone it would put every hostname in one place."""
+    shutil.copy(PROJECT_ROOT / f"Pulumi.{stack}.yaml", project / f"Pulumi.{stack}.yaml")
+    cloudflare_api.hostnames = [custom_hostname("mail.mkdev.me", hostname_id="id-mkdev")]
+    before = (project / "customers.yaml").read_text()
+    result = run_cli(capsys, "import", "--stack", stack)
+    assert result.code == 2
+    assert "run it on a single stack (role all) before sharding, then spread them with `saas-domains reshard`" \
+        in result.err
+    assert (project / "customers.yaml").read_text() == before and not list(project.glob("*.import.json"))
