@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import stat
 import textwrap
 from pathlib import Path
@@ -20,7 +19,7 @@ from tests.conftest import PROJECT_ROOT
 EXAMPLE_HOSTNAMES = ("mail.acme-corp.com", "mail.mkdev.me", "newsletter.acme-corp.com", "post.globex.io")
 CORE = "organization/saas-domains/shard-example-core"
 
-pytest_plugins = ["tests.fakes.ops_fixtures"]  # cloudflare_api: the local Cloudflare API (`project` is ours)
+pytest_plugins = ["tests.fakes.ops_fixtures"]  # cloudflare_api, and `project`: a copy of the project (stack dev)
 
 
 def stack_file(folder: Path, stack: str, **settings: object) -> None:
@@ -32,15 +31,6 @@ def stack_file(folder: Path, stack: str, **settings: object) -> None:
 def shard_files(folder: Path, prefix: str, shards: int, core: str = CORE) -> None:
     for index in range(shards):
         stack_file(folder, f"{prefix}{index}", role="shard", coreStack=core, shard=index, shards=shards)
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The project's files with the example customers file and one stack of role all (`dev`)."""
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "customers.yaml", "__main__.py"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def generated_customers(folder: Path, customers: int, per_customer: int) -> list[str]:
