@@ -15,6 +15,7 @@ Commands raise their errors; `main()` alone turns them into one message on stder
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import textwrap
@@ -59,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return status_codes.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`saas-domains plan | head`): stop quietly, and keep Python from failing
+        # again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return status_codes.OK
     except Exception as err:
         code = report_error(err, args.command)
         if code is None:

@@ -185,3 +185,16 @@ def test_an_error_path_loads_neither_the_cloudflare_sdk_nor_pulumi():
              "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'cloudflare', 'pulumi'}))")
     result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "2 []", result.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`saas-domains plan | head`: no traceback when the pipe closes early."""
+    import subprocess
+    import sys
+
+    command = subprocess.Popen([sys.executable, "-u", "-m", "infra", "plan"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    command.stdout.readline()
+    command.stdout.close()  # what `head -1` does once it has its line
+    _, err = command.communicate(timeout=120)
+    assert b"Traceback" not in err and command.returncode == 0
