@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_cloudflare as cloudflare
 import pulumi_gcp as gcp
 
+from infra.components.certificate_validation import certificate_validation_record
 from infra.components.origin_auth import HEADER_NAME
 from infra.model import names
 
@@ -52,10 +52,6 @@ class CloudRunOriginArgs:
     # Origin authentication (infra/components/origin_auth.py): at most one of the two is set.
     auth_header_value: pulumi.Input[str] | None = None  # required in HEADER_NAME by Cloud Armor, else 403
     ca_certificate_pem: pulumi.Input[str] | None = None  # client certificates verified against it (mTLS)
-
-
-def _without_final_dot(name: str) -> str:
-    return name[:-1] if name.endswith(".") else name
 
 
 def _chunks(items: Sequence[str], size: int) -> list[list[str]]:
@@ -171,18 +167,10 @@ class CloudRunOrigin(pulumi.ComponentResource):
             opts=child,
         )
         record = self.dns_authorization.dns_resource_records[0]
-        # Certificate Manager hands out FQDNs with a final dot; Cloudflare stores names without it.
-        self.authorization_record = cloudflare.DnsRecord(
-            f"{name}-cert-validation",
-            zone_id=args.zone_id,
-            name=record.name.apply(_without_final_dot),
-            type=record.type,
-            content=record.data.apply(_without_final_dot),
-            proxied=False,  # Certificate Manager must see the record itself, not Cloudflare's edge
-            ttl=60,
-            comment="Certificate Manager DNS authorization of the load balancer certificate (managed by saas-domains)",
-            opts=child,
-        )
+        self.authorization_record = certificate_validation_record(
+            f"{name}-cert-validation", zone_id=args.zone_id, name=record.name, record_type=record.type,
+            content=record.data, parent=self,
+            comment="Certificate Manager DNS authorization of the load balancer certificate (managed by saas-domains)")
         self.certificate = gcp.certificatemanager.Certificate(
             f"{name}-cert",
             description="Fallback origin certificate (managed by saas-domains)",

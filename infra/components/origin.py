@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_cloudflare as cloudflare
 
+from infra.components.certificate_validation import certificate_validation_record
 from infra.components.origin_auth import HEADER_NAME
 from infra.model import names
 
@@ -43,10 +43,6 @@ class OriginArgs:
     def lambda_target(self) -> bool:
         """A Lambda target is invoked through the AWS API: no port, protocol, VPC or egress."""
         return self.target_type == LAMBDA_TARGET
-
-
-def _without_final_dot(name: str) -> str:
-    return name[:-1] if name.endswith(".") else name
 
 
 class Origin(pulumi.ComponentResource):
@@ -137,19 +133,10 @@ class Origin(pulumi.ComponentResource):
             opts=child,
         )
         validation = self.certificate.domain_validation_options[0]
-        # ACM hands out FQDNs with a final dot; Cloudflare stores names without it and would
-        # otherwise show a diff after every refresh.
-        self.validation_record = cloudflare.DnsRecord(
-            f"{name}-cert-validation",
-            zone_id=args.zone_id,
-            name=validation.resource_record_name.apply(_without_final_dot),
-            type=validation.resource_record_type,
-            content=validation.resource_record_value.apply(_without_final_dot),
-            proxied=False,  # ACM must see the record itself, not Cloudflare's edge
-            ttl=60,
-            comment="ACM validation of the ALB certificate (managed by saas-domains)",
-            opts=child,
-        )
+        self.validation_record = certificate_validation_record(
+            f"{name}-cert-validation", zone_id=args.zone_id, name=validation.resource_record_name,
+            record_type=validation.resource_record_type, content=validation.resource_record_value,
+            comment="ACM validation of the ALB certificate (managed by saas-domains)", parent=self)
         self.certificate_validation = aws.acm.CertificateValidation(
             f"{name}-cert",
             certificate_arn=self.certificate.arn,
