@@ -318,17 +318,21 @@ def _validate_ingress(args: ResourceValidationArgs, report: ReportViolation) -> 
                    "the ALB must be reachable only through Cloudflare.")
 
 
+# Both Cloudflare-only policies (ALB ingress, Cloud Armor) take the same optional replacement ranges.
+CLOUDFLARE_RANGES_CONFIG = PolicyConfigSchema(properties={
+    "cloudflareIpv4Cidrs": {"type": "array", "items": {"type": "string"},
+                            "description": "Replaces the built-in copy of https://www.cloudflare.com/ips-v4"},
+    "cloudflareIpv6Cidrs": {"type": "array", "items": {"type": "string"},
+                            "description": "Replaces the built-in copy of https://www.cloudflare.com/ips-v6"},
+})
+
+
 alb_ingress_cloudflare_only = ResourceValidationPolicy(
     name="alb-ingress-cloudflare-only",
     description="Security group ingress admits only Cloudflare's published IPv4/IPv6 ranges "
                 "(no 0.0.0.0/0, other CIDRs, security groups, prefix lists or self).",
     enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(properties={
-        "cloudflareIpv4Cidrs": {"type": "array", "items": {"type": "string"},
-                                "description": "Replaces the built-in copy of https://www.cloudflare.com/ips-v4"},
-        "cloudflareIpv6Cidrs": {"type": "array", "items": {"type": "string"},
-                                "description": "Replaces the built-in copy of https://www.cloudflare.com/ips-v6"},
-    }),
+    config_schema=CLOUDFLARE_RANGES_CONFIG,
     validate=_validate_ingress,
 )
 
@@ -534,12 +538,7 @@ cloud_armor_cloudflare_only = ResourceValidationPolicy(
                 "Cloudflare's published ranges (no \"*\", 0.0.0.0/0, ::/0 or other CIDRs) and its default rule "
                 "denies.",
     enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(properties={
-        "cloudflareIpv4Cidrs": {"type": "array", "items": {"type": "string"},
-                                "description": "Replaces the built-in copy of https://www.cloudflare.com/ips-v4"},
-        "cloudflareIpv6Cidrs": {"type": "array", "items": {"type": "string"},
-                                "description": "Replaces the built-in copy of https://www.cloudflare.com/ips-v6"},
-    }),
+    config_schema=CLOUDFLARE_RANGES_CONFIG,
     validate=_validate_cloud_armor,
 )
 
