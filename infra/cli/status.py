@@ -8,7 +8,9 @@ plus the fallback origin: the request count grows with pages, never per hostname
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from infra.cli import status_codes
@@ -18,6 +20,7 @@ from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomerHostname
 from infra.operations.status import LIVE, PROBLEM, WAITING, status_report
+from infra.operations.status_markdown import DEFAULT_MAX_ROWS, render_markdown
 
 LEVEL_COLOURS = {LIVE: "green", WAITING: "yellow", PROBLEM: "red"}
 
@@ -37,11 +40,23 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--stale-after-days", type=float, default=3.0, metavar="DAYS",
                         help="a hostname still pending after this long needs attention (default: 3; "
                              "Cloudflare deletes it after 7)")
-    parser.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="text for a terminal, markdown for a ticket or a job summary (counts per state, "
+                             "then only what needs attention), json for machines")
+    parser.add_argument("--json", dest="format", action="store_const", const="json",
+                        help="the same as --format json")
+    parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, metavar="N",
+                        help=f"markdown: at most N hostnames in the attention table (default: {DEFAULT_MAX_ROWS}); "
+                             "the rest are counted")
+    parser.add_argument("--save-report", type=Path, metavar="FILE",
+                        help="also write the JSON report to FILE (the status workflow keeps it as the state the "
+                             "next run compares with)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.max_rows < 0:
+        raise CommandError(f"--max-rows must be 0 or more, got {args.max_rows}")
     stack = load_stack(args)
     declared = _declared(stack, args.customer)
     api, zone_id = connect(stack.settings)
@@ -49,8 +64,12 @@ def run(args: argparse.Namespace) -> int:
     fallback = api.fallback_origin(zone_id)
     report = status_report(stack.name, stack.settings, stack.customers, declared, live, fallback,
                            customer=args.customer, stale_after=timedelta(days=args.stale_after_days))
-    if args.json:
+    if args.save_report is not None:
+        save_report(report, args.save_report)
+    if args.format == "json":
         print_json(report)
+    elif args.format == "markdown":
+        print(render_markdown(report, max_rows=args.max_rows))
     else:
         print_text(report)
     return status_codes.PROBLEMS if report["attention"] else status_codes.OK
@@ -63,6 +82,13 @@ def _declared(stack: Stack, customer: str | None) -> list[CustomerHostname]:
         known = ", ".join(sorted(c.id for c in stack.customers.customers)) or "none"
         raise CommandError(f"no customer {customer!r} in {stack.shown_path()} (customers: {known})")
     return [h for h in stack.customers.hostnames if h.customer_id == customer]
+
+
+def save_report(report: dict[str, Any], path: Path) -> None:
+    try:
+        path.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    except OSError as err:
+        raise CommandError(f"cannot write the report to {path}: {err.strerror or err}") from None
 
 
 # -- text --------------------------------------------------------------------------------------------

@@ -206,6 +206,7 @@ def status_report(stack: str, settings: StackSettings, customers: CustomersFile,
     attention = bool(levels[PROBLEM] or missing or extra or origin["level"] != LIVE)
     return {
         "stack": stack, "zone": settings.zone, "customer": customer,
+        "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "hostnames": rows, "missing_in_cloudflare": missing, "not_in_customers_file": extra,
         "fallback_origin": origin,
         "summary": {"declared": len(declared), "live": levels[LIVE], "waiting": levels[WAITING],

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from infra.cli.cloud import PageProgress
 from tests.cli.helpers import run_cli
 from tests.fakes.cloudflare import custom_hostname
+from tests.fakes.markdown import html_or_mentions, tables
 
 # fixtures: cloudflare_api (the local API), fresh_dns (the local DNS server), project (a copy of the project)
 pytest_plugins = ["tests.fakes.ops_fixtures"]
@@ -216,3 +217,81 @@ def test_the_listing_bound_follows_a_stack_allowed_more_than_a_zone_usually_hold
     list_zone_hostnames(api, "zone", SimpleNamespace(max_hostnames=5000))
     list_zone_hostnames(api, "zone", SimpleNamespace(max_hostnames=120_000))  # an Enterprise contract
     assert asked == [50_000, 120_000]
+
+
+# -- markdown: for a ticket, a job summary and the status issue ------------------------------------
+
+
+def test_status_markdown_counts_states_then_lists_only_what_needs_attention(project, cloudflare_api, capsys):
+    zone_like_the_example(cloudflare_api)
+    result = run_cli(capsys, "status", "--format", "markdown")
+    assert result.code == 1  # the same verdict as the text report: CI can act on it
+    lines = result.out.splitlines()
+    assert lines[0] == "### Custom hostname status: `mailito.com` (stack `dev`)"
+    assert lines[2] == "🔴 **needs attention** · 4 declared hostnames · 4 custom hostnames in Cloudflare"
+    counts = lines[lines.index("| State | Hostnames |") + 2:][:5]
+    assert counts == ["| 🟢 live | 1 |", "| 🟡 waiting (in progress, no action yet) | 1 |", "| 🔴 problem | 1 |",
+                      "| declared but missing in Cloudflare | 1 |",
+                      "| in Cloudflare but not in the customers file | 1 |"]
+    assert "**Fallback origin** `proxy-fallback.mailito.com`: 🟢 active" in lines
+    table = lines[lines.index("#### Needs attention (3)") + 2:]
+    rows = [line for line in table if line.startswith("| `")]
+    assert [row.split(" | ")[0:3] for row in rows] == [
+        ["| `newsletter.acme-corp.com`", "`acme`", "problem"],
+        ["| `post.globex.io`", "`globex`", "missing in Cloudflare"],
+        ["| `old.example.com`", "—", "not in the customers file"]]
+    assert "moved: the customer's DNS no longer points here" in rows[0]
+    assert rows[1].endswith("| not in Cloudflare: run `pulumi up` to create it | — |")
+    # live and waiting hostnames are counted, not listed: nothing to do about them yet
+    assert "mail.mkdev.me" not in result.out and "mail.acme-corp.com" not in result.out
+
+
+def test_status_markdown_when_all_is_well_says_so_and_has_no_attention_table(project, cloudflare_api, capsys):
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.hostnames = [custom_hostname(h) for h in ("mail.mkdev.me", "mail.acme-corp.com",
+                                                             "newsletter.acme-corp.com", "post.globex.io")]
+    result = run_cli(capsys, "status", "--format", "markdown")
+    assert result.code == 0
+    assert "🟢 **nothing needs attention** · 4 declared hostnames" in result.out
+    assert "Needs attention" not in result.out and "| 🟢 live | 4 |" in result.out
+
+
+def test_status_markdown_neutralises_what_the_api_says(project, cloudflare_api, capsys):
+    """A hostname or error text made by someone else must not mention people, link issues or break the table."""
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.hostnames = [
+        custom_hostname("a|b.example.net", created_at=ago(days=1)),
+        custom_hostname("mail.mkdev.me", status="pending", ssl_status="validation_timed_out", created_at=ago(days=1),
+                        verification_errors=["@octocat see #1 <img src=x> `rm` |x|\nnext line"]),
+    ]
+    out = run_cli(capsys, "status", "--format", "markdown").out
+    attention = tables(out)[-1]
+    assert all(len(row) == 8 for row in attention)  # no stray pipe split a cell
+    by_hostname = {row[0].code: row for row in attention[1:]}
+    said = by_hostname[("mail.mkdev.me",)][7]
+    assert said.code == ("@octocat see #1 <img src=x> `rm` |x| next line",)  # all of it, inert, in one code span
+    assert ("a|b.example.net",) in by_hostname
+    assert set(html_or_mentions(out)) <= {"<sub>", "</sub>", "<br>"}  # our own markup only
+
+
+def test_status_markdown_bounds_the_table_and_counts_the_rest(project, cloudflare_api, capsys):
+    cloudflare_api.fallback = dict(FALLBACK)
+    cloudflare_api.hostnames = [custom_hostname(f"h{n:04}.example.net") for n in range(250)]
+    out = run_cli(capsys, "status", "--format", "markdown", "--max-rows", "20").out
+    assert "#### Needs attention (254)" in out  # 250 not in the file, 4 declared ones missing
+    assert sum(line.startswith("| `") for line in out.splitlines()) == 20
+    assert "… and 234 more: run `saas-domains status --stack dev` (or `--json`) for all of them." in out
+    assert run_cli(capsys, "status", "--format", "markdown", "--max-rows", "-1").code == 2
+
+
+def test_status_saves_the_json_report_beside_any_format(project, cloudflare_api, capsys, tmp_path):
+    zone_like_the_example(cloudflare_api)
+    saved = tmp_path / "report.json"
+    result = run_cli(capsys, "status", "--format", "markdown", "--save-report", str(saved))
+    assert result.out.startswith("### Custom hostname status")
+    report = json.loads(saved.read_text())
+    assert report["summary"]["problem"] == 1 and report["attention"] is True
+    assert datetime.fromisoformat(report["generated_at"].replace("Z", "+00:00")) <= datetime.now(UTC)
+    assert len(cloudflare_api.requests) == 3  # one listing serves both: zone id, one page, the fallback origin
+    unwritable = run_cli(capsys, "status", "--json", "--save-report", str(tmp_path / "no" / "such" / "r.json"))
+    assert unwritable.code == 2 and "cannot write the report to" in unwritable.err

@@ -19,6 +19,7 @@ import pytest
 from tests.cli.helpers import Result, run_cli
 from tests.contract.mock_api import MockApi
 from tests.contract.spec import Reads
+from tests.fakes.markdown import tables
 
 # fixtures: project (a copy of the project), fresh_dns (the local DNS server); conftest.py: cli, reads
 pytest_plugins = ["tests.fakes.ops_fixtures"]
@@ -100,6 +101,10 @@ def test_status_text_and_one_customer(cli, project, reads, capsys):
     assert "Fallback origin:" in text.out
     one = run(capsys, cli, reads, "status", "--customer", "acme", "--json")
     assert {h["customer"] for h in json.loads(one.out)["hostnames"]} <= {"acme"}
+    markdown = run(capsys, cli, reads, "status", "--format", "markdown")
+    assert markdown.out.startswith("### Custom hostname status: `mailito.com` (stack `dev`)")
+    assert markdown.code == text.code  # the same verdict whatever the format
+    assert all(len(row) == 2 for row in tables(markdown.out)[0])  # the counts come first, whole
 
 
 @pytest.mark.parametrize("argv", [
