@@ -17,12 +17,14 @@ ORIGIN_TYPE = f"{PROJECT}:index:Origin"  # the ALB origin
 CLOUD_RUN_ORIGIN_TYPE = f"{PROJECT}:index:CloudRunOrigin"
 EDGE_TYPE = f"{PROJECT}:index:Edge"
 CUSTOMER_HOSTNAMES_TYPE = f"{PROJECT}:index:CustomerHostnames"
+CERTIFICATE_ALERTS_TYPE = f"{PROJECT}:index:CertificateAlerts"
 
 # The components the program declares, by name.
 ORIGIN_AUTH = "origin-auth"
 ORIGIN = "origin"
 EDGE = "edge"
 CUSTOMERS = "customers"  # its children are named by hostname
+CERTIFICATE_ALERTS = "certificate-alerts"  # roles all and core, when alerts are configured
 LAST_DEPLOYMENT = "last-deployment"  # the removal guard's reference to the stack itself
 CORE_REFERENCE = "core"  # a shard's reference to its core stack (zone id and the core's outputs)
 
@@ -34,10 +36,23 @@ FALLBACK_ORIGIN = "fallback-origin"
 FALLBACK_ORIGIN_WAITER = "fallback-origin-waiter"
 SSL_MODE = "ssl-mode"
 
+# The CertificateAlerts' children (component name + "-" + suffix).
+ALERT_WEBHOOK_SECRET = "webhook-secret"  # the shared secret Cloudflare sends in the cf-webhook-auth header
+ALERT_WEBHOOK = "webhook"
+ALERT_POLICY = "policy"
+
 # Provider resource types that `import`, the policy pack and the tests name.
 CUSTOM_HOSTNAME_RESOURCE = "cloudflare:index/customHostname:CustomHostname"
 FALLBACK_ORIGIN_RESOURCE = "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin"
 DNS_RECORD_RESOURCE = "cloudflare:index/dnsRecord:DnsRecord"
+NOTIFICATION_POLICY_RESOURCE = "cloudflare:index/notificationPolicy:NotificationPolicy"
+NOTIFICATION_WEBHOOK_RESOURCE = "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks"
+
+# The notification policy's alert_type for Cloudflare for SaaS custom-hostname certificate events: one of
+# the "Available values" of pulumi-cloudflare's NotificationPolicy.alert_type (the conformance test checks
+# it against the locked SDK). Cloudflare's docs name the alert "SSL for SaaS Custom Hostnames Alert" without
+# printing its type string; README "Alerts" says how this value was identified and how to confirm it.
+CUSTOM_HOSTNAME_CERTIFICATE_ALERT = "custom_ssl_certificate_event_type"
 
 
 def child(component: str, suffix: str) -> str:

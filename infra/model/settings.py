@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -32,6 +33,26 @@ class Invalid(ValueError):
 
 
 Check = Callable[[Any], Any]  # takes the value of the setting's type, returns it normalised or raises Invalid
+
+
+class Encrypted:
+    """A secret setting as a stack file holds it (`{secure: v1:...}`): set, but only Pulumi can decrypt it.
+
+    The offline CLI reads stack files itself and has no key, so it knows such a setting is set and
+    nothing more: its own rules are skipped there, and the program (which Pulumi hands the decrypted
+    value) checks them before it declares anything.
+    """
+
+    def __repr__(self) -> str:
+        return "<encrypted>"
+
+
+ENCRYPTED = Encrypted()
+
+
+def is_encrypted(raw: Any) -> bool:
+    """A stack-file value `pulumi config set --secret` wrote: a mapping with the ciphertext under `secure`."""
+    return isinstance(raw, Mapping) and "secure" in raw
 
 
 @dataclass(frozen=True)
@@ -52,9 +73,15 @@ class Setting:
     minimum: int | None = None
     choices: tuple[str, ...] = ()
     check: Check | None = None
+    # A secret (`pulumi config set --secret`): its messages never show the value, a stack file may hold
+    # it encrypted, and the offline engine hands the program `offline_placeholder` for an encrypted value.
+    secret: bool = False
+    offline_placeholder: str | None = None
 
     def accept(self, value: Any) -> Any:
         """The value this setting keeps, or SettingsError naming the key."""
+        if value is ENCRYPTED:
+            return value  # only Pulumi can read it; the program checks the decrypted value
         try:
             if self.minimum is not None and value < self.minimum:
                 raise Invalid(f"must be {'0 or more' if self.minimum == 0 else f'at least {self.minimum}'}, "
@@ -97,6 +124,59 @@ def absolute_path(value: str) -> str:
 def empty_is_none(value: str) -> str | None:
     """An empty string means "look it up" (zoneId) or "use the default" (vpcId)."""
     return value or None
+
+
+ACCOUNT_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def account_id(value: str) -> str | None:
+    """A Cloudflare account id (32 hexadecimal characters, as the dashboard shows it), or None when empty."""
+    if not value:
+        return None
+    if not ACCOUNT_ID.fullmatch(value.lower()):
+        raise Invalid(f"must be a Cloudflare account id (32 hexadecimal characters, shown on the account's home "
+                      f"page in the dashboard), got {value!r}")
+    return value.lower()
+
+
+def https_url(value: str) -> str | None:
+    """An https:// URL with a host, or None when empty. A secret: no message shows any part of it."""
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is not None and parts.scheme.lower() == "https" and host and not any(c.isspace() for c in value):
+        return value
+    got = ("an http:// URL" if parts is not None and parts.scheme.lower() == "http"
+           else "something else")
+    raise Invalid(f"must be an https:// URL with a host: Cloudflare sends the webhook's shared secret with every "
+                  f"notification, so plain http is refused; got {got} (the value is secret and not shown)")
+
+
+EMAIL_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _plausible_email(address: str) -> bool:
+    local, at, domain = address.rpartition("@")
+    labels = domain.lower().split(".")
+    return (bool(at) and 0 < len(local) <= 64 and len(address) <= 254 and "@" not in local
+            and not any(c.isspace() or ord(c) < 32 for c in address)
+            and len(labels) >= 2 and all(EMAIL_LABEL.fullmatch(label) for label in labels))
+
+
+def email_addresses(addresses: tuple[str, ...]) -> tuple[str, ...]:
+    """Plausible e-mail addresses (local@domain.tld), each once (compared without case)."""
+    seen: dict[str, int] = {}
+    for number, address in enumerate(addresses, start=1):
+        if not _plausible_email(address):
+            raise Invalid(f"entry {number} must be an e-mail address such as ops@mailito.com, got {address!r}")
+        if address.lower() in seen:
+            raise Invalid(f"lists {address!r} twice (entries {seen[address.lower()]} and {number})")
+        seen[address.lower()] = number
+    return addresses
 
 
 ALL_ROLE, CORE_ROLE, SHARD_ROLE = "all", "core", "shard"
@@ -163,6 +243,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sslPolicy", "string", "ELBSecurityPolicy-TLS13-1-2-2021-06",
             "TLS policy of the HTTPS listener (TLS 1.2 and 1.3 only)."),
     Setting("deletionProtection", "boolean", True, "ALB deletion protection."),
+    Setting("accountId", "string", "",
+            "Cloudflare account id (32 hexadecimal characters) of the certificate alerts; set only with "
+            "alertWebhookUrl and/or alertEmails (roles all and core).", check=account_id),
+    Setting("alertWebhookUrl", "string", "",
+            "Secret (pulumi config set --secret): https URL that receives the custom-hostname certificate alerts "
+            "as a Cloudflare webhook; needs accountId.", check=https_url, secret=True,
+            offline_placeholder="https://alerts.invalid/offline-placeholder"),
+    Setting("alertEmails", "array", [],
+            "E-mail addresses that receive the custom-hostname certificate alerts; needs accountId.",
+            check=email_addresses),
 )
 
 
@@ -211,12 +301,34 @@ def fallback_name_fits_a_certificate(values: Mapping[str, Any]) -> str | None:
     return None
 
 
+ALERT_SETTINGS = ("accountId", "alertWebhookUrl", "alertEmails")
+
+
+def alerts_are_complete(values: Mapping[str, Any]) -> str | None:
+    """An account and at least one destination, or nothing; never on a shard (alerts are account-wide)."""
+    configured = [key for key in ALERT_SETTINGS if values[key]]
+    if not configured:
+        return None
+    if values["role"] == SHARD_ROLE:
+        return (f"{' and '.join(f'{PROJECT}:{key}' for key in configured)} cannot be set on a shard: alerts are "
+                "account-wide: the core stack declares them (set them in the core's stack file)")
+    if not values["accountId"]:
+        return (f"{' and '.join(f'{PROJECT}:{key}' for key in configured)} need {PROJECT}:accountId, the "
+                "Cloudflare account the notification policy belongs to (32 hexadecimal characters): "
+                f"`pulumi config set {PROJECT}:accountId <account id>`")
+    if not (values["alertWebhookUrl"] or values["alertEmails"]):
+        return (f"{PROJECT}:accountId alone declares no alert: set {PROJECT}:alertWebhookUrl (with --secret) "
+                f"and/or {PROJECT}:alertEmails, or remove {PROJECT}:accountId")
+    return None
+
+
 # Rules that read more than one setting: each gets the checked values by key and returns the error, if any.
 STACK_CHECKS: tuple[Callable[[Mapping[str, Any]], str | None], ...] = (
     shard_is_placed,
     cloud_run_service_named,
     vpc_with_subnets,
     fallback_name_fits_a_certificate,
+    alerts_are_complete,
 )
 
 
@@ -249,6 +361,9 @@ class StackSettings:
     health_check_path: str
     ssl_policy: str
     deletion_protection: bool
+    account_id: str | None
+    alert_webhook_url: str | Encrypted | None = field(repr=False)  # a secret: never print it
+    alert_emails: tuple[str, ...]
 
     @property
     def fallback_hostname(self) -> str:
@@ -269,6 +384,11 @@ class StackSettings:
     def removal_guard(self) -> RemovalGuard:
         return RemovalGuard(max_removals=self.max_removals, allow_removals=self.allow_removals)
 
+    @property
+    def declares_alerts(self) -> bool:
+        """Certificate alerts are configured (the stack checks make that an account and a destination)."""
+        return self.account_id is not None
+
     def validation_rules(self) -> ValidationRules:
         return ValidationRules(zone=self.zone, allow_wildcards=self.allow_wildcards,
                                max_hostnames=self.max_hostnames)
@@ -277,9 +397,12 @@ class StackSettings:
 def _coerce(setting: Setting, raw: Any) -> Any:
     """Accept a value as Pulumi config holds it (always a string) or as YAML typed it."""
     where = f"{PROJECT}:{setting.key}"
+    if setting.secret and is_encrypted(raw):
+        return ENCRYPTED
     if setting.type == "string":
         if not isinstance(raw, str):
-            raise SettingsError(f"{where} must be a string, got {raw!r}")
+            raise SettingsError(f"{where} must be a string, got "
+                                f"{'a ' + type(raw).__name__ if setting.secret else repr(raw)}")
         return raw.strip()
     if setting.type == "boolean":
         if isinstance(raw, bool):

@@ -63,7 +63,8 @@ def test_defaults_apply_when_only_the_zone_is_set():
             continue
         value = getattr(settings, _snake(setting.key))
         expected = setting.default
-        if setting.key in ("zoneId", "vpcId", "cloudRunService", "cloudRunRegion", "coreStack"):
+        if setting.key in ("zoneId", "vpcId", "cloudRunService", "cloudRunRegion", "coreStack", "accountId",
+                           "alertWebhookUrl"):
             expected = None
         if setting.type == "array":
             expected = tuple(expected)
