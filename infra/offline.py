@@ -26,8 +26,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import run_in_stack
 
-from infra.model.names import PROJECT
-from infra.model.settings import SettingsError, read_stack_file
+from infra.model.names import NOTIFICATION_POLICY_RESOURCE, NOTIFICATION_WEBHOOK_RESOURCE, PROJECT
+from infra.model.settings import SETTINGS, SettingsError, is_encrypted, read_stack_file
 
 SECRET_PLACEHOLDER = "[secret]"
 PENDING_TXT_VALUE = "(assigned by Cloudflare when the hostname is created)"
@@ -118,7 +118,8 @@ class Rendering:
     config: dict[str, str]
     resources: list[DeclaredResource] = field(default_factory=list)
     invokes: list[Invoke] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)  # secrets unwrapped; their paths are in `secret_outputs`
+    secret_outputs: list[str] = field(default_factory=list)  # e.g. "alertWebhookSecret"
 
     def of_type(self, type_: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.type == type_]
@@ -224,9 +225,12 @@ class FakeCloud(pulumi.runtime.Mocks):
             "aws:s3/bucket:Bucket": lambda: {"bucket": f"{args.name}-{rid[:8]}", "arn": f"arn:aws:s3:::{args.name}"},
             "aws:lb/trustStore:TrustStore": lambda: {
                 "arn": f"arn:aws:elasticloadbalancing:::truststore/{args.name}/{rid[:16]}"},
+            NOTIFICATION_WEBHOOK_RESOURCE: lambda: {"type": "generic"},  # what Cloudflare infers from the URL
         }.get(args.typ)
         if computed:
             state.update(computed())
+        if args.typ in (NOTIFICATION_WEBHOOK_RESOURCE, NOTIFICATION_POLICY_RESOURCE):
+            return str(uuid.UUID(rid)), state  # Cloudflare's alerting ids are UUIDs
         if args.typ in GCP_COLLECTIONS:
             return self._gcp_resource(args, rid, state)
         return (rid if args.custom else f"{args.name}-component"), state
@@ -319,10 +323,16 @@ def _aliases(request: Any) -> list[dict[str, Any]]:
     return found
 
 
-def config_value(value: Any) -> str:
+# What the program gets offline for a secret setting the stack file holds encrypted (e.g. an https URL
+# where the setting's rules want one): the real value is decrypted only by Pulumi.
+OFFLINE_PLACEHOLDERS = {f"{PROJECT}:{s.key}": s.offline_placeholder for s in SETTINGS if s.offline_placeholder}
+
+
+def config_value(value: Any, key: str | None = None) -> str:
     """A stack-file value as Pulumi hands it to the program: a string (JSON for lists and maps)."""
-    if isinstance(value, Mapping) and "secure" in value:
-        return SECRET_PLACEHOLDER  # not decryptable offline, and never printed
+    if is_encrypted(value):
+        # Not decryptable offline, and never printed: a placeholder the setting's rules accept, if it has one.
+        return OFFLINE_PLACEHOLDERS.get(key or "", SECRET_PLACEHOLDER)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
@@ -334,11 +344,14 @@ def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] |
            cloud: FakeCloud | None = None) -> Rendering:
     """Run `<project_dir>/__main__.py` once under mocks with the stack's config (or `config`)."""
     project_dir = Path(project_dir).resolve()
+    secret_keys: list[str] = []
     if config is None:
         try:
-            config = {key: config_value(value) for key, value in read_stack_file(project_dir, stack).items()}
+            stack_file = read_stack_file(project_dir, stack)
         except SettingsError as err:
             raise ProgramError(str(err)) from None
+        config = {key: config_value(value, key) for key, value in stack_file.items()}
+        secret_keys = [key for key, value in stack_file.items() if is_encrypted(value)]  # as Pulumi marks them
     config = dict(config)
     cloud = cloud or FakeCloud()
     monitor = _RecordingMonitor(cloud)
@@ -360,7 +373,7 @@ def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] |
         pulumi.runtime.set_mocks(cloud, project=PROJECT, stack=stack, preview=False, monitor=monitor,
                                  organization="organization")  # what a DIY backend reports
         set_root_resource(None)  # run_in_stack makes the stack resource, as under `pulumi up`
-        pulumi.runtime.set_all_config(config)
+        pulumi.runtime.set_all_config(config, secret_keys)
         main = str(project_dir / "__main__.py")
         try:
             loop.run_until_complete(run_in_stack(lambda: runpy.run_path(main, run_name="__main__")))
@@ -378,8 +391,10 @@ def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] |
         for thread_loop in thread_loops:
             thread_loop.close()
 
+    secret_outputs: list[str] = []
     rendering = Rendering(stack=stack, config=config, invokes=cloud.invokes,
-                          outputs=monitor.stack_outputs or {})
+                          outputs=_unwrap_secrets(monitor.stack_outputs or {}, "", secret_outputs),
+                          secret_outputs=secret_outputs)
     for urn, reg in monitor.registrations.items():
         registered = monitor.resources.get(urn)
         rendering.resources.append(DeclaredResource(

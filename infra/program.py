@@ -13,6 +13,7 @@ from pathlib import Path
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from infra.components.certificate_alerts import CertificateAlerts, CertificateAlertsArgs
 from infra.components.customer_hostnames import CustomerHostnames, CustomerHostnamesArgs, shard_aliases
 from infra.components.edge import Edge, EdgeArgs, lookup_zone_id
 from infra.components.origin_auth import OriginAuth, OriginAuthArgs
@@ -138,6 +139,8 @@ async def declare_stack(settings: StackSettings, customers: CustomersFile) -> No
         manage_zone_ssl_mode=settings.manage_zone_ssl_mode,
         **fallback_target,
     ))
+    if settings.declares_alerts:
+        declare_alerts(settings)
     if settings.role == CORE_ROLE:
         # What the shards read through their stack reference (zoneId is exported with the origin).
         pulumi.export("fallbackOrigin", edge.fallback_origin_name)
@@ -164,6 +167,24 @@ async def declare_shard(settings: StackSettings, hostnames: list[CustomerHostnam
         aliases=shard_aliases(),
     ))
     pulumi.export("customerHostnames", components.dns_instructions)
+
+
+def declare_alerts(settings: StackSettings) -> None:
+    """Certificate alerts (roles all and core; settings_from refuses them on a shard), and their outputs.
+
+    The webhook URL is read as a secret, so it stays encrypted in state and output; its value was
+    checked (https, a host) by settings_from before anything was declared.
+    """
+    assert settings.account_id  # declares_alerts
+    webhook_url = None
+    if settings.alert_webhook_url:
+        webhook_url = pulumi.Config(PROJECT).require_secret("alertWebhookUrl").apply(str.strip)
+    alerts = CertificateAlerts(names.CERTIFICATE_ALERTS, CertificateAlertsArgs(
+        account_id=settings.account_id, zone=settings.zone, webhook_url=webhook_url,
+        emails=settings.alert_emails))
+    pulumi.export("alertPolicyId", alerts.policy_id)
+    if alerts.webhook_secret is not None:
+        pulumi.export("alertWebhookSecret", alerts.webhook_secret)
 
 
 def declare_alb_origin(settings: StackSettings, zone_id: pulumi.Input[str], network: Network,

@@ -24,7 +24,9 @@ COMPONENT_TITLES = {
     names.CLOUD_RUN_ORIGIN_TYPE: "Origin (Google Cloud Run)",
     names.EDGE_TYPE: "Edge (Cloudflare)",
     names.CUSTOMER_HOSTNAMES_TYPE: "Customer hostnames (Cloudflare)",
+    names.CERTIFICATE_ALERTS_TYPE: "Certificate alerts (Cloudflare account)",
 }
+SECRET_SHOWN_AS = "[secret]"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def summarise(rendering: Any) -> dict[str, Any]:
     """Resources grouped by component (and, for hostnames, by customer), counts, DNS instructions."""
     instructions: dict[str, dict] = rendering.outputs.get("customerHostnames") or {}
+    secret_outputs = set(getattr(rendering, "secret_outputs", ()))  # never printed, even as placeholders
 
     components: dict[str, dict[str, Any]] = {}
     for resource in rendering.resources:
@@ -87,7 +90,8 @@ def summarise(rendering: Any) -> dict[str, Any]:
         "stack": rendering.stack,
         "role": role_of(rendering.config),
         "note": NOTE,
-        "outputs": {k: v for k, v in rendering.outputs.items() if k != "customerHostnames"},
+        "outputs": {k: SECRET_SHOWN_AS if k in secret_outputs else v
+                    for k, v in rendering.outputs.items() if k != "customerHostnames"},
         "components": ordered,
         "counts": {
             "resources": sum(1 for r in rendering.resources if r.custom),
