@@ -313,7 +313,8 @@ def alerts_are_complete(values: Mapping[str, Any]) -> str | None:
         return (f"{' and '.join(f'{PROJECT}:{key}' for key in configured)} cannot be set on a shard: alerts are "
                 "account-wide: the core stack declares them (set them in the core's stack file)")
     if not values["accountId"]:
-        return (f"{' and '.join(f'{PROJECT}:{key}' for key in configured)} need {PROJECT}:accountId, the "
+        return (f"{' and '.join(f'{PROJECT}:{key}' for key in configured)} "
+                f"{'needs' if len(configured) == 1 else 'need'} {PROJECT}:accountId, the "
                 "Cloudflare account the notification policy belongs to (32 hexadecimal characters): "
                 f"`pulumi config set {PROJECT}:accountId <account id>`")
     if not (values["alertWebhookUrl"] or values["alertEmails"]):

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from infra.model.settings import SETTINGS, SettingsError, settings_from, settings_from_stack_config
+from infra.model.settings import ENCRYPTED, SETTINGS, SettingsError, settings_from, settings_from_stack_config
 from tests.conftest import PROJECT_ROOT
 
 PULUMI_YAML = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
@@ -156,3 +156,134 @@ def test_the_cloud_run_origin_needs_its_service_and_region():
         "gcp-cloud-run", "app", "europe-west1")
     with pytest.raises(SettingsError, match="saas-domains:origin must be one of aws-alb, gcp-cloud-run, got 'azure'"):
         settings_from_stack_config({"saas-domains:zone": "mailito.com", "saas-domains:origin": "azure"})
+
+
+# -- certificate alerts (issue 12) -----------------------------------------------------------------
+
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+WEBHOOK = "https://hooks.example.com/cloudflare?token=do-not-print-me"
+
+
+def alert_settings(**values: object):
+    return settings_from({"zone": "mailito.com", **values}.get)
+
+
+def test_alerts_are_off_by_default_and_on_with_an_account_and_a_destination():
+    assert not alert_settings().declares_alerts
+    settings = alert_settings(accountId=ACCOUNT.upper(), alertWebhookUrl=f" {WEBHOOK} ",
+                              alertEmails='["ops@mailito.com", "Oncall@Mailito.com"]')
+    assert settings.declares_alerts
+    assert settings.account_id == ACCOUNT  # normalised to lower case, as Cloudflare shows it
+    assert settings.alert_webhook_url == WEBHOOK
+    assert settings.alert_emails == ("ops@mailito.com", "Oncall@Mailito.com")
+    assert alert_settings(accountId=ACCOUNT, alertEmails='["ops@mailito.com"]').alert_webhook_url is None
+    assert alert_settings(accountId=ACCOUNT, alertWebhookUrl=WEBHOOK).alert_emails == ()
+
+
+def test_the_webhook_url_never_appears_in_the_settings_repr():
+    assert WEBHOOK not in repr(alert_settings(accountId=ACCOUNT, alertWebhookUrl=WEBHOOK))
+
+
+@pytest.mark.parametrize("account", ["0123", "0123456789abcdef0123456789abcdeg", "x" * 32, ACCOUNT + "0"])
+def test_the_account_id_is_32_hexadecimal_characters(account):
+    with pytest.raises(SettingsError, match=rf"saas-domains:accountId must be a Cloudflare account id \(32 "
+                                            rf"hexadecimal characters.*got '{account}'"):
+        alert_settings(accountId=account, alertEmails='["ops@mailito.com"]')
+
+
+@pytest.mark.parametrize(("url", "got"), [
+    ("http://hooks.example.com/cloudflare?token=do-not-print-me", "got an http:// URL"),
+    ("HTTP://hooks.example.com/do-not-print-me", "got an http:// URL"),
+    ("ftp://hooks.example.com/do-not-print-me", "got something else"),
+    ("hooks.example.com/do-not-print-me", "got something else"),
+    ("https:///do-not-print-me", "got something else"),  # no host
+    ("https://hooks.example.com/do not-print-me", "got something else"),
+    ("https://[do-not-print-me/", "got something else"),  # urlsplit refuses it
+])
+def test_the_webhook_url_must_be_https_and_is_never_shown(url, got):
+    with pytest.raises(SettingsError) as refused:
+        alert_settings(accountId=ACCOUNT, alertWebhookUrl=url)
+    message = str(refused.value)
+    assert message.startswith("saas-domains:alertWebhookUrl must be an https:// URL with a host")
+    assert got in message and "the value is secret and not shown" in message
+    assert "do-not-print-me" not in message and "hooks.example.com" not in message
+
+
+def test_a_webhook_url_of_the_wrong_type_is_not_shown_either():
+    with pytest.raises(SettingsError, match="saas-domains:alertWebhookUrl must be a string, got a list") as refused:
+        settings_from_stack_config({"saas-domains:zone": "mailito.com", "saas-domains:accountId": ACCOUNT,
+                                    "saas-domains:alertWebhookUrl": ["https://do-not-print-me.example"]})
+    assert "do-not-print-me" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("emails", "message"), [
+    ('["ops"]', "entry 1 must be an e-mail address such as ops@mailito.com, got 'ops'"),
+    ('["ops@mailito.com", "ops@localhost"]', "entry 2 must be an e-mail address.*got 'ops@localhost'"),
+    ('["o ps@mailito.com"]', "entry 1 must be an e-mail address"),
+    ('["ops@@mailito.com"]', "entry 1 must be an e-mail address"),
+    ('["@mailito.com"]', "entry 1 must be an e-mail address"),
+    ('["ops@-mailito.com"]', "entry 1 must be an e-mail address"),
+    ('["ops@mailito.com", "OPS@mailito.com"]', r"lists 'OPS@mailito.com' twice \(entries 1 and 2\)"),
+    ('"ops@mailito.com"', "must be a list of strings"),
+])
+def test_alert_emails_are_distinct_plausible_addresses(emails, message):
+    with pytest.raises(SettingsError, match=f"saas-domains:alertEmails {message}"):
+        alert_settings(accountId=ACCOUNT, alertEmails=emails)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"alertWebhookUrl": WEBHOOK}, "saas-domains:alertWebhookUrl needs saas-domains:accountId"),
+    ({"alertEmails": '["ops@mailito.com"]'}, "saas-domains:alertEmails needs saas-domains:accountId"),
+    ({"alertWebhookUrl": WEBHOOK, "alertEmails": '["ops@mailito.com"]'},
+     "saas-domains:alertWebhookUrl and saas-domains:alertEmails need saas-domains:accountId"),
+    ({"accountId": ACCOUNT}, "saas-domains:accountId alone declares no alert"),
+])
+def test_alerts_need_an_account_and_a_destination(values, message):
+    with pytest.raises(SettingsError, match=message) as refused:
+        alert_settings(**values)
+    assert "do-not-print-me" not in str(refused.value)
+
+
+SHARD = {"role": "shard", "coreStack": "organization/saas-domains/core", "shards": "2"}
+
+
+@pytest.mark.parametrize("values", [
+    {"accountId": ACCOUNT, "alertEmails": '["ops@mailito.com"]'},
+    {"alertWebhookUrl": WEBHOOK},
+    {"accountId": ACCOUNT},
+])
+def test_a_shard_refuses_every_alert_setting(values):
+    with pytest.raises(SettingsError, match="cannot be set on a shard: alerts are account-wide: the core stack "
+                                            "declares them") as refused:
+        alert_settings(**SHARD, **values)
+    assert "do-not-print-me" not in str(refused.value)
+    assert not alert_settings(**SHARD).declares_alerts
+
+
+def test_a_core_stack_may_declare_alerts():
+    assert alert_settings(role="core", accountId=ACCOUNT, alertWebhookUrl=WEBHOOK).declares_alerts
+
+
+def test_an_encrypted_webhook_url_in_a_stack_file_counts_as_set_and_is_not_checked():
+    """`pulumi config set --secret` writes `{secure: v1:...}`, which only Pulumi can decrypt."""
+    config = {"saas-domains:zone": "mailito.com", "saas-domains:accountId": ACCOUNT,
+              "saas-domains:alertWebhookUrl": {"secure": "v1:c2FsdA==:Y2lwaGVydGV4dA=="}}
+    settings = settings_from_stack_config(config)
+    assert settings.alert_webhook_url is ENCRYPTED and settings.declares_alerts
+    with pytest.raises(SettingsError, match="saas-domains:alertWebhookUrl cannot be set on a shard"):
+        settings_from_stack_config({**config, **{f"saas-domains:{k}": v for k, v in SHARD.items()},
+                                    "saas-domains:accountId": ""})
+    with pytest.raises(SettingsError, match="saas-domains:alertWebhookUrl needs saas-domains:accountId"):
+        settings_from_stack_config({**config, "saas-domains:accountId": ""})
+
+
+def test_only_secret_settings_may_be_encrypted():
+    with pytest.raises(SettingsError, match="saas-domains:accountId must be a string"):
+        settings_from_stack_config({"saas-domains:zone": "mailito.com", "saas-domains:accountId": {"secure": "v1:x"}})
+
+
+def test_the_secret_settings_are_the_webhook_url_alone_with_a_placeholder_its_rule_accepts():
+    secret = [s for s in SETTINGS if s.secret]
+    assert [s.key for s in secret] == ["alertWebhookUrl"]
+    assert all(s.check(s.offline_placeholder) == s.offline_placeholder for s in secret)
+    assert "--secret" in secret[0].description
