@@ -15,12 +15,13 @@ import itertools
 import pytest
 
 from infra.model import customers as model
+from infra.model import names
 from infra.model.settings import read_stack_file
 from infra.offline import DeclaredResource, FakeCloud, Invoke, Rendering, config_value, render
 from tests.conformance import api_rules
 from tests.conformance.checker import check_invoke, check_rendering, check_resource
 from tests.conformance.sdk_schema import SchemaError, available_values, function_schema, resource_schema
-from tests.conftest import PROJECT_ROOT, run_program
+from tests.conftest import PROJECT_ROOT, run_program, run_stack
 
 # Every optional key the customers file accepts, in defaults and in customers, with values that
 # exercise each allowed choice somewhere.
@@ -160,6 +161,71 @@ def test_the_matrix_reaches_every_resource_type_and_lookup_the_program_can_decla
     types |= gcp_types
     for type_ in types - set(api_rules.OWN_PROVIDER_RESOURCES) - {"pulumi:pulumi:StackReference"}:
         assert resource_schema(type_).properties, type_
+
+
+# Certificate alerts (issue 12): account-wide, declared by role all and core stacks when configured. A small
+# matrix: what varies is which destinations the policy has and which stack declares it.
+ALERT_ACCOUNT = "0123456789abcdef0123456789abcdef"
+ALERT_CONFIGURATIONS = [
+    pytest.param("dev", {"alertWebhookUrl": "https://hooks.example.com/cloudflare", "alertEmails": ["ops@mailito.com"]},
+                 id="all-webhook-and-emails"),
+    pytest.param("dev", {"alertWebhookUrl": "https://hooks.example.com:8443/cf"}, id="all-webhook"),
+    pytest.param("shard-example-core", {"alertEmails": ["ops@mailito.com", "oncall@mailito.com"]}, id="core-emails"),
+]
+
+
+@pytest.mark.parametrize(("stack", "alerts"), ALERT_CONFIGURATIONS)
+def test_every_alert_configuration_conforms_to_the_provider_schemas_and_api_rules(every_field_file, stack, alerts):
+    rendering = run_stack(stack, every_field_file, allowWildcards=True, accountId=ALERT_ACCOUNT, **alerts)
+    assert len(rendering.of_type(api_rules.NOTIFICATION_POLICY)) == 1
+    assert len(rendering.of_type(api_rules.NOTIFICATION_WEBHOOK)) == ("alertWebhookUrl" in alerts)
+    findings = check_rendering(rendering)
+    assert not findings, "\n".join(map(str, findings))
+
+
+def test_the_alert_type_is_one_the_locked_sdk_allows():
+    """names.py holds the one copy; the provider's "Available values" are the Terraform validator's list."""
+    allowed = resource_schema(api_rules.NOTIFICATION_POLICY).properties["alertType"].shape.enum
+    assert names.CUSTOM_HOSTNAME_CERTIFICATE_ALERT in allowed
+    assert api_rules.NOTIFICATION_POLICY == names.NOTIFICATION_POLICY_RESOURCE
+    assert api_rules.NOTIFICATION_WEBHOOK == names.NOTIFICATION_WEBHOOK_RESOURCE
+    webhook = resource_schema(api_rules.NOTIFICATION_WEBHOOK).properties
+    assert {name for name, p in webhook.items() if p.required} == {"accountId", "name", "url"}
+
+
+GOOD_POLICY = {"accountId": ALERT_ACCOUNT, "alertType": names.CUSTOM_HOSTNAME_CERTIFICATE_ALERT, "name": "n",
+               "enabled": True, "mechanisms": {"emails": [{"id": "ops@mailito.com"}]}}
+GOOD_WEBHOOK = {"accountId": ALERT_ACCOUNT, "name": "n", "url": "https://hooks.example.com/x", "secret": "s"}
+
+
+@pytest.mark.parametrize(
+    ("type_", "change", "expected"),
+    [
+        (api_rules.NOTIFICATION_POLICY, {}, None),
+        (api_rules.NOTIFICATION_WEBHOOK, {}, None),
+        (api_rules.NOTIFICATION_POLICY, {"alertType": "ssl_for_saas_custom_hostnames"},
+         "alertType: 'ssl_for_saas_custom_hostnames' is not one of the allowed values"),
+        (api_rules.NOTIFICATION_POLICY, {"mechanisms": {}}, "mechanisms: no destination"),
+        (api_rules.NOTIFICATION_POLICY, {"mechanisms": {"webhooks": [{}]}}, "mechanisms: a destination without an id"),
+        (api_rules.NOTIFICATION_POLICY, {"mechanisms": {"email": [{"id": "a@b.c"}]}}, "mechanisms.email: unknown"),
+        (api_rules.NOTIFICATION_POLICY, {"mechanisms": {"emails": [{"id": "ops"}]}},
+         "mechanisms.emails[0].id: 'ops' is not an e-mail address"),
+        (api_rules.NOTIFICATION_POLICY, {"accountId": "mailito"}, "accountId: 'mailito' is not 32 hexadecimal"),
+        (api_rules.NOTIFICATION_POLICY, {"name": None}, "name: required input is missing"),
+        (api_rules.NOTIFICATION_WEBHOOK, {"url": "http://hooks.example.com/do-not-print-me"},
+         "url: the webhook URL is not https:// with a host (the value is secret and not shown)"),
+        (api_rules.NOTIFICATION_WEBHOOK, {"url": "https://[do-not-print-me"}, "url: the webhook URL is not a URL"),
+        (api_rules.NOTIFICATION_WEBHOOK, {"url": None}, "url: required input is missing"),
+    ],
+)
+def test_the_alert_rules_catch_what_the_schemas_allow(type_, change, expected):
+    good = GOOD_POLICY if type_ == api_rules.NOTIFICATION_POLICY else GOOD_WEBHOOK
+    found = problems(type_, {**good, **change})
+    if expected is None:
+        assert found == []
+    else:
+        assert any(p.startswith(expected) for p in found), found
+        assert not any("do-not-print-me" in p for p in found)
 
 
 def test_a_lambda_target_group_sends_no_port_protocol_vpc_or_health_check_protocol(every_field_file):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from infra.components import fallback_origin_waiter
 from infra.offline import DeclaredResource, Rendering
@@ -63,6 +64,17 @@ CF_ZONE_SSL = "Cloudflare API zone setting ssl: value off, flexible, full or str
 CF_EXPRESSION = "Cloudflare Rules language: an expression holds at most 4,096 characters"
 CF_HEADER_NAME = ("Cloudflare Transform Rules, request header modification: header names consist of "
                   "alphanumerics, - and _ ; operation set, add or remove")
+CF_ACCOUNT_ID = ("Cloudflare API account identifier (OpenAPI account_id: maxLength 32), the 32 hexadecimal characters "
+                 "the dashboard shows")
+CF_WEBHOOK_URL = ("Cloudflare Notifications, configure webhooks: 'Cloudflare will send your secret in the "
+                  "cf-webhook-auth header of every request made'; generic webhooks go 'only ... to a publicly "
+                  "resolvable IP address on "
+                  "port 80 or 443'. Cloudflare would take plain http; https is this project's rule so that the secret "
+                  "never travels in clear text (README Alerts; the policy pack's alert-webhook-https)")
+CF_POLICY_MECHANISMS = ("Cloudflare API create a notification policy (POST /accounts/{account_id}/alerting/v3/"
+                        "policies): mechanisms is required, 'List of IDs that will be used when dispatching a "
+                        "notification. IDs for email type will be the email address'; webhook and PagerDuty ids are "
+                        "destination UUIDs")
 # Google Cloud (pulumi-gcp: the schema descriptions quoted are the locked SDK's own).
 GCP_NAME = ("Compute Engine API resource names (pulumi-gcp e.g. SSLPolicy.name): 'must be 1-63 characters long, and "
             "comply with RFC1035 ... match the regular expression [a-z]([-a-z0-9]*[a-z0-9])?'; Pulumi autonaming "
@@ -283,6 +295,27 @@ def custom_origin(value: Any, context: Context) -> str | None:
     return None
 
 
+def https_webhook_url(url: Any, _: Context) -> str | None:
+    """The value is a secret: the problem never shows it."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "the webhook URL is not a URL (the value is secret and not shown)"
+    if parts.scheme.lower() != "https" or not host:
+        return "the webhook URL is not https:// with a host (the value is secret and not shown)"
+    return None
+
+
+def notification_mechanisms(mechanisms: Any, _: Context) -> str | None:
+    destinations = [entry for kind in ("emails", "webhooks", "pagerduties") for entry in mechanisms.get(kind) or []]
+    if not destinations:
+        return "no destination (emails, webhooks or pagerduties): the policy would notify nobody"
+    if any(not isinstance(entry, dict) or not entry.get("id") for entry in destinations):
+        return "a destination without an id"
+    return None
+
+
 def zone_ssl_value(inputs: Any, _: Context) -> str | None:
     if inputs.get("settingId") == "ssl" and inputs.get("value") not in ("off", "flexible", "full", "strict"):
         return f"ssl value {inputs.get('value')!r} is not off, flexible, full or strict"
@@ -444,6 +477,8 @@ TRUST_STORE = "aws:lb/trustStore:TrustStore"
 DNS = "cloudflare:index/dnsRecord:DnsRecord"
 HOSTNAME = "cloudflare:index/customHostname:CustomHostname"
 FALLBACK = "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin"
+NOTIFICATION_POLICY = "cloudflare:index/notificationPolicy:NotificationPolicy"
+NOTIFICATION_WEBHOOK = "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks"
 
 RESOURCE_RULES: tuple[ResourceRule, ...] = (
     ResourceRule(SG, "description", "EC2 description character set and length", ec2_description, EC2_SG),
@@ -514,6 +549,14 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
                  at_most(4096, "expression"), CF_EXPRESSION),
     ResourceRule("cloudflare:index/ruleset:Ruleset", "rules[*].actionParameters.headers", "header names and operations",
                  header_names, CF_HEADER_NAME),
+    *(ResourceRule(resource_type, "accountId", "a Cloudflare account id",
+                   matches(r"^[0-9a-f]{32}$", "32 hexadecimal characters"), CF_ACCOUNT_ID)
+      for resource_type in (NOTIFICATION_POLICY, NOTIFICATION_WEBHOOK)),
+    ResourceRule(NOTIFICATION_WEBHOOK, "url", "an https URL with a host", https_webhook_url, CF_WEBHOOK_URL),
+    ResourceRule(NOTIFICATION_POLICY, "mechanisms", "at least one destination, each with an id",
+                 notification_mechanisms, CF_POLICY_MECHANISMS),
+    ResourceRule(NOTIFICATION_POLICY, "mechanisms.emails[*].id", "an e-mail address",
+                 matches(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail address"), CF_POLICY_MECHANISMS),
 )
 
 GCP_ADDRESS = "gcp:compute/globalAddress:GlobalAddress"
