@@ -13,5 +13,5 @@ PolicyPack(
     description="Invariants of the saas-domains stack: TLS 1.2+ custom hostnames with explicit SSL settings, "
                 "proxied edge records, Cloudflare-only ALB ingress or Cloud Armor policy, TLS 1.2+ listeners "
                 "and proxies, HTTP only redirecting, origin authentication, no custom hostname inside the "
-                "SaaS zone.",
+                "SaaS zone, https alert webhooks.",
 )

@@ -25,6 +25,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -52,6 +53,7 @@ DNS_RECORDS = ("cloudflare:index/dnsRecord:DnsRecord", "cloudflare:index/record:
 RULESET = "cloudflare:index/ruleset:Ruleset"
 AOP_SETTINGS = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings"
 AOP_CERTIFICATE = "cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate"
+NOTIFICATION_WEBHOOK = "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 VPC_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -249,6 +251,42 @@ custom_hostname_explicit_ssl = ResourceValidationPolicy(
                 "settings.minTlsVersion/http2/tls13/earlyHints explicitly (unset ones drift).",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_explicit_ssl,
+)
+
+
+# --------------------------------------------------------------------------
+# Certificate alerts: the webhook destination is https
+# --------------------------------------------------------------------------
+
+
+def _https_with_host(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower() == "https" and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def _validate_alert_webhook_https(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != NOTIFICATION_WEBHOOK:
+        return
+    url = _get(args.props, "url")
+    if url is UNKNOWN or url is None:  # unknown until `up`, or missing (the provider refuses that itself)
+        return
+    if not isinstance(url, str) or not _https_with_host(url):
+        report(f"notification webhook {args.name!r} does not send to an https:// URL with a host: Cloudflare sends "
+               "the webhook's shared secret (cf-webhook-auth header) and the alert with every notification, in "
+               "clear text over http (the URL is a secret and not shown).")
+
+
+alert_webhook_https = ResourceValidationPolicy(
+    name="alert-webhook-https",
+    description="Every cloudflare.NotificationPolicyWebhooks url is https:// with a host (its cf-webhook-auth secret "
+                "travels with every notification). The url is a Pulumi secret: the engine hands policies secret "
+                "inputs decrypted, so the policy sees it, and never prints it; during a preview a url computed "
+                "from other resources is unknown and checked at `up`.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_alert_webhook_https,
 )
 
 
@@ -999,4 +1037,5 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     origin_auth_https_listener,
     origin_auth_complete,
     no_custom_hostname_in_saas_zone,
+    alert_webhook_https,
 ]

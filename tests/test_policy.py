@@ -110,6 +110,7 @@ def test_each_policy_has_its_enforcement_level():
         "origin-auth-https-listener": EnforcementLevel.ADVISORY,
         "origin-auth-complete": EnforcementLevel.MANDATORY,
         "no-custom-hostname-in-saas-zone": EnforcementLevel.MANDATORY,
+        "alert-webhook-https": EnforcementLevel.MANDATORY,
     }
 
 
@@ -629,6 +630,61 @@ def test_the_running_pack_reports_violations_over_grpc(running_pack):
     assert [(d.policyName, d.urn) for d in stack.diagnostics] == [
         ("no-custom-hostname-in-saas-zone", _urn(CUSTOM_HOSTNAME, "proxy-fallback.mailito.com"))]
 
+
+
+# --------------------------------------------------------------------------
+# Certificate alerts: the webhook destination is https
+# --------------------------------------------------------------------------
+
+WEBHOOK = "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks"
+ALERT_ACCOUNT = "0123456789abcdef0123456789abcdef"
+
+
+def webhook_props(url) -> dict:
+    return {"accountId": ALERT_ACCOUNT, "name": "saas-domains mailito.com: certificate alerts", "url": url,
+            "secret": SECRET}
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com/cloudflare?token=x", "HTTPS://hooks.example.com:8443/"])
+def test_an_https_alert_webhook_passes(url):
+    assert check(P.alert_webhook_https, WEBHOOK, webhook_props(url)) == []
+
+
+@pytest.mark.parametrize("url", ["http://hooks.example.com/do-not-print-me", "ftp://hooks.example.com/do-not-print-me",
+                                 "hooks.example.com/do-not-print-me", "https:///do-not-print-me",
+                                 "https://[do-not-print-me", 42])
+def test_an_alert_webhook_that_is_not_https_is_refused_without_showing_the_url(url):
+    [message] = check(P.alert_webhook_https, WEBHOOK, webhook_props(url), name="certificate-alerts-webhook")
+    assert "notification webhook 'certificate-alerts-webhook' does not send to an https:// URL" in message
+    assert "do-not-print-me" not in message and "hooks.example.com" not in message
+
+
+def test_an_alert_webhook_url_unknown_in_a_preview_waits_and_other_types_are_ignored():
+    assert check(P.alert_webhook_https, WEBHOOK, webhook_props(UNKNOWN)) == []
+    assert check(P.alert_webhook_https, DNS, {"name": "x", "url": "http://x.example"}) == []
+
+
+def test_the_running_pack_sees_a_secret_webhook_url_decrypted(running_pack):
+    """The engine sends secret inputs to policies (KeepSecrets) and pulumi-policy unwraps them before a policy runs."""
+    from pulumi.runtime.proto import analyzer_pb2
+    from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
+
+    def analyze(url: str) -> list[tuple[str, str]]:
+        props = webhook_props({SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": url})  # a secret, as the engine sends it
+        response = running_pack.Analyze(analyzer_pb2.AnalyzeRequest(
+            type=WEBHOOK, properties=_struct(props), urn=_urn(WEBHOOK, "w"), name="w"))
+        return [(d.policyName, d.message + d.description) for d in response.diagnostics]
+
+    assert analyze("https://hooks.example.com/do-not-print-me") == []
+    [(policy, text)] = analyze("http://hooks.example.com/do-not-print-me")
+    assert policy == "alert-webhook-https" and "do-not-print-me" not in text
+
+
+def test_the_stack_with_certificate_alerts_passes_every_mandatory_policy():
+    rendering = run_program(PROJECT_ROOT / "customers.yaml", accountId=ALERT_ACCOUNT,
+                            alertWebhookUrl="https://hooks.example.com/cloudflare", alertEmails=["ops@mailito.com"])
+    assert rendering.of_type(WEBHOOK)
+    assert _violations(rendering) == {}
 
 
 # --------------------------------------------------------------------------

@@ -37,6 +37,7 @@ def test_the_policy_pack_names_the_same_resource_types():
     assert P.CUSTOM_HOSTNAME == names.CUSTOM_HOSTNAME_RESOURCE
     assert P.FALLBACK_ORIGIN == names.FALLBACK_ORIGIN_RESOURCE
     assert names.DNS_RECORD_RESOURCE in P.DNS_RECORDS
+    assert P.NOTIFICATION_WEBHOOK == names.NOTIFICATION_WEBHOOK_RESOURCE
 
 
 def test_the_policy_packs_explicit_ssl_fields_are_rows_of_the_ssl_table():
