@@ -4,8 +4,8 @@ Exit codes, for CI (defined once, in infra/cli/status_codes.py):
   0  fine: nothing needs attention
   1  something needs attention: the customers file is or would become invalid, the program stops, a
      hostname or its DNS has a problem, or records are not published yet
-  2  cannot run: usage, no project or stack settings, a git revision missing, no CLOUDFLARE_API_TOKEN,
-     the Cloudflare API failed or the resolver does not answer
+  2  cannot run: usage, no project or stack settings, a git revision missing, no CLOUDFLARE_API_TOKEN or
+     GITHUB_TOKEN, the Cloudflare or GitHub API failed or the resolver does not answer
   3  `diff` only: the change removes more hostnames than allowed without confirmation
   130  interrupted (Ctrl-C)
 
@@ -20,11 +20,23 @@ import re
 import sys
 import textwrap
 
-from infra.cli import check, diff, import_, instructions, plan, reshard, stacks, status, status_codes, validate
+from infra.cli import (
+    check,
+    diff,
+    import_,
+    instructions,
+    plan,
+    reshard,
+    stacks,
+    status,
+    status_codes,
+    status_issue,
+    validate,
+)
 from infra.cli.errors import report_error
 
 # Each command is a module with add_parser(commands), which sets `run` as the parser's default.
-COMMANDS = (validate, plan, diff, status, instructions, check, import_, reshard, stacks)
+COMMANDS = (validate, plan, diff, status, status_issue, instructions, check, import_, reshard, stacks)
 
 
 class _HelpFormatter(argparse.HelpFormatter):

@@ -18,7 +18,8 @@ MEANINGS: dict[int, str] = {
     PROBLEMS: "something needs attention: the customers file is or would become invalid, the program stops, "
               "a hostname or its DNS has a problem, or records are not published yet",
     CANNOT_RUN: "cannot run: usage, no project or stack settings, a git revision missing, no "
-                "CLOUDFLARE_API_TOKEN, the Cloudflare API failed or the resolver does not answer",
+                "CLOUDFLARE_API_TOKEN or GITHUB_TOKEN, the Cloudflare or GitHub API failed or the resolver does "
+                "not answer",
     REMOVAL_GUARD: "`diff` only: the change removes more hostnames than allowed without confirmation",
     INTERRUPTED: "interrupted (Ctrl-C)",
 }
