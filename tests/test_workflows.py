@@ -57,7 +57,7 @@ def runs(job: dict) -> str:
 
 def test_every_workflow_passes_actionlint(linter):
     files = sorted(WORKFLOWS.glob("*.yml"))
-    assert {f.name for f in files} == {"pull-request.yml", "deploy.yml", "e2e.yml"}
+    assert {f.name for f in files} == {"pull-request.yml", "deploy.yml", "e2e.yml", "status.yml"}
     assert actionlint(linter, *files) == []
 
 
@@ -342,3 +342,126 @@ def test_the_preview_step_picks_the_touched_shards_from_a_real_change(tmp_path):
 
     single = run_step(job, "Stacks to preview", project, tmp_path, STACK="dev", BASE_REF="main")
     assert single["preview-core"] == "true" and single["shards"] == "[]"  # one stack: previewed as before
+
+
+# -- status.yml: the hourly status report and the status issue -------------------------------------------
+
+
+def status_step(name: str) -> dict:
+    (step,) = [s for s in steps(load("status.yml")["jobs"]["status"]) if s.get("name") == name]
+    return step
+
+
+def test_status_workflow_runs_hourly_with_least_privilege_one_run_at_a_time():
+    workflow = load("status.yml")
+    (schedule,) = workflow["on"]["schedule"]
+    minute, hour, *_ = schedule["cron"].split()
+    assert hour == "*" and minute.isdigit() and 0 < int(minute) < 60  # hourly, off the top of the hour
+    assert workflow["on"]["workflow_dispatch"]["inputs"]["stack"]["required"] is False
+    assert workflow["permissions"] == {}
+    assert workflow["concurrency"] == {"group": "status-issue", "cancel-in-progress": False}
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "issues": "write", "actions": "read"}
+    assert job["env"]["STACK"] == "${{ inputs.stack || vars.PULUMI_STACK || 'prod' }}"
+    assert "uv sync --locked" in runs(job) and 'pip install "uv==${UV_VERSION}"' in runs(job)
+    order = [uses(s) or s.get("name") for s in steps(job)]
+    assert order[-4:] == ["Previous state", "Status report", "Status issue", "actions/upload-artifact"]
+    upload = step_using(job, "actions/upload-artifact")
+    assert "if" not in upload  # only after the issue step succeeded
+    assert upload["with"]["name"] == "custom-hostname-status-state" and upload["with"]["path"] == "state.json"
+    assert 7 <= int(upload["with"]["retention-days"]) <= 30
+    assert "--save-report report.json >> \"$GITHUB_STEP_SUMMARY\"" in status_step("Status report")["run"]
+    assert "--format markdown" in status_step("Status report")["run"]
+    issue = status_step("Status issue")["run"]
+    assert "--report report.json --previous previous/state.json" in issue and "--save-state state.json" in issue
+
+
+def test_the_cloudflare_token_and_the_github_token_live_in_different_steps():
+    job = load("status.yml")["jobs"]["status"]
+    assert "env" not in load("status.yml") or "TOKEN" not in str(load("status.yml")["env"])
+    assert all("TOKEN" not in key for key in job["env"])
+    for step in steps(job):
+        env = step.get("env", {})
+        cloudflare = {k for k, v in env.items() if "CLOUDFLARE" in k or "secrets." in str(v)}
+        github = {k for k, v in env.items() if "github.token" in str(v) or k in ("GITHUB_TOKEN", "GH_TOKEN")}
+        assert not (cloudflare and github), step.get("name")
+    assert status_step("Status report")["env"] == {"CLOUDFLARE_API_TOKEN": "${{ secrets.CLOUDFLARE_API_TOKEN_READ }}"}
+    assert status_step("Status issue")["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    assert status_step("Previous state")["env"] == {"GH_TOKEN": "${{ github.token }}"}
+
+
+def stub(directory: Path, name: str, script: str) -> Path:
+    path = directory / name
+    path.write_text("#!/usr/bin/env bash\n" + script)
+    path.chmod(0o755)
+    return path
+
+
+def run_status_script(step: dict, cwd: Path, tmp_path: Path, replace: dict[str, str], **env: str):
+    script = step["run"]
+    for old, new in replace.items():
+        script = script.replace(old, new)
+    summary, output = tmp_path / "summary.md", tmp_path / "output"
+    for path in (summary, output):
+        path.write_text("")
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=cwd, timeout=120,
+                          env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output),
+                               **env}, capture_output=True, text=True)
+    return done, summary.read_text(), output.read_text()
+
+
+@pytest.mark.parametrize("code, job_fails", [(0, False), (1, False), (2, True), (130, True)])
+def test_needs_attention_does_not_fail_the_job_but_cannot_run_does(tmp_path, code, job_fails):
+    """The step's own script, with `saas-domains status` replaced by a stub exiting with each code."""
+    fake = stub(tmp_path, "saas-domains", f'echo "### report"\necho "args: $*" >&2\nexit {code}\n')
+    done, summary, output = run_status_script(status_step("Status report"), tmp_path, tmp_path,
+                                              {"uv run --locked saas-domains": str(fake)}, STACK="dev")
+    assert (done.returncode != 0) == job_fails
+    assert summary == "### report\n"  # the markdown goes to the job summary either way
+    assert output == f"exit-code={code}\n"
+    assert "args: status --stack dev --format markdown --save-report report.json" in done.stderr
+
+
+@pytest.mark.parametrize("artifact", [True, False])
+def test_the_previous_state_step_tolerates_no_state(tmp_path, artifact):
+    """`gh` stubbed: the latest successful run has the artifact, or there is no such run (first run, expired)."""
+    calls = tmp_path / "gh-calls"
+    listing = "echo 9876" if artifact else "true"
+    download = ('d=""; while [ $# -gt 0 ]; do [ "$1" = --dir ] && d="$2"; shift; done; '
+                'echo \'{"version": 1}\' > "$d/state.json"')
+    stub(tmp_path, "gh", f'echo "$*" >> {calls}\nif [ "$1 $2" = "run list" ]; then {listing}; '
+                         f'elif [ "$1 $2" = "run download" ]; then {download}; else exit 1; fi\n')
+    work = tmp_path / "work"
+    work.mkdir()
+    done, _, _ = run_status_script(status_step("Previous state"), work, tmp_path, {},
+                                   PATH=f"{tmp_path}:{os.environ['PATH']}", GITHUB_REPOSITORY="mailito/saas-domains")
+    assert done.returncode == 0, done.stderr
+    recorded = calls.read_text().splitlines()
+    assert recorded[0] == ("run list --repo mailito/saas-domains --workflow status.yml --status success --limit 1 "
+                           "--json databaseId --jq .[0].databaseId // empty")
+    if artifact:
+        assert recorded[1] == ("run download 9876 --repo mailito/saas-domains --name custom-hostname-status-state "
+                               "--dir previous")
+        assert (work / "previous" / "state.json").read_text() == '{"version": 1}\n'
+    else:
+        assert len(recorded) == 1 and "::notice title=No previous state::" in done.stdout
+        assert (work / "previous").is_dir() and not (work / "previous" / "state.json").exists()
+
+
+def test_the_issue_step_runs_against_github_without_a_previous_state(tmp_path):
+    """The step's own script against the local GitHub, with no previous state downloaded (a first run)."""
+    from tests.fakes.github import OWNER, REPO, FakeGitHub, running
+    from tests.fakes.status_reports import report_of
+
+    (tmp_path / "previous").mkdir()
+    (tmp_path / "report.json").write_text(json.dumps(report_of({"a.example.com": "problem"})))
+    with running(FakeGitHub()) as github:
+        done, _, _ = run_status_script(
+            status_step("Status issue"), tmp_path, tmp_path,
+            {"uv run --locked saas-domains": f'"{sys.executable}" -m infra'},
+            GITHUB_TOKEN=github.token, GITHUB_API_URL=github.base_url, GITHUB_REPOSITORY=f"{OWNER}/{REPO}",
+            PYTHONPATH=str(PROJECT_ROOT))
+        assert done.returncode == 0, done.stderr
+        assert [m for m, _ in github.calls()] == ["GET", "POST"]
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["version"] == 1 and state["issue"] == {"number": 1}
