@@ -6,7 +6,8 @@ comment. Every request carries the headers GitHub asks for (`Accept: application
 `X-GitHub-Api-Version`, a bearer token and a `User-Agent`, without which GitHub refuses it).
 
 Rate limits and transient failures (429, 5xx, a 403 that is a rate limit, a dropped connection)
-are retried a bounded number of times, honouring `Retry-After` or `x-ratelimit-reset` but never
+are retried a bounded number of times (a POST only after a rate limit: after a 5xx it may have
+created the issue or comment already), honouring `Retry-After` or `x-ratelimit-reset` but never
 waiting longer than `RetryPolicy.max_wait` at once, so a job ends with a clear error instead of
 hanging. Every other failure becomes a GitHubApiError whose message says what to check.
 
@@ -133,6 +134,11 @@ class GitHubApi:
                 return answer
             if transient is None:
                 raise GitHubApiError(self._refusal(what, answer))
+            if method == "POST" and not _refused_unprocessed(answer):
+                # A POST creates: after a 5xx or a dropped connection GitHub may have created it already, and a
+                # second try would open a second issue or comment. The next run finds the issue by listing.
+                raise GitHubApiError(f"{transient} ({what}): not retried, since GitHub may have done it already; "
+                                     "the next run finds the issue by listing")
             if attempt == self.retry.attempts:
                 raise GitHubApiError(f"{transient}: still failing after {attempt} attempts ({what}); "
                                      "try again later")
@@ -210,6 +216,11 @@ def _message(body: Any) -> str:
     details = [str(e.get("message") or e.get("code") or "") for e in body.get("errors") or [] if isinstance(e, dict)]
     details = [d for d in details if d]
     return "; ".join([message, *details]) if details else message
+
+
+def _refused_unprocessed(answer: Answer | None) -> bool:
+    """A rate limit (429, or a 403 that is one): GitHub refused the request before doing anything."""
+    return answer is not None and answer.status in (403, 429)
 
 
 def _transient(answer: Answer) -> str | None:

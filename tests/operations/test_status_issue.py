@@ -285,17 +285,33 @@ def test_rate_limits_and_server_errors_are_retried_with_capped_waits(github):
     github.answer_first("/issues$", 403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1"},
                         message="API rate limit exceeded")
     notes: list[str] = []
-    issue = client(github, notify=notes.append).create_issue("t", "b")
-    assert issue["number"] == 1 and len(github.requests) == 4
+    issues = client(github, notify=notes.append).list_issues(1)
+    assert issues == [] and len(github.requests) == 4
     assert github.waits == [60.0, 2.0, 0.0]  # Retry-After capped at a minute; backoff; a reset in the past
+    github.answer_first("/issues$", 429, headers={"Retry-After": "1"})
+    assert client(github).create_issue("t", "b")["number"] == 1  # a rate limit refused the POST: safe to retry
     assert notes[0] == "GitHub: rate limited (429); waiting 60 s, attempt 2 of 4"
+
+
+def test_a_create_is_not_repeated_after_a_server_error_since_it_may_have_happened(github):
+    """A second POST after a 502 could open a second issue; the next run's listing finds the first one."""
+    github.answer_first("/issues$", 502, method="POST")
+    with pytest.raises(GitHubApiError, match=r"^HTTP 502 from GitHub \(POST /repos/mailito/saas-domains/issues\): "
+                                             "not retried, since GitHub may have done it already"):
+        client(github).create_issue("t", "b")
+    assert len(github.requests) == 1 and github.waits == []
+    github.answer_first("/issues/1/comments$", 503, method="POST")
+    issue = client(github).create_issue("t", "b")
+    with pytest.raises(GitHubApiError, match="not retried"):
+        client(github).create_comment(issue["number"], "c")
+    assert client(github).update_issue(issue["number"], {"body": "b2"})["number"] == issue["number"]
 
 
 def test_a_persistent_failure_ends_with_a_clear_error(github):
     github.answer_first("/issues$", 503, times=10)
     with pytest.raises(GitHubApiError, match=r"^HTTP 503 from GitHub: still failing after 4 attempts "
-                                             r"\(POST /repos/mailito/saas-domains/issues\); try again later$"):
-        client(github).create_issue("t", "b")
+                                             r"\(GET /repos/mailito/saas-domains/issues\); try again later$"):
+        client(github).list_issues(1)
     assert len(github.requests) == 4
 
 
