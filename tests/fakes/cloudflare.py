@@ -10,7 +10,6 @@ records every request so tests can count them.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import uuid
@@ -21,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.loopback import loopback_server
+from tests.fakes.loopback import json_handler, loopback_server
 
 TOKEN = "test-token-0123456789"
 ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -187,33 +186,14 @@ def page_info(page: int, per_page: int, count: int, total: int) -> dict:
 
 
 def _handler(fake: FakeCloudflare) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def respond(method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], Any]:
+        parts = urlsplit(target)
+        path = parts.path[len(PREFIX):] if parts.path.startswith(PREFIX) else parts.path
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        status, body, extra = fake.handle(method, path, query, headers.get("authorization"))
+        return status, extra, body
 
-        def do_GET(self) -> None:
-            self.answer("GET")
-
-        def do_POST(self) -> None:
-            self.answer("POST")
-
-        def answer(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            path = parts.path[len(PREFIX):] if parts.path.startswith(PREFIX) else parts.path
-            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            status, body, headers = fake.handle(method, path, query, self.headers.get("Authorization"))
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:  # keep test output clean
-            pass
-
-    return Handler
+    return json_handler(respond)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.loopback import loopback_server
+from tests.fakes.loopback import json_handler, loopback_server
 
 SPEC = json.loads((Path(__file__).parents[1] / "contract" / "github-openapi-subset.json").read_text())
 TOKEN = "ghs_test0123456789"
@@ -255,42 +255,11 @@ class FakeGitHub:
 
 
 def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def respond(method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], Any]:
+        parts = urlsplit(target)
+        return fake.handle(method, parts.path, dict(parse_qsl(parts.query)), headers, raw)
 
-        def do_GET(self) -> None:
-            self.answer("GET")
-
-        def do_POST(self) -> None:
-            self.answer("POST")
-
-        def do_PATCH(self) -> None:
-            self.answer("PATCH")
-
-        def do_PUT(self) -> None:
-            self.answer("PUT")
-
-        def do_DELETE(self) -> None:
-            self.answer("DELETE")
-
-        def answer(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, extra, body = fake.handle(method, parts.path, dict(parse_qsl(parts.query)), headers, raw)
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for key, value in extra.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
+    return json_handler(respond)
 
 
 @contextmanager

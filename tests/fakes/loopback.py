@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @contextmanager
@@ -21,3 +23,47 @@ def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+Respond = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], Any]]
+
+
+def json_handler(respond: Respond) -> type[BaseHTTPRequestHandler]:
+    """A handler answering JSON for every method: respond(method, raw path with query, headers, body bytes)
+    gives (status, extra headers, JSON body). Headers arrive lower-cased; the fakes parse paths themselves."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.answer("GET")
+
+        def do_POST(self) -> None:
+            self.answer("POST")
+
+        def do_PATCH(self) -> None:
+            self.answer("PATCH")
+
+        def do_PUT(self) -> None:
+            self.answer("PUT")
+
+        def do_DELETE(self) -> None:
+            self.answer("DELETE")
+
+        def answer(self, method: str) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, extra, body = respond(method, self.path, headers, raw)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in extra.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:  # keep test output clean
+            pass
+
+    return Handler
