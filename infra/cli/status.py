@@ -8,7 +8,6 @@ plus the fallback origin: the request count grows with pages, never per hostname
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from infra.cli import status_codes
 from infra.cli.cloud import EXIT_CODES_HELP, Stack, connect, list_zone_hostnames, load_stack
 from infra.cli.errors import CommandError
 from infra.cli.project import add_project_arguments
-from infra.cli.terminal import print_json, style, table
+from infra.cli.terminal import print_json, style, table, write_json_file
 from infra.model.customers import CustomerHostname
 from infra.operations.status import LIVE, PROBLEM, WAITING, status_report
 from infra.operations.status_markdown import DEFAULT_MAX_ROWS, render_markdown
@@ -65,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     report = status_report(stack.name, stack.settings, stack.customers, declared, live, fallback,
                            customer=args.customer, stale_after=timedelta(days=args.stale_after_days))
     if args.save_report is not None:
-        save_report(report, args.save_report)
+        write_json_file(args.save_report, report, "the report")
     if args.format == "json":
         print_json(report)
     elif args.format == "markdown":
@@ -82,13 +81,6 @@ def _declared(stack: Stack, customer: str | None) -> list[CustomerHostname]:
         known = ", ".join(sorted(c.id for c in stack.customers.customers)) or "none"
         raise CommandError(f"no customer {customer!r} in {stack.shown_path()} (customers: {known})")
     return [h for h in stack.customers.hostnames if h.customer_id == customer]
-
-
-def save_report(report: dict[str, Any], path: Path) -> None:
-    try:
-        path.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    except OSError as err:
-        raise CommandError(f"cannot write the report to {path}: {err.strerror or err}") from None
 
 
 # -- text --------------------------------------------------------------------------------------------

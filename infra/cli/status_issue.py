@@ -9,7 +9,6 @@ one comment when hostnames started failing, since editing a body notifies nobody
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -18,7 +17,7 @@ from typing import Any
 
 from infra.cli import status_codes
 from infra.cli.errors import CommandError
-from infra.cli.terminal import print_json
+from infra.cli.terminal import print_json, write_json_file
 from infra.operations.github_api import (
     API_URL_VARIABLE,
     TOKEN_VARIABLE,
@@ -103,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(err)) from None
 
     if args.save_state is not None:
-        _save_state(args.save_state, state_document(report, number))
+        write_json_file(args.save_state, state_document(report, number), "the state")
     result = {"repo": repo, "dry_run": args.dry_run, "found_by": found.how, "listing_pages": found.pages,
               "ignored_duplicates": found.others, "summary": summary,
               "issue": {"number": number, "url": url} if number is not None else None,
@@ -144,10 +143,3 @@ def _print_text(result: dict[str, Any], found: Any, why_none: str, lines: list[s
         print(line)
     if result["issue"] and result["issue"]["url"] and not dry_run:
         print(f"  {result['issue']['url']}")
-
-
-def _save_state(path: Path, state: dict[str, Any]) -> None:
-    try:
-        path.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
-    except OSError as err:
-        raise CommandError(f"cannot write the state to {path}: {err.strerror or err}") from None

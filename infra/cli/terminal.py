@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 _ANSI = re.compile(r"\033\[[0-9;]*m")
@@ -42,6 +43,16 @@ def print_json(document: Any, stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
     json.dump(document, stream, indent=2, sort_keys=False)
     stream.write("\n")
+
+
+def write_json_file(path: Path, document: Any, what: str) -> None:
+    """A JSON document for the next step or run (`status --save-report`, `status-issue --save-state`)."""
+    from infra.cli.errors import CommandError  # errors.py imports this module: import when needed
+
+    try:
+        path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    except OSError as err:
+        raise CommandError(f"cannot write {what} to {path}: {err.strerror or err}") from None
 
 
 def progress(message: str, stream: TextIO | None = None) -> None:
