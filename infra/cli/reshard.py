@@ -10,6 +10,7 @@ The plan is infra/operations/reshard.py; this module reads files, prints and run
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shlex
 import subprocess
@@ -246,7 +247,7 @@ def print_text(report: dict[str, Any]) -> None:
     print()
     print(style(f"1. Move ({len(report['batches'])} `pulumi state move` batches). {BACKEND_NOTE}", "bold"))
     if report["new_stacks"]:
-        print("   First create the new stacks (state move needs the destination to exist):")
+        print("   First create the new stacks (state move needs the destination to exist; --execute does it):")
         for stack in report["new_stacks"]:
             print(f"     pulumi stack init {stack}")
     print(f"   {MOVE_NOTE}")
@@ -261,8 +262,9 @@ def print_text(report: dict[str, Any]) -> None:
     print(style("3. Then `pulumi preview --diff` and `pulumi up`, in this order:", "bold"))
     for number, stack in enumerate(report["up_order"], 1):
         print(f"     {number}. {stack}")
-    print("   A destination's preview must show no custom hostname created or deleted: a moved one keeps its URN "
-          "(only the stack part changes) and is only re-parented under the destination's `customers` component.")
+    print("   A destination's preview must show no custom hostname created or deleted: a moved one arrives at the "
+          "stack's root (Pulumi 3.224 and later) and its alias makes the `up` rename it into the destination's "
+          "`customers` component.")
     needing = [c for c in report["removal_confirmations"] if c["needs_confirmation"]]
     print("   A stack that hostnames left still lists them in its last deployment's outputs, so its removal guard "
           "counts them as removed; `state move` took them out of its state, so its `up` deletes none of them.")
@@ -286,6 +288,7 @@ def _execute(report: dict[str, Any], args: argparse.Namespace) -> None:
     batches = report["batches"]
     if not 1 <= args.from_batch <= len(batches):
         raise CommandError(f"--from-batch must be 1 to {len(batches)}, got {args.from_batch}")
+    _create_missing_stacks(report["new_stacks"], args.pulumi)
     for batch in batches[args.from_batch - 1:]:
         print(f"batch {batch['number']}/{len(batches)}: {len(batch['hostnames'])} from {batch['source']} to "
               f"{batch['dest']}", flush=True)
@@ -297,6 +300,31 @@ def _execute(report: dict[str, Any], args: argparse.Namespace) -> None:
                 f"Batches 1 to {batch['number'] - 1} are moved. Fix the cause, then resume with the same "
                 f"arguments and --execute --from-batch {batch['number']} (change no stack file before).")
     print(style("All moves done. Now change the stack files and `up` the stacks as listed above.", "green"))
+
+
+def _create_missing_stacks(stacks: list[str], pulumi: str) -> None:
+    """`pulumi state move` loads its destination and never creates it (RequireStack with LoadOnly in
+    pkg/cmd/pulumi/state/state_move.go): the new shard stacks are made first, with the project's
+    secrets manager, and the stack the user has selected stays selected (`--no-select`)."""
+    if not stacks:
+        return
+    listed = subprocess.run([pulumi, "stack", "ls", "--all", "--json"], check=False, capture_output=True, text=True)
+    if listed.returncode != 0:
+        raise CommandError(f"`pulumi stack ls` failed (exit {listed.returncode}): "
+                           f"{(listed.stderr or listed.stdout).strip()}")
+    try:
+        existing = {bare(entry["name"]) for entry in json.loads(listed.stdout or "[]")}
+    except (ValueError, TypeError, KeyError) as err:
+        raise CommandError(f"`pulumi stack ls --json` printed something that is not a stack list: {err}") from None
+    for stack in stacks:
+        if bare(stack) in existing:
+            continue
+        print(f"creating stack {stack}", flush=True)
+        made = subprocess.run([pulumi, "stack", "init", "--no-select", stack], check=False, capture_output=True,
+                              text=True)
+        if made.returncode != 0:
+            raise CommandError(f"`pulumi stack init {stack}` failed (exit {made.returncode}): "
+                               f"{(made.stderr or made.stdout).strip()}\nNothing is moved yet.")
 
 
 def _check_pulumi_version(pulumi: str) -> None:

@@ -39,14 +39,14 @@ def ssl_args(ssl: HostnameSsl) -> cloudflare.CustomHostnameSslArgs:
 def shard_aliases() -> list[pulumi.Alias]:
     """The aliases of a shard's custom hostnames: the same name and type with no parent (the stack's root).
 
-    `pulumi state move` (pkg/cmd/pulumi/state/state_move.go, Pulumi 3.127 and later) sets the `parent`
-    of a moved resource whose parent is not moved along to the destination's root stack, but rewrites
-    only the stack and project of its URN (urn_after_state_move): a hostname moved from the `customers`
-    component of one stack into another arrives with exactly the URN the destination declares
-    (declared_urn), and the engine's next `up` records the new parent (a "same" step). This alias covers
-    the other shape a moved or imported hostname can have, a child of the root stack
-    (urn_at_stack_root), so it is renamed, never replaced. Shard role only: it changes no URN, but the
-    `all` rendering stays byte for byte what it was.
+    `pulumi state move` (pkg/cmd/pulumi/state/state_move.go) re-parents a moved resource whose parent is
+    not moved along to the destination's root stack, and since Pulumi 3.224.0 rebuilds its URN from that
+    parent: a hostname `saas-domains reshard` moves out of another stack's `customers` component arrives as
+    a child of the root stack (urn_at_stack_root, what tests/engine/test_real_engine.py sees the real CLI do),
+    which this alias makes the engine accept as the declared hostname (declared_urn): renamed at the next
+    `up`, never replaced. (3.127 to 3.223 kept the old type chain, which is the declared URN itself;
+    infra/operations/reshard.py moved_urn models both.) Shard role only: it changes no URN, but the `all`
+    rendering stays byte for byte what it was.
     """
     return [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
 
@@ -59,19 +59,6 @@ def declared_urn(stack: str, hostname: str, project: str = names.PROJECT) -> str
 def urn_at_stack_root(stack: str, hostname: str, project: str = names.PROJECT) -> str:
     """A custom hostname's URN as a child of the root stack: what shard_aliases() makes the engine accept."""
     return f"urn:pulumi:{stack}::{project}::{names.CUSTOM_HOSTNAME_RESOURCE}::{hostname}"
-
-
-def urn_after_state_move(urn: str, dest_stack: str, dest_project: str = names.PROJECT) -> str:
-    """What `pulumi state move` makes of a URN: the destination's stack and project, type chain and name kept.
-
-    The move's renameStackAndProject (URN.RenameStack, URN.RenameProject); `dest_stack` is the stack's
-    name without organization and project, as URNs carry it.
-    """
-    prefix, stack_and_rest = urn.split("urn:pulumi:", 1)
-    if prefix:
-        raise ValueError(f"not a Pulumi URN: {urn!r}")
-    _stack, _project, qualified_type, name = stack_and_rest.split("::", 3)
-    return f"urn:pulumi:{dest_stack}::{dest_project}::{qualified_type}::{name}"
 
 
 @dataclass

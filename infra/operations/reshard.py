@@ -5,20 +5,20 @@ stack, or shard i of the current N) and where it lives at the new count, this co
 groups them by (source, destination) into batches, and spells out the `pulumi state move` commands
 as argv lists. Running them is the CLI's business (infra/cli/reshard.py).
 
-What `pulumi state move` does to a moved resource, read from its source (pkg/cmd/pulumi/state/
-state_move.go, Pulumi 3.127 and later), which this module relies on: the URN's stack (and project) are
-renamed to the destination's and nothing else (`URN.RenameStack`, `URN.RenameProject`: the type chain,
-parent type included, is kept); a resource whose parent is not moved along gets the destination's root
-stack as its `parent`; its provider is copied (or matched to an identical one already there); its
-dependencies on resources left in the source are dropped, with a warning. We move the custom
-hostnames only, never their `customers` component (the source keeps it for the hostnames it keeps,
-and a destination shard has its own), so a moved hostname arrives with exactly the URN the destination
-program declares, `urn:pulumi:<dest>::saas-domains::saas-domains:index:CustomerHostnames$cloudflare:
-index/customHostname:CustomHostname::<hostname>`, and its next `up` records the `customers` component as
-its parent. Pulumi's documentation describes the move as re-parenting to the root stack; should a
-version also drop the parent type from the URN (`urn:pulumi:<dest>::saas-domains::cloudflare:index/
-customHostname:CustomHostname::<hostname>`), a shard's `Alias(parent=ROOT_STACK_RESOURCE)` covers that
-shape too. tests/components/test_reshard_urns.py proves both against the program under the mock engine.
+What `pulumi state move` does to a moved resource (pkg/cmd/pulumi/state/state_move.go), which this
+module relies on: the URN's stack (and project) become the destination's; a resource whose parent is
+not moved along gets the destination's root stack as its `parent`; its provider is copied (or matched
+to an identical one already there); its dependencies on resources left in the source are dropped, with
+a warning; the destination stack must exist already (it is loaded, never created). Since Pulumi 3.224.0
+(pulumi/pulumi#21953) the URN is also rebuilt from the new parent, so a custom hostname arrives at the
+destination's root, `urn:pulumi:<dest>::saas-domains::cloudflare:index/customHostname:CustomHostname::
+<hostname>`; from 3.127 to 3.223 it kept its old type chain, which is exactly the URN a shard declares
+(`...::saas-domains:index:CustomerHostnames$cloudflare:...`). A shard covers both: the one by its
+`Alias(parent=ROOT_STACK_RESOURCE)`, the other by its declared URN, so its next `up` renames the
+hostname into its `customers` component and never replaces it. We move the custom hostnames only,
+never their `customers` component (the source keeps it for the hostnames it keeps, and a destination
+shard has its own). tests/engine/test_real_engine.py runs a real move; tests/components/
+test_reshard_urns.py proves both shapes against the program under the mock engine.
 """
 
 from __future__ import annotations
@@ -41,12 +41,10 @@ def custom_hostname_urn(stack: str, hostname: str, *, parented: bool = True) -> 
     return f"urn:pulumi:{stack}::{names.PROJECT}::{type_}::{hostname}"
 
 
-def moved_urn(source_urn: str, dest_stack: str, *, keep_parent_type: bool = True) -> str:
-    """The URN `pulumi state move` gives a resource moved into `dest_stack` (a bare stack name).
-
-    keep_parent_type=True is what the CLI's source does (only the stack is renamed); False is the other
-    reading of "re-parented to the destination's root stack" (the parent type dropped), which the
-    shards' alias covers.
+def moved_urn(source_urn: str, dest_stack: str, *, keep_parent_type: bool = False) -> str:
+    """The URN `pulumi state move` gives a resource moved into `dest_stack` (a bare stack name), its parent
+    not moved along: at the destination's root stack, as Pulumi 3.224.0 and later make it. keep_parent_type=True
+    is what 3.127 to 3.223 did (only the stack renamed, the old type chain kept).
     """
     prefix, project, qualified_type, name = source_urn.split("::", 3)
     if not prefix.startswith("urn:pulumi:"):

@@ -207,18 +207,25 @@ def test_an_invalid_customers_file_exits_1(project, capsys):
 
 
 def fake_pulumi(folder: Path, version: str = "v3.140.0", fail_on_call: int = 0) -> tuple[Path, Path]:
-    """A `pulumi` that logs each call's argv as a JSON line, answers `version`, and can fail one move."""
+    """A `pulumi` that logs each call's argv as a JSON line, answers `version`, keeps the stacks `stack init`
+    made for `stack ls --json` (state move needs its destination to exist), and can fail one state move."""
     log = folder / "calls.jsonl"
+    stacks = folder / "stacks.json"
     script = folder / "pulumi"
     script.write_text(textwrap.dedent(f"""\
         #!/usr/bin/env python3
-        import json, sys
+        import json, os, sys
         if sys.argv[1:] == ["version"]:
             print({version!r}); sys.exit(0)
         with open({str(log)!r}, "a") as out:
             out.write(json.dumps(sys.argv[1:]) + "\\n")
-        calls = sum(1 for _ in open({str(log)!r}))
-        if calls == {fail_on_call}:
+        made = json.load(open({str(stacks)!r})) if os.path.exists({str(stacks)!r}) else []
+        if sys.argv[1:3] == ["stack", "ls"]:
+            print(json.dumps([{{"name": name.rsplit("/", 1)[-1]}} for name in made])); sys.exit(0)
+        if sys.argv[1:3] == ["stack", "init"]:
+            json.dump(made + [sys.argv[-1]], open({str(stacks)!r}, "w")); sys.exit(0)
+        moves = sum(1 for line in open({str(log)!r}) if line.startswith('["state", "move"'))
+        if moves == {fail_on_call}:
             print("error: the destination stack is locked", file=sys.stderr); sys.exit(255)
         """), encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
@@ -229,14 +236,23 @@ def calls(log: Path) -> list[list[str]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
+def moves(log: Path) -> list[list[str]]:
+    return [c for c in calls(log) if c[:2] == ["state", "move"]]
+
+
 def test_execute_runs_each_batch_once(project, capsys, tmp_path):
     pulumi, log = fake_pulumi(tmp_path)
     result = run_cli(capsys, "reshard", "--to", "3", "--from-all", "dev", "--stack-prefix", "shard-example-",
                      "--execute", "--batch", "1", "--pulumi", str(pulumi))
     assert result.code == 0, result.err
-    made = calls(log)
+    made = moves(log)
     assert len(made) == 4 and all(c[:3] == ["state", "move", "--source"] and "--yes" in c for c in made)
     assert sorted(c[-1].rsplit("::", 1)[1] for c in made) == sorted(EXAMPLE_HOSTNAMES)
+    # the new shard stacks are created first, without changing the selected stack
+    created = [c for c in calls(log) if c[:2] == ["stack", "init"]]
+    assert created == [["stack", "init", "--no-select", f"organization/saas-domains/shard-example-{i}"]
+                       for i in range(3)]
+    assert calls(log).index(created[-1]) < calls(log).index(made[0])
     assert "All moves done." in result.out
 
 
@@ -250,7 +266,8 @@ def test_execute_stops_at_a_failed_batch_and_says_how_to_resume(project, capsys,
     assert "--from-batch 2" in result.err
     resumed = run_cli(capsys, *argv, "--from-batch", "2")
     assert resumed.code == 0
-    assert [c[5] for c in calls(log)] == [f"organization/saas-domains/shard-example-{i}" for i in (0, 1, 1, 2)]
+    assert [c[5] for c in moves(log)] == [f"organization/saas-domains/shard-example-{i}" for i in (0, 1, 1, 2)]
+    assert len([c for c in calls(log) if c[:2] == ["stack", "init"]]) == 3  # not again on resuming
 
 
 def test_execute_refuses_a_pulumi_cli_without_state_move(project, capsys, tmp_path):

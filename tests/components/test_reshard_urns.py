@@ -6,23 +6,20 @@ stack files change (shard j of 3 or of 4). For every hostname `reshard` moves:
 
 1. the URN `reshard` hands to `pulumi state move` is the one the source declares (else the move
    would find nothing, or the wrong resource);
-2. the URN the move gives it in the destination is the URN the destination declares. What we rely
-   on, read from the CLI's source (pkg/cmd/pulumi/state/state_move.go, 3.127 and later): only the
-   URN's stack and project are renamed (URN.RenameStack / RenameProject), the type chain with the
-   parent's type is kept, and the `parent` field becomes the destination's root stack because the
-   `customers` component is not moved. Pulumi's documentation only says the resource is re-parented
-   to the root stack; read as "the parent type leaves the URN", the moved URN would be
-   `urn:pulumi:<dest>::saas-domains::cloudflare:index/customHostname:CustomHostname::<hostname>`, and
-   the test proves that this shape is one of the URNs the destination's aliases resolve to
-   (`Alias(parent=ROOT_STACK_RESOURCE)`). Either way the engine matches the moved state to the
-   declared resource: no create, no delete;
+2. the URN the move gives it in the destination is one the destination accepts as its own. The real
+   CLI (tests/engine/test_real_engine.py runs it; pkg/cmd/pulumi/state/state_move.go) re-parents the
+   hostname to the destination's root stack, because the `customers` component is not moved, and
+   since 3.224.0 rebuilds the URN from that parent:
+   `urn:pulumi:<dest>::saas-domains::cloudflare:index/customHostname:CustomHostname::<hostname>`,
+   which the destination's `Alias(parent=ROOT_STACK_RESOURCE)` resolves to; 3.127 to 3.223 kept the
+   old type chain, which is the destination's declared URN. Either way the engine matches the moved
+   state to the declared resource: no create, no delete;
 3. the inputs the destination declares equal those the source declared, so the provider's diff has
    nothing to replace (nor update);
 4. the source's custom hostnames depend on no other resource, so the move breaks no dependency.
 
-What cannot be proven here (no Pulumi CLI, engine or Cloudflare): that the installed CLI rewrites
-URNs as the source we read does; that the engine treats the parent change of an unchanged URN as a
-"same" step (it does not diff parents) and resolves the alias as resolved here; the provider copied
+What cannot be proven here (no Cloudflare resource plugin, so no preview after the move): that the
+engine resolves the alias as resolved here and makes the rename a "same" step; the provider copied
 into the destination (`pulumi state move` refuses one already there with other inputs, e.g. another
 provider version); and the provider's read/refresh of the moved hostname against Cloudflare, whose
 outputs (status, ownership token) the mock invents.
@@ -80,9 +77,10 @@ def prove(moves: list[Any], sources: dict[str, Rendering], dests: dict[str, Rend
         after = dest_resources[move.dest][move.hostname]
         # 1. the URN reshard moves is the one the source declares
         assert move.urn == before.urn == custom_hostname_urn(move.source, move.hostname)
-        # 2. what the move makes of it is what the destination declares, or (the other reading) an alias
-        assert moved_urn(before.urn, move.dest) == after.urn
-        assert moved_urn(before.urn, move.dest, keep_parent_type=False) in after.alias_urns()
+        # 2. what the move makes of it is an alias of what the destination declares (Pulumi 3.224.0 on), or
+        #    the declared URN itself (3.127 to 3.223)
+        assert moved_urn(before.urn, move.dest) in after.alias_urns()
+        assert moved_urn(before.urn, move.dest, keep_parent_type=True) == after.urn
         assert after.urn not in after.alias_urns()  # the alias adds a URN, it does not restate the declared one
         # 3. the same inputs: nothing for the provider to replace or update
         assert after.inputs == before.inputs
@@ -130,8 +128,8 @@ def test_only_the_custom_hostnames_move_never_their_component():
     urn = custom_hostname_urn("dev", "a.example.org")
     assert urn == ("urn:pulumi:dev::saas-domains::saas-domains:index:CustomerHostnames$"
                    "cloudflare:index/customHostname:CustomHostname::a.example.org")
-    assert moved_urn(urn, "shard-1") == urn.replace("urn:pulumi:dev::", "urn:pulumi:shard-1::")
-    assert moved_urn(urn, "shard-1", keep_parent_type=False) == (
+    assert moved_urn(urn, "shard-1", keep_parent_type=True) == urn.replace("urn:pulumi:dev::", "urn:pulumi:shard-1::")
+    assert moved_urn(urn, "shard-1") == (
         "urn:pulumi:shard-1::saas-domains::cloudflare:index/customHostname:CustomHostname::a.example.org")
     with pytest.raises(ValueError, match="not a Pulumi URN"):
         moved_urn("dev::saas-domains::t::n", "shard-1")

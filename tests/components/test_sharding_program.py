@@ -16,12 +16,12 @@ import pytest
 from infra.components.customer_hostnames import (
     declared_urn,
     shard_aliases,
-    urn_after_state_move,
     urn_at_stack_root,
 )
 from infra.model import names
 from infra.model.sharding import shard_of
 from infra.offline import FakeCloud, ProgramError, Rendering
+from infra.operations.reshard import moved_urn
 from tests.cli.helpers import run_cli
 from tests.conftest import PROJECT_ROOT, run_program, run_stack
 
@@ -181,19 +181,20 @@ def test_only_a_shards_custom_hostnames_carry_the_alias_to_the_stack_root():
 
 
 def test_a_hostname_moved_by_state_move_has_the_urn_its_destination_declares(generated_file):
-    """`pulumi state move` renames stack and project in the URN and re-parents to the destination's root.
-
-    From the `all` stack to core + 3 shards, and from 3 shards to 4: the moved URN is the one the
-    destination declares (and, for a hostname at a stack's root, the alias covers it).
+    """`pulumi state move` re-parents to the destination's root: the URN it gives (3.224.0 on) is the alias
+    of the hostname the destination declares, and the one 3.127 to 3.223 gave (old type chain kept) is the
+    declared URN itself. From the `all` stack to core + 3 shards, and from 3 shards to 4.
     """
     everything = run_program(generated_file)
     shards = {stack: run_stack(stack, generated_file).by_urn() for stack in SHARD_STACKS}
     for resource in everything.of_type(names.CUSTOM_HOSTNAME_RESOURCE):
         assert resource.urn == declared_urn("dev", resource.name)
         destination = SHARD_STACKS[shard_of(resource.name, SHARDS)]
-        moved = urn_after_state_move(resource.urn, destination)
-        assert moved in shards[destination], moved
-        assert shards[destination][moved].alias_urns() == [urn_at_stack_root(destination, resource.name)]
+        moved_by_old_cli = moved_urn(resource.urn, destination, keep_parent_type=True)
+        assert moved_by_old_cli in shards[destination], moved_by_old_cli
+        declared = shards[destination][moved_by_old_cli]
+        assert declared.alias_urns() == [urn_at_stack_root(destination, resource.name)]
+        assert moved_urn(resource.urn, destination) in declared.alias_urns()
 
     four = {i: {r.name: r for r in run_stack(f"shard-example-{min(i, 2)}", generated_file, shard=i, shards=4)
                 .of_type(names.CUSTOM_HOSTNAME_RESOURCE)} for i in range(4)}
@@ -207,15 +208,17 @@ def test_a_hostname_moved_by_state_move_has_the_urn_its_destination_declares(gen
                 continue
             moved_count += 1
             target_stack = f"shard-example-{min(target, 2)}"
-            assert urn_after_state_move(urn, target_stack) == four[target][resource.name].urn
+            assert moved_urn(urn, target_stack, keep_parent_type=True) == four[target][resource.name].urn
+            assert moved_urn(urn, target_stack) in four[target][resource.name].alias_urns()
     assert moved_count == len(four[3])  # jump hash: 3 → 4 moves only what the new shard takes
 
 
-def test_urn_after_state_move_rewrites_stack_and_project_only():
+def test_moved_urn_is_at_the_destination_root_or_keeps_the_old_type_chain():
     urn = declared_urn("prod", "mail.mkdev.me")
-    assert urn_after_state_move(urn, "prod-shard-1") == declared_urn("prod-shard-1", "mail.mkdev.me")
+    assert moved_urn(urn, "prod-shard-1") == urn_at_stack_root("prod-shard-1", "mail.mkdev.me")
+    assert moved_urn(urn, "prod-shard-1", keep_parent_type=True) == declared_urn("prod-shard-1", "mail.mkdev.me")
     with pytest.raises(ValueError):
-        urn_after_state_move("not-a-urn", "x")
+        moved_urn("not-a-urn", "x")
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)

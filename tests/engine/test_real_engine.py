@@ -1,0 +1,133 @@
+"""The program and the commands under the real Pulumi CLI and language host, on a local file backend.
+
+What these show is what the engine does with the program, which the mock engine cannot: that a
+refusal of the program stops a real `pulumi up` with nothing changed, and what a real `pulumi state
+move` does to the URNs of the custom hostnames `saas-domains reshard --execute` moves. The Cloudflare,
+random and tls resource plugins cannot be built here (tools/engine/build says why), so nothing below
+needs one: each case stops, or works on state alone, before a provider would be asked anything.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from infra.components.customer_hostnames import declared_urn, urn_at_stack_root
+from infra.model.names import CUSTOM_HOSTNAME_RESOURCE, CUSTOMER_HOSTNAMES_TYPE, PROJECT
+from infra.model.sharding import shard_of
+from infra.offline import render
+from infra.operations.reshard import moved_urn
+from tests.conftest import PROJECT_ROOT, stack_config
+from tests.engine.real_pulumi import deployed_state
+
+ZONE = "example.net"
+ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353"
+
+
+def customers_yaml(hostnames: list[str]) -> str:
+    entries = "\n".join(f"  - id: c{i}\n    hostnames: [{h}]" for i, h in enumerate(hostnames))
+    return f"customers:\n{entries}\n"
+
+
+def deploy_state_of(real_pulumi, stack, customers_path, plugin_versions, **settings):
+    """Seed `stack` with what an `up` of these customers would have left: their custom hostnames, outputs."""
+    config = stack_config("dev", zone=ZONE, zoneId=ZONE_ID, customersFile=str(customers_path), **settings)
+    rendering = render(PROJECT_ROOT, stack, config=config)
+    hostnames = [r for r in rendering.resources
+                 if r.type in (CUSTOMER_HOSTNAMES_TYPE, CUSTOM_HOSTNAME_RESOURCE)]
+    state = deployed_state(stack, hostnames, {"customerHostnames": rendering.outputs["customerHostnames"]},
+                           plugin_versions)
+    real_pulumi.seed(stack, state)
+    return state
+
+
+def comparable(resources):
+    """A state's resources without what every checkpoint rewrites (timestamps)."""
+    return [{k: v for k, v in r.items() if k not in ("created", "modified")} for r in resources]
+
+
+def test_the_cli_is_at_least_the_locked_python_sdk(real_pulumi):
+    from importlib.metadata import version
+
+    cli = real_pulumi.run("version").stdout.strip().lstrip("v")
+    as_tuple = lambda text: tuple(int(part) for part in text.split(".")[:3])  # noqa: E731
+    assert as_tuple(cli) >= as_tuple(version("pulumi")), (cli, version("pulumi"))
+
+
+def test_the_removal_guard_stops_a_real_up_and_changes_nothing(real_pulumi, tmp_path, plugin_versions):
+    deployed = [f"host{i}.example.org" for i in range(8)]
+    customers = tmp_path / "customers.yaml"
+    customers.write_text(customers_yaml(deployed))
+    stack = real_pulumi.new_stack({"zone": ZONE, "zoneId": ZONE_ID, "customersFile": str(customers)})
+    deploy_state_of(real_pulumi, stack, customers, plugin_versions)
+    before = comparable(real_pulumi.resources(stack))
+
+    customers.write_text(customers_yaml(deployed[:1]))  # seven removed, five allowed
+    answer = real_pulumi.run("up", "--yes", "--stack", stack, check=False)
+
+    assert answer.returncode != 0
+    output = answer.stdout + answer.stderr
+    assert "removal guard: this change deletes 7 custom hostnames" in output
+    assert f"pulumi config set {PROJECT}:allowRemovals 7" in output
+    assert comparable(real_pulumi.resources(stack)) == before
+    assert "deleted" not in answer.stdout.lower()
+
+
+def test_a_broken_customers_file_stops_a_real_up_and_deletes_nothing(real_pulumi, tmp_path, plugin_versions):
+    customers = tmp_path / "customers.yaml"
+    customers.write_text(customers_yaml(["mail.example.org", "news.example.org"]))
+    stack = real_pulumi.new_stack({"zone": ZONE, "zoneId": ZONE_ID, "customersFile": str(customers)})
+    deploy_state_of(real_pulumi, stack, customers, plugin_versions)
+    before = comparable(real_pulumi.resources(stack))
+
+    customers.write_text(textwrap.dedent("""\
+        customers:
+          - id: c0
+            hostnames: [mail.example.org
+    """))
+    for command in (["preview"], ["up", "--yes"]):
+        answer = real_pulumi.run(*command, "--stack", stack, check=False)
+        assert answer.returncode != 0, command
+        assert f"{customers}:" in answer.stdout + answer.stderr, answer.stdout
+        assert comparable(real_pulumi.resources(stack)) == before
+
+
+def test_reshard_execute_moves_hostnames_with_the_real_state_move(real_pulumi, tmp_path, plugin_versions):
+    """From one `all` stack to 3 shards: each hostname lands in its shard, same Cloudflare id, and with a
+    URN the shard program accepts as its own (declared, or one of its aliases): no replacement at `up`."""
+    hostnames = [f"site{i}.example.org" for i in range(12)]
+    customers = tmp_path / "customers.yaml"
+    customers.write_text(customers_yaml(hostnames))
+    source = real_pulumi.new_stack({"zone": ZONE, "zoneId": ZONE_ID, "customersFile": str(customers)})
+    seeded = {r["urn"]: r for r in deploy_state_of(real_pulumi, source, customers, plugin_versions)}
+    prefix = f"{source}-shard-"
+
+    answer = subprocess.run(
+        [sys.executable, "-m", "infra", "reshard", "--to", "3", "--from-all", source, "--stack-prefix", prefix,
+         "--execute", "--batch", "5"],
+        cwd=PROJECT_ROOT, env=real_pulumi.env, capture_output=True, text=True, timeout=300, check=False)
+    real_pulumi.stacks += [f"{prefix}{i}" for i in range(3)]  # state move made them; remove their files too
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert "All moves done" in answer.stdout
+
+    assert [r for r in real_pulumi.resources(source) if r["type"] == CUSTOM_HOSTNAME_RESOURCE] == []
+    for index in range(3):
+        shard = f"{prefix}{index}"
+        moved = {r["urn"].rsplit("::", 1)[1]: r for r in real_pulumi.resources(shard)
+                 if r["type"] == CUSTOM_HOSTNAME_RESOURCE}
+        assert sorted(moved) == sorted(h for h in hostnames if shard_of(h, 3) == index)
+        config = stack_config("dev", zone=ZONE, zoneId=ZONE_ID, customersFile=str(customers), role="shard",
+                              coreStack=f"organization/{PROJECT}/{source}", shard=index, shards=3)
+        declared = {r.name: r for r in render(PROJECT_ROOT, shard, config=config).of_type(CUSTOM_HOSTNAME_RESOURCE)}
+        for hostname, resource in moved.items():
+            # What the real CLI does: re-parented to the destination's root stack, its URN rebuilt from that
+            # parent (pkg/cmd/pulumi/state/state_move.go at v3.274.1): the `customers` type is gone.
+            assert resource["urn"] == urn_at_stack_root(shard, hostname) == moved_urn(
+                declared_urn(source, hostname), shard)
+            assert resource["parent"].endswith(f"::pulumi:pulumi:Stack::{PROJECT}-{shard}")
+            original = seeded[declared_urn(source, hostname)]
+            assert resource["id"] == original["id"] and resource["inputs"] == original["inputs"]
+            program = declared[hostname]
+            assert program.urn == declared_urn(shard, hostname)
+            assert resource["urn"] in program.alias_urns(), "the shard would replace the hostname at its next up"
