@@ -20,7 +20,15 @@ from infra.components.origin_auth import OriginAuth, OriginAuthArgs
 from infra.model import names
 from infra.model.customers import CustomerHostname, CustomersFile, CustomersFileError, load_customers
 from infra.model.names import PROJECT
-from infra.model.settings import ALB_ORIGIN, CORE_ROLE, SHARD_ROLE, SettingsError, StackSettings, settings_from
+from infra.model.settings import (
+    ALB_ORIGIN,
+    CORE_ROLE,
+    EXTERNAL_ORIGIN,
+    SHARD_ROLE,
+    SettingsError,
+    StackSettings,
+    settings_from,
+)
 from infra.model.sharding import shard_of
 
 # pulumi_aws and pulumi_gcp are imported by the origin a stack chooses, never both: each costs
@@ -130,6 +138,8 @@ async def declare_stack(settings: StackSettings, customers: CustomersFile) -> No
         fallback_hostname=settings.fallback_hostname, origin=settings.origin))
     if network is not None:
         fallback_target = declare_alb_origin(settings, zone_id, network, cloudflare_ranges, origin_auth)
+    elif settings.origin == EXTERNAL_ORIGIN:
+        fallback_target = declare_external_origin(settings, zone_id, cloudflare_ranges, origin_auth)
     else:
         fallback_target = declare_cloud_run_origin(settings, zone_id, cloudflare_ranges, origin_auth)
     edge = Edge(names.EDGE, EdgeArgs(
@@ -234,3 +244,25 @@ def declare_cloud_run_origin(settings: StackSettings, zone_id: pulumi.Input[str]
     pulumi.export("loadBalancerIpv6", origin.ipv6_address)
     pulumi.export("backendService", origin.backend_service_name)
     return {"origin_ipv4": origin.ipv4_address, "origin_ipv6": origin.ipv6_address}
+
+
+def declare_external_origin(settings: StackSettings, zone_id: pulumi.Input[str], cloudflare_ranges: pulumi.Output,
+                            origin_auth: OriginAuth) -> dict[str, pulumi.Input[str]]:
+    """An origin of the team's own: nothing to declare for it, only what it needs to know (outputs).
+
+    The fallback record becomes a proxied CNAME to originHostname. The origin itself must admit only
+    Cloudflare's ranges and check the origin authentication this stack sets up (README, "origin:
+    external"), so the stack hands it both: the ranges, and the header or the CA of the client
+    certificate Cloudflare presents. No AWS or Google Cloud provider is loaded.
+    """
+    assert settings.origin_hostname  # settings_from refuses origin external without it
+    pulumi.export("zoneId", zone_id)
+    pulumi.export("originHostname", settings.origin_hostname)
+    pulumi.export("cloudflareIpv4Cidrs", cloudflare_ranges.ipv4_cidrs)
+    pulumi.export("cloudflareIpv6Cidrs", cloudflare_ranges.ipv6_cidrs)
+    if origin_auth.header_value is not None:
+        pulumi.export("originAuthHeaderName", origin_auth.header_name)
+        pulumi.export("originAuthHeaderValue", origin_auth.header_value)  # a secret
+    if origin_auth.ca_certificate_pem is not None:
+        pulumi.export("originPullCaCertificate", origin_auth.ca_certificate_pem)
+    return {"origin_dns_name": settings.origin_hostname, "origin_description": "the origin"}

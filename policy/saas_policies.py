@@ -58,6 +58,7 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 VPC_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
 # The Google Cloud origin (a global external Application Load Balancer in front of Cloud Run).
 GCP_SECURITY_POLICY = "gcp:compute/securityPolicy:SecurityPolicy"
@@ -748,16 +749,26 @@ def _validate_origin_auth(args: StackValidationArgs, report: ReportViolation) ->
                 report(f"HTTPS proxy {proxy.name!r} verifies no client certificate and no Cloud Armor policy "
                        "checks a secret header although origin authentication is configured: it is not enforced.",
                        proxy.urn)
+    # An origin of the team's own (saas-domains:origin external): no listener or load balancer in the stack,
+    # so only the zone's side can be judged here; the origin's checks are the team's (README).
+    origin_outside = not (listeners or gcp or any(r.resource_type in LOAD_BALANCERS for r in resources))
     if header_configured:
-        if listeners or not gcp:
+        if origin_outside:
+            if not rulesets:
+                report(f"no Cloudflare ruleset in phase {HEADER_PHASE} sets a request header: the origin "
+                       "would refuse every request.")
+        elif listeners or not gcp:
             _check_secret_header(denying, verifying, rules, rulesets, report)
         if gcp:
             _check_gcp_secret_header(armor, rulesets, report)
     if mtls_configured:
         if gcp:
             _gcp_verifying(proxies, resources, report)
-        _check_mutual_tls(verifying + gcp_verifying, pulls_enabled, pull_certificates, report,
-                          gcp=gcp and not listeners)
+        if origin_outside:
+            _check_zone_certificate(pulls_enabled, pull_certificates, report)
+        else:
+            _check_mutual_tls(verifying + gcp_verifying, pulls_enabled, pull_certificates, report,
+                              gcp=gcp and not listeners)
 
 
 def _check_secret_header(denying, verifying, rules, rulesets, report: ReportViolation) -> None:
@@ -898,6 +909,10 @@ def _check_mutual_tls(verifying, pulls_enabled, pull_certificates, report: Repor
         else:
             report("the zone sends client certificates (Authenticated Origin Pulls) but no HTTPS listener verifies "
                    "them (mutualAuthentication mode \"verify\"): origin authentication is not enforced.")
+    _check_zone_certificate(pulls_enabled, pull_certificates, report)
+
+
+def _check_zone_certificate(pulls_enabled, pull_certificates, report: ReportViolation) -> None:
     if True in pulls_enabled and not pull_certificates:
         report("Authenticated Origin Pulls is enabled without a certificate of the zone's own "
                "(cloudflare.AuthenticatedOriginPullsCertificate): Cloudflare then presents its shared "

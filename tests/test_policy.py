@@ -31,7 +31,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from infra.model.settings import read_stack_file
 from infra.offline import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, config_value, render
-from tests.conftest import PROJECT_ROOT, run_program
+from tests.conftest import PROJECT_ROOT, run_program, run_stack
 
 POLICY_DIR = PROJECT_ROOT / "policy"
 
@@ -533,6 +533,18 @@ def test_mutual_tls_needs_both_sides_and_the_zones_own_certificate():
     assert "Cloudflare then presents its shared certificate" in message
 
 
+def test_with_the_origin_outside_the_stack_only_the_zones_side_of_mutual_tls_is_judged():
+    zone_side = [r for r in mutual_tls() if r.resource_type != LISTENER]
+    assert check_stack(P.origin_auth_complete, zone_side) == []  # origin: external; the origin verifies
+    [(message, _)] = check_stack(P.origin_auth_complete, [r for r in mutual_tls(certificate=False)
+                                                          if r.resource_type != LISTENER])
+    assert "Cloudflare then presents its shared certificate" in message
+    # an ALB in the stack is an origin in the stack: its listeners must verify
+    alb = resource("aws:lb/loadBalancer:LoadBalancer", "origin", {"loadBalancerType": "application"})
+    [(message, _)] = check_stack(P.origin_auth_complete, [*zone_side, alb])
+    assert "no HTTPS listener verifies them" in message
+
+
 # --------------------------------------------------------------------------
 # The pack as Pulumi runs it, and the stack the program declares today
 # --------------------------------------------------------------------------
@@ -571,6 +583,14 @@ def test_the_stack_the_program_declares_passes_every_mandatory_policy(mode):
         assert list(found) == ["origin-auth-https-listener"] and len(found["origin-auth-https-listener"]) == 1
     else:
         assert found == {}
+
+
+@pytest.mark.parametrize("mode", ["header", "mtls", "none"])
+def test_an_external_origin_stack_passes_every_mandatory_policy(mode):
+    """The origin is outside the stack: the pack judges the zone's side (the ruleset, the zone's own client
+    certificate), which is all the stack declares; what the origin checks is the team's (README)."""
+    found = _violations(run_stack("external-example", PROJECT_ROOT / "customers.yaml", originAuth=mode))
+    assert found == {}
 
 
 @pytest.fixture(scope="module")

@@ -32,11 +32,12 @@ class EdgeArgs:
     fallback_hostname: str
     cname_domain: str  # customers point at <customer id>.<cname_domain>
     manage_zone_ssl_mode: bool
-    # The origin the fallback record points at: a DNS name (the ALB: a CNAME) or addresses (the Cloud
-    # Run load balancer's global IPv4 and IPv6: an A and an AAAA record). Exactly one of the two.
+    # The origin the fallback record points at: a DNS name (the ALB or an external origin: a CNAME) or
+    # addresses (the Cloud Run load balancer's global IPv4 and IPv6: an A and an AAAA record). One of the two.
     origin_dns_name: pulumi.Input[str] | None = None
     origin_ipv4: pulumi.Input[str] | None = None
     origin_ipv6: pulumi.Input[str] | None = None
+    origin_description: str = "the ALB"  # in the CNAME's comment: the ALB, or an external origin
 
 
 class Edge(pulumi.ComponentResource):
@@ -56,7 +57,8 @@ class Edge(pulumi.ComponentResource):
         if args.origin_dns_name is not None:
             self.fallback_record = self._proxied(
                 names.child(name, names.FALLBACK_RECORD), args.zone_id, args.fallback_hostname, "CNAME",
-                args.origin_dns_name, "Custom-hostname fallback origin: the ALB (managed by saas-domains)", record_opts)
+                args.origin_dns_name, f"Custom-hostname fallback origin: {args.origin_description} (managed by "
+                "saas-domains)", record_opts)
         else:
             comment = "Custom-hostname fallback origin: the load balancer (managed by saas-domains)"
             self.fallback_record = self._proxied(

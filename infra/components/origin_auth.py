@@ -22,7 +22,7 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from infra.model import names
-from infra.model.settings import ALB_ORIGIN, ORIGIN_AUTH_MODES
+from infra.model.settings import ALB_ORIGIN, EXTERNAL_ORIGIN, ORIGIN_AUTH_MODES
 
 COMPONENT_TYPE = names.ORIGIN_AUTH_TYPE
 MODES = ORIGIN_AUTH_MODES
@@ -50,6 +50,7 @@ class OriginAuthArgs:
 class OriginAuth(pulumi.ComponentResource):
     """The zone-side half of origin authentication and what the ALB needs to check it."""
 
+    header_name = HEADER_NAME
     header_value: pulumi.Output[str] | None = None
     trust_store_arn: pulumi.Output[str] | None = None  # mtls with the ALB
     ca_certificate_pem: pulumi.Output[str] | None = None  # mtls: the CA an origin trusts for client certificates
@@ -67,6 +68,9 @@ class OriginAuth(pulumi.ComponentResource):
 
     def _secret_header(self, name: str, args: OriginAuthArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
+        # The ALB's and the Cloud Run load balancer's rulesets say "the ALB" (as deployed; changing it would
+        # update every existing stack's ruleset); an external origin is named for what it is.
+        checker = "the origin" if args.origin == EXTERNAL_ORIGIN else "the ALB"
         secret = random.RandomPassword(f"{name}-header-secret", length=SECRET_LENGTH, special=False, opts=child)
         self.header_value = pulumi.Output.secret(secret.result)
         self.transform_rule = cloudflare.Ruleset(
@@ -75,11 +79,11 @@ class OriginAuth(pulumi.ComponentResource):
             kind="zone",
             phase="http_request_late_transform",
             name="saas-domains origin authentication",
-            description="Adds the secret header the ALB requires (managed by saas-domains)",
+            description=f"Adds the secret header {checker} requires (managed by saas-domains)",
             rules=[cloudflare.RulesetRuleArgs(
                 action="rewrite",
                 expression=secret_header_expression(args.zone, args.fallback_hostname),
-                description="Origin authentication header for the ALB",
+                description=f"Origin authentication header for {checker}",
                 enabled=True,
                 action_parameters=cloudflare.RulesetRuleActionParametersArgs(headers={
                     HEADER_NAME: cloudflare.RulesetRuleActionParametersHeadersArgs(

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from infra.model.customers import DEFAULT_MAX_HOSTNAMES, ValidationRules
+from infra.model.hostnames import in_zone, normalise_hostname
 from infra.model.names import PROJECT
 from infra.model.removal_guard import DEFAULT_MAX_REMOVALS, RemovalGuard
 
@@ -126,6 +127,17 @@ def empty_is_none(value: str) -> str | None:
     return value or None
 
 
+def hostname_or_none(value: str) -> str | None:
+    """A DNS name (normalised as customer hostnames are: lower case, IDNA, no final dot), or None when empty."""
+    if not value:
+        return None
+    try:
+        return normalise_hostname(value)
+    except ValueError as err:
+        raise Invalid(f"must be a hostname such as app.example.com (no scheme, port or path), got {value!r}: "
+                      f"{err}") from None
+
+
 ACCOUNT_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -181,8 +193,8 @@ def email_addresses(addresses: tuple[str, ...]) -> tuple[str, ...]:
 
 ALL_ROLE, CORE_ROLE, SHARD_ROLE = "all", "core", "shard"
 ROLES = (ALL_ROLE, CORE_ROLE, SHARD_ROLE)
-ALB_ORIGIN, CLOUD_RUN_ORIGIN = "aws-alb", "gcp-cloud-run"
-ORIGINS = (ALB_ORIGIN, CLOUD_RUN_ORIGIN)
+ALB_ORIGIN, CLOUD_RUN_ORIGIN, EXTERNAL_ORIGIN = "aws-alb", "gcp-cloud-run", "external"
+ORIGINS = (ALB_ORIGIN, CLOUD_RUN_ORIGIN, EXTERNAL_ORIGIN)
 TARGET_TYPES = ("ip", "instance", "lambda")
 # Used by infra/components/origin_auth.py; kept here so `validate` needs no Pulumi.
 ORIGIN_AUTH_MODES = ("header", "mtls", "none")
@@ -201,13 +213,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shards", "integer", 1, "shard: how many shard stacks the zone's customers are spread over.",
             minimum=1),
     Setting("origin", "string", ALB_ORIGIN,
-            "Where Cloudflare sends customer traffic: aws-alb (an ALB) or gcp-cloud-run (a Cloud Run service "
-            "behind a global external load balancer).", choices=ORIGINS),
+            "Where Cloudflare sends customer traffic: aws-alb (an ALB), gcp-cloud-run (a Cloud Run service "
+            "behind a global external load balancer) or external (an origin of your own, at originHostname).",
+            choices=ORIGINS),
     Setting("cloudRunService", "string", "",
             "gcp-cloud-run: the Cloud Run service's name (required for that origin).", check=empty_is_none),
     Setting("cloudRunRegion", "string", "",
             "gcp-cloud-run: the Cloud Run service's region, e.g. europe-west1 (required for that origin).",
             check=empty_is_none),
+    Setting("originHostname", "string", "",
+            "external: the existing origin's DNS name, e.g. ingress.example.com (required for that origin); the "
+            "fallback record is a proxied CNAME to it.", check=hostname_or_none),
     Setting("zoneId", "string", "", "Cloudflare zone id; empty means one get_zone lookup by name.",
             check=empty_is_none),
     Setting("fallbackSubdomain", "string", "proxy-fallback",
@@ -279,6 +295,26 @@ def cloud_run_service_named(values: Mapping[str, Any]) -> str | None:
     return None
 
 
+def external_origin_named(values: Mapping[str, Any]) -> str | None:
+    """origin external needs originHostname, which must not lead back into this zone's customer records."""
+    hostname, key = values["originHostname"], f"{PROJECT}:originHostname"
+    if values["origin"] != EXTERNAL_ORIGIN:
+        if hostname:
+            return (f"{key} is read only with {PROJECT}:origin external (this stack's origin is "
+                    f"{values['origin']}): remove it, or set the origin to external")
+        return None
+    if not hostname:
+        return (f"{PROJECT}:origin external needs {key}, the DNS name of your existing origin (a load balancer, "
+                f"a PaaS app, a Kubernetes ingress), e.g. `pulumi config set {key} ingress.example.com`")
+    fallback = f"{values['fallbackSubdomain']}.{values['zone']}"
+    cname_domain = f"{values['cnameSubdomain']}.{values['zone']}"
+    if hostname == fallback or in_zone(hostname, cname_domain):
+        what = "the fallback record" if hostname == fallback else f"under the customers' CNAME domain {cname_domain}"
+        return (f"{key} {hostname!r} is {what}, which points at the origin: Cloudflare would loop. Give the "
+                "origin's own name")
+    return None
+
+
 def vpc_with_subnets(values: Mapping[str, Any]) -> str | None:
     if bool(values["vpcId"]) != bool(values["subnetIds"]):
         return (f"{PROJECT}:vpcId and {PROJECT}:subnetIds go together: set both (public subnets of "
@@ -327,6 +363,7 @@ def alerts_are_complete(values: Mapping[str, Any]) -> str | None:
 STACK_CHECKS: tuple[Callable[[Mapping[str, Any]], str | None], ...] = (
     shard_is_placed,
     cloud_run_service_named,
+    external_origin_named,
     vpc_with_subnets,
     fallback_name_fits_a_certificate,
     alerts_are_complete,
@@ -345,6 +382,7 @@ class StackSettings:
     origin: str
     cloud_run_service: str | None
     cloud_run_region: str | None
+    origin_hostname: str | None
     zone_id: str | None
     fallback_subdomain: str
     cname_subdomain: str

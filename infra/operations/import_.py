@@ -42,7 +42,7 @@ from infra.model.names import (
     child,
 )
 from infra.model.names import FALLBACK_ORIGIN as FALLBACK_ORIGIN_CHILD
-from infra.model.settings import ALB_ORIGIN, CLOUD_RUN_ORIGIN
+from infra.model.settings import ALB_ORIGIN, CLOUD_RUN_ORIGIN, EXTERNAL_ORIGIN
 from infra.operations.import_editor import CustomersEditor
 from infra.operations.status import api_hostname
 
@@ -63,6 +63,8 @@ FALLBACK, WILDCARD = "fallback", "wildcard"
 EDGE_RECORD_LOOKUPS: dict[str, tuple[tuple[str, str, str], ...]] = {
     ALB_ORIGIN: ((EDGE_RECORDS[0], FALLBACK, "CNAME"),
                  (EDGE_RECORDS[1], WILDCARD, "CNAME")),
+    EXTERNAL_ORIGIN: ((EDGE_RECORDS[0], FALLBACK, "CNAME"),  # a CNAME to originHostname
+                      (EDGE_RECORDS[1], WILDCARD, "CNAME")),
     CLOUD_RUN_ORIGIN: ((EDGE_RECORDS[0], FALLBACK, "A"),
                        (child(EDGE, FALLBACK_IPV6_RECORD), FALLBACK, "AAAA"),
                        (EDGE_RECORDS[1], WILDCARD, "CNAME")),

@@ -76,7 +76,7 @@ def test_validate_applies_the_stack_rules(project, capsys, monkeypatch):
 def test_validate_unknown_stack_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.chdir(PROJECT_ROOT)
     assert main(["validate", "--stack", "prod"]) == 2
-    assert ("Pulumi.prod.yaml: no such stack file (stacks here: dev, gcp-example, shard-example-0, "
+    assert ("Pulumi.prod.yaml: no such stack file (stacks here: dev, external-example, gcp-example, shard-example-0, "
             "shard-example-1, shard-example-2, shard-example-core)") in capsys.readouterr().err
 
 

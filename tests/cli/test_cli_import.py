@@ -276,6 +276,19 @@ def test_each_origin_adopts_only_its_own_kind_of_fallback_record(project, cloudf
         ("edge-fallback", "A"), ("edge-fallback-ipv6", "AAAA"), ("edge-customer-wildcard", "CNAME")]
 
 
+def test_an_external_origin_stack_adopts_its_cname_fallback_record(project, cloudflare_api, capsys):
+    """`origin: external`: the fallback record is a CNAME (to originHostname), adopted like the ALB's."""
+    shutil.copy(PROJECT_ROOT / "Pulumi.external-example.yaml", project / "Pulumi.external-example.yaml")
+    hand_made_zone(cloudflare_api)
+    assert run_cli(capsys, "import", "--stack", "external-example").code == 0
+    document = json.loads((project / "Pulumi.external-example.import.json").read_text())
+    rendering = render(project, "external-example")
+    edge = next(r.urn for r in rendering.resources if r.type == "saas-domains:index:Edge")
+    declared = {r.name for r in rendering.of_type("cloudflare:index/dnsRecord:DnsRecord") if r.parent == edge}
+    adopted = {r["name"] for r in document["resources"] if r["type"] == "cloudflare:index/dnsRecord:DnsRecord"}
+    assert adopted == declared == {"edge-fallback", "edge-customer-wildcard"}
+
+
 @pytest.mark.parametrize("stack", ["shard-example-core", "shard-example-1"])
 def test_import_on_a_sharded_zone_is_refused_with_the_way_round(project, cloudflare_api, capsys, stack):
     """One import file adopts into one stack: in a sharded zone it would put every hostname in one place."""

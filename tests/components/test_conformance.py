@@ -105,6 +105,19 @@ def render_gcp_configuration(customers_path, auth, ssl_mode, zone_id) -> Renderi
     return render(PROJECT_ROOT, "gcp-example", config=config)
 
 
+# An origin of the team's own: only the Cloudflare side is declared.
+EXTERNAL_CONFIGURATIONS = [
+    pytest.param(auth, ssl_mode, zone_id, id=f"external-{auth}-ssl{ssl_mode}-{zone_id}")
+    for auth, ssl_mode, zone_id in itertools.product(ORIGIN_AUTH, (True, False), ZONE_IDS)
+]
+
+
+def render_external_configuration(customers_path, auth, ssl_mode, zone_id) -> Rendering:
+    """The example external-origin stack (Pulumi.external-example.yaml) with the chosen settings."""
+    return run_stack("external-example", customers_path, originAuth=auth, manageZoneSslMode=ssl_mode,
+                     zoneId=ZONE_IDS[zone_id], allowWildcards=True)
+
+
 # -- the program ------------------------------------------------------------------------------------
 
 
@@ -135,6 +148,16 @@ def test_every_cloud_run_configuration_conforms_to_the_provider_schemas_and_api_
     rendering = render_gcp_configuration(every_field_file, auth, ssl_mode, zone_id)
     assert len(rendering.of_type(api_rules.HOSTNAME)) == 6
     assert rendering.of_type(api_rules.GCP_HTTPS_PROXY_TYPE) and not rendering.of_type(api_rules.LB)
+    findings = check_rendering(rendering)
+    assert not findings, "\n".join(map(str, findings))
+
+
+@pytest.mark.parametrize(("auth", "ssl_mode", "zone_id"), EXTERNAL_CONFIGURATIONS)
+def test_every_external_origin_configuration_conforms_to_the_provider_schemas_and_api_rules(
+        every_field_file, auth, ssl_mode, zone_id):
+    rendering = render_external_configuration(every_field_file, auth, ssl_mode, zone_id)
+    assert len(rendering.of_type(api_rules.HOSTNAME)) == 6
+    assert not [r for r in rendering.resources if r.type.startswith(("aws:", "gcp:"))]
     findings = check_rendering(rendering)
     assert not findings, "\n".join(map(str, findings))
 

@@ -48,3 +48,11 @@ def test_a_stack_imports_only_the_sdk_of_its_origin(stack, imported, not_importe
     clouds = {sdk: sdk.removeprefix("pulumi_") + ":" for sdk in (imported, not_imported)}
     assert any(t.startswith(clouds[imported]) for t in result["types"])
     assert not [t for t in result["types"] if t.startswith(clouds[not_imported])]
+
+
+def test_an_external_origin_stack_imports_no_cloud_sdk():
+    result = render_in_a_fresh_interpreter("external-example")
+    assert result["sdks"] == []
+    assert not [t for t in result["types"] if t.startswith(("aws:", "gcp:")) or t.endswith(("Origin", "CloudRunOrigin"))
+                and t.startswith("saas-domains:")]
+    assert {t.split(":")[0] for t in result["types"]} == {"saas-domains", "cloudflare", "random", "pulumi-python"}

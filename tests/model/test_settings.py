@@ -63,8 +63,8 @@ def test_defaults_apply_when_only_the_zone_is_set():
             continue
         value = getattr(settings, _snake(setting.key))
         expected = setting.default
-        if setting.key in ("zoneId", "vpcId", "cloudRunService", "cloudRunRegion", "coreStack", "accountId",
-                           "alertWebhookUrl"):
+        if setting.key in ("zoneId", "vpcId", "cloudRunService", "cloudRunRegion", "originHostname", "coreStack",
+                           "accountId", "alertWebhookUrl"):
             expected = None
         if setting.type == "array":
             expected = tuple(expected)
@@ -154,7 +154,8 @@ def test_the_cloud_run_origin_needs_its_service_and_region():
         "saas-domains:cloudRunService": "app", "saas-domains:cloudRunRegion": "europe-west1"})
     assert (settings.origin, settings.cloud_run_service, settings.cloud_run_region) == (
         "gcp-cloud-run", "app", "europe-west1")
-    with pytest.raises(SettingsError, match="saas-domains:origin must be one of aws-alb, gcp-cloud-run, got 'azure'"):
+    with pytest.raises(SettingsError,
+                       match="saas-domains:origin must be one of aws-alb, gcp-cloud-run, external, got 'azure'"):
         settings_from_stack_config({"saas-domains:zone": "mailito.com", "saas-domains:origin": "azure"})
 
 
