@@ -1,0 +1,1 @@
+"""A stateful Cloudflare API emulator for tests, held to Cloudflare's OpenAPI spec (see server.py)."""
