@@ -178,6 +178,7 @@ class Report:
         if self.customers_line():
             lines.append(self.customers_line())
         lines += self.notes
+        lines += [style(f"warning: {note}", "yellow") for note in self.diff.provider_notes]
         rows = self.rows()
         if rows:
             colours = {"removed": "red", "added": "green", "changed": "yellow"}
@@ -200,6 +201,8 @@ class Report:
             lines += ["", f"> {note}"]
         if self.refusal:
             lines += ["", f"> **Removal guard:** {self.refusal}"]
+        for note in self.diff.provider_notes:
+            lines += ["", f"> **Provider:** {note}"]
         if rows:
             body = ["| Change | Hostname | Customer | Details |", "| --- | --- | --- | --- |"]
             body += [f"| {c} | `{h}` | `{cust}` | {details} |" for c, h, cust, details in rows]

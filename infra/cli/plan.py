@@ -15,6 +15,7 @@ from infra.cli import status_codes
 from infra.cli.project import add_project_arguments, find_project_dir
 from infra.cli.terminal import print_json, progress, style, table
 from infra.model import names
+from infra.model.provider_caveats import standing_caveat
 
 NOTE = ("This is a rendering of the program under Pulumi's mock engine with the stack's config, "
         "not a diff against deployed state: run `pulumi preview --diff` with credentials for that.")
@@ -86,10 +87,14 @@ def summarise(rendering: Any) -> dict[str, Any]:
     for hostname, item in sorted(instructions.items()):
         customers[item["customer"]].append({"hostname": hostname, "cname": item["cname"],
                                             "ownershipTxt": item["ownershipTxt"]})
+    extras = sorted(r.name for r in rendering.resources if r.type == names.CUSTOM_HOSTNAME_RESOURCE
+                    and (r.inputs.get("customOriginServer") or r.inputs.get("customMetadata")))
+    caveat = standing_caveat(extras)
     return {
         "stack": rendering.stack,
         "role": role_of(rendering.config),
         "note": NOTE,
+        "provider_notes": [caveat] if caveat else [],
         "outputs": {k: SECRET_SHOWN_AS if k in secret_outputs else v
                     for k, v in rendering.outputs.items() if k != "customerHostnames"},
         "components": ordered,
@@ -124,6 +129,8 @@ def print_text(summary: dict[str, Any]) -> None:
         print(f"Role shard {role['shard']} of {role['shards']} (0-based): only its share of the customer hostnames; "
               f"the zone id comes from the core stack {role['coreStack']} (answered offline).")
     print(style(summary["note"], "yellow"))
+    for note in summary.get("provider_notes", ()):
+        print(style(f"warning: {note}", "yellow"))
     print()
     for component in summary["components"]:
         resources = component["resources"]

@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from infra.model.customers import CustomerHostname, CustomersFile
+from infra.model.provider_caveats import Caveat, removal_caveats, revalidation_note
 from infra.model.removal_guard import RemovalGuard
 
 
@@ -58,6 +59,14 @@ class CustomersDiff:
     hostnames_after: int
     max_hostnames: int
     pricing: Pricing = field(default_factory=Pricing)
+    # Changes the provider does not carry out as the file says (infra/model/provider_caveats.py).
+    caveats: tuple[Caveat, ...] = ()
+
+    @property
+    def provider_notes(self) -> list[str]:
+        notes = [c.message for c in self.caveats]
+        revalidation = revalidation_note(len(self.changed))
+        return notes + [revalidation] if revalidation else notes
 
     @property
     def cloud_changes(self) -> int:
@@ -101,6 +110,8 @@ class CustomersDiff:
                 "included_hostnames": self.pricing.included_hostnames,
                 "monthly_price_per_hostname_usd": self.pricing.monthly_price_per_hostname,
             },
+            "provider_caveats": [c.to_json() for c in self.caveats],
+            "provider_notes": self.provider_notes,
         }
 
 
@@ -124,12 +135,13 @@ def diff_customers(before: CustomersFile, after: CustomersFile, *, max_hostnames
 
     added = tuple(HostnameChange(h, new[h].customer_id) for h in sorted(new.keys() - old.keys()))
     removed = tuple(HostnameChange(h, old[h].customer_id) for h in sorted(old.keys() - new.keys()))
-    changed, moved = [], []
+    changed, moved, caveats = [], [], []
     for hostname in sorted(old.keys() & new.keys()):
         was, now = old[hostname], new[hostname]
         fields = _changed_fields(was, now)
         if fields:
             changed.append(HostnameChange(hostname, now.customer_id, fields=fields))
+            caveats += removal_caveats(was, now)
         if was.customer_id != now.customer_id:
             moved.append(HostnameChange(hostname, now.customer_id, previous_customer=was.customer_id,
                                         renamed=renames.get(was.customer_id) == now.customer_id))
@@ -141,7 +153,7 @@ def diff_customers(before: CustomersFile, after: CustomersFile, *, max_hostnames
         customers_removed=tuple(sorted(old_ids - new_ids - renamed_old)),
         customers_renamed=tuple(sorted(renames.items())),
         hostnames_before=len(old), hostnames_after=len(new), max_hostnames=max_hostnames,
-        pricing=pricing or Pricing(),
+        pricing=pricing or Pricing(), caveats=tuple(caveats),
     )
 
 

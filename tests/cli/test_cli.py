@@ -127,6 +127,18 @@ def test_plan_of_a_broken_file_exits_1_with_the_errors_and_declares_nothing(proj
     assert "Traceback" not in result.stderr
 
 
+def test_plan_warns_that_removing_origin_or_metadata_later_will_not_reach_cloudflare(project):
+    (project / "customers.yaml").write_text("customers:\n  - id: mkdev\n    hostnames: [mail.mkdev.me]\n"
+                                            "    origin: eu.mailito.com\n")
+    result = cli("plan", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert ("warning: 1 hostname sets origin or metadata (mail.mkdev.me): removing either from the customers "
+            "file later will not reach Cloudflare") in result.stdout
+    assert json.loads(cli("plan", "--json", cwd=project).stdout)["provider_notes"] == [
+        line.removeprefix("warning: ") for line in result.stdout.splitlines() if line.startswith("warning: ")]
+    assert json.loads(cli("plan", "--json").stdout)["provider_notes"] == []  # the example sets neither
+
+
 def test_console_script_is_installed():
     script = Path(sys.executable).with_name("saas-domains")
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True)

@@ -15,7 +15,7 @@ from tests.engine.real_pulumi import RealPulumi, toolchain_bin
 def engine_bin():
     found = toolchain_bin(PROJECT_ROOT)
     if found is None:
-        pytest.skip("the real Pulumi toolchain is not built here: run tools/engine/build (cold: about 20 minutes "
+        pytest.skip("the real Pulumi toolchain is not built here: run tools/engine/build (cold: about 7 minutes "
                     "on 2 cores; .ci/run builds it or reuses its cache)")
     return found
 

@@ -405,3 +405,54 @@ def test_ci_refuses_a_core_whose_shard_files_are_missing(repo):
     result = subprocess.run([sys.executable, "-m", "infra", "stacks", "core"], cwd=repo,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no stack file for shard(s) 1" in result.stderr
+
+
+# --- what the provider does not carry out as the file says (infra/model/provider_caveats.py) ---------------
+
+WITH_EXTRAS = """\
+customers:
+  - id: mkdev
+    hostnames: [mail.mkdev.me]
+    origin: eu.mailito.com
+    metadata: {plan: gold}
+  - id: acme
+    hostnames: [mail.acme-corp.com]
+    origin: us.mailito.com
+"""
+
+
+def test_removing_origin_or_metadata_is_flagged_because_the_provider_never_sends_it():
+    after = WITH_EXTRAS.replace("    origin: eu.mailito.com\n    metadata: {plan: gold}\n", "").replace(
+        "origin: us.mailito.com", "origin: eu.mailito.com")
+    diff = diff_customers(parse(WITH_EXTRAS), parse(after), max_hostnames=100)
+    assert [(c.hostname, c.field) for c in diff.caveats] == [("mail.mkdev.me", "origin"), ("mail.mkdev.me", "metadata")]
+    origin = diff.caveats[0].message
+    assert "removing origin from mail.mkdev.me will not reach Cloudflare" in origin
+    assert "keeps going to eu.mailito.com" in origin and "then `pulumi refresh`" in origin
+    assert "internal/services/custom_hostname/model.go" in origin
+    # a changed origin (acme) is sent; every update re-sends ssl, which restarts validation
+    assert diff.provider_notes[-1].startswith("2 hostnames will be updated: pulumi-cloudflare 6.23.1")
+    assert "restart domain control validation" in diff.provider_notes[-1]
+
+
+def test_no_caveat_for_a_change_the_provider_carries_out_or_for_no_change():
+    diff = diff_customers(parse(WITH_EXTRAS), parse(WITH_EXTRAS), max_hostnames=100)
+    assert diff.caveats == () and diff.provider_notes == []
+    removed_hostname = diff_customers(parse(WITH_EXTRAS), parse(WITH_EXTRAS.replace(
+        "  - id: acme\n    hostnames: [mail.acme-corp.com]\n    origin: us.mailito.com\n", "")), max_hostnames=100)
+    assert removed_hostname.caveats == () and removed_hostname.provider_notes == []
+
+
+def test_the_command_warns_in_every_format(repo):
+    (repo / "customers.yaml").write_text(WITH_EXTRAS)
+    git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run([*git, "commit", "-qam", "extras"], cwd=repo, check=True)
+    (repo / "customers.yaml").write_text(WITH_EXTRAS.replace("    origin: us.mailito.com\n", ""))
+    text = diff_cli(repo)
+    assert text.returncode == 0, text.stderr
+    assert "warning: removing origin from mail.acme-corp.com will not reach Cloudflare" in text.stdout
+    markdown = diff_cli(repo, "--format", "markdown").stdout
+    assert "> **Provider:** removing origin from mail.acme-corp.com will not reach Cloudflare" in markdown
+    report = json.loads(diff_cli(repo, "--format", "json").stdout)
+    assert [c["field"] for c in report["provider_caveats"]] == ["origin"]
+    assert len(report["provider_notes"]) == 2
