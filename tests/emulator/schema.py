@@ -54,8 +54,10 @@ def _check(spec: Spec, value: Any, schema: dict, where: str, request: bool, stri
         yield from _check(spec, value, spec.resolve(part), where, request, strict)
     for keyword in ("anyOf", "oneOf"):
         branches = [spec.resolve(b) for b in schema.get(keyword, [])]
-        if branches and not any(not list(_check(spec, value, b, where, request, False)) for b in branches):
-            yield f"{where}: matches none of the {keyword} branches"
+        outcomes = [list(_check(spec, value, b, where, request, False)) for b in branches]
+        if outcomes and all(outcomes):
+            closest = min(outcomes, key=len)
+            yield f"{where}: matches none of the {keyword} branches (the closest: {'; '.join(closest[:3])})"
     if not _type_ok(value, schema.get("type")):
         yield f"{where}: must be {schema.get('type')}"
         return
