@@ -176,6 +176,7 @@ class Response:
     body: Any  # JSON, or None for no content
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (a slow-answer fault)
+    bare: bool = False  # no envelope: the spec's answer to a custom hostname DELETE is just {"id"}
 
 
 @dataclass
@@ -266,6 +267,10 @@ class Emulator:
         self.fallback_deletion_seconds = fallback_deletion_seconds
         self.hostname_expiry = hostname_expiry
         self.webhook_tests = webhook_tests
+        self._defaults = {"tokens": set(tokens), "rate_limit": rate_limit, "rate_window": rate_window,
+                          "fallback_deletion_gets": fallback_deletion_gets,
+                          "fallback_deletion_seconds": fallback_deletion_seconds,
+                          "hostname_expiry": hostname_expiry, "webhook_tests": webhook_tests}
         self.faults: list[Fault] = []
         self.log: list[Exchange] = []
         self.deliveries: list[dict] = []  # webhook test messages sent (or not) by the emulator
@@ -291,8 +296,11 @@ class Emulator:
             self.add_zone(ZONE_NAME, ZONE_ID)
 
     def reset(self) -> None:
-        """State back to one empty zone; log, faults, deliveries and rate counters emptied."""
+        """State back to one empty zone, options to those it was made with; log, faults, deliveries and
+        rate counters emptied."""
         with self.lock:
+            for key, value in self._defaults.items():
+                setattr(self, key, set(value) if key == "tokens" else value)
             self.reset_state()
             self.faults.clear()
             self.log.clear()
@@ -428,6 +436,7 @@ class Emulator:
             self.log.append(entry)
             response = self._answer(request, body, parse_error, fault, entry)
             entry.status, entry.response = response.status, response.body
+            entry.violations.extend(_envelope_problems(response))
         return response
 
     def _answer(self, request: Request, body: Any, parse_error: str | None, fault: Fault | None,
@@ -702,7 +711,7 @@ class Emulator:
                 return envelope(self._public(self.edit_hostname(item, body)))
             if method == "DELETE":
                 del self.hostnames[zone_id][item["id"]]
-                return {"id": item["id"]}  # the spec's answer for this DELETE is just the id
+                return Response(200, {"id": item["id"]}, bare=True)
         raise no_route(request.path)
 
     def create_hostname(self, zone_id: str, body: dict) -> dict:
@@ -1089,6 +1098,28 @@ class Emulator:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+
+def _envelope_problems(response: Response) -> list[dict]:
+    """The emulator's own answers checked in process: Cloudflare's envelope, whatever Prism says."""
+    if response.status == 204:
+        return [] if response.body is None else [_problem("a 204 answer has a body")]
+    if response.bare:
+        return []
+    body = response.body
+    if not isinstance(body, dict):
+        return [_problem("the answer is not a JSON object")]
+    missing = [k for k in ("success", "errors", "messages") if k not in body]
+    problems = [_problem(f"the envelope lacks {', '.join(missing)}")] if missing else []
+    if body.get("success") is not (response.status < 400):
+        problems.append(_problem(f"success is {body.get('success')!r} with HTTP {response.status}"))
+    if response.status >= 400 and not body.get("errors"):
+        problems.append(_problem("an error answer without errors"))
+    return problems
+
+
+def _problem(message: str) -> dict:
+    return {"location": ["response", "envelope"], "severity": "Error", "code": "emulator", "message": message}
 
 
 def _parse_json(raw: bytes) -> tuple[Any, str | None]:

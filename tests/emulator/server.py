@@ -364,6 +364,18 @@ def violations(log: list[Exchange], *, severity: str = "Error") -> list[str]:
             for e in list(log) for v in e.violations if v.get("severity", "Error") == severity]
 
 
+class SpecViolations(AssertionError):
+    """Requests or answers that Cloudflare's OpenAPI spec does not allow."""
+
+
+def assert_no_violations(cf: CloudflareEmulator) -> None:
+    """The collector: raise SpecViolations naming every violation in the emulator's log."""
+    found = cf.violations()
+    if found:
+        raise SpecViolations(f"{len(found)} request(s) or answer(s) break Cloudflare's OpenAPI spec (Prism's log: "
+                             f"{cf.logs}):\n" + "\n".join(f"  {line}" for line in found[:40]))
+
+
 # -- Prism --------------------------------------------------------------------------------------------
 
 
