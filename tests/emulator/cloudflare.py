@@ -622,14 +622,15 @@ class Emulator:
         record.update({
             "name": name, "type": kind, "content": content.rstrip(".") if kind == "CNAME" else content,
             "proxiable": kind in ("A", "AAAA", "CNAME"), "proxied": proxied, "ttl": ttl,
-            # The spec requires `comment` (a string, not nullable) and `data` in every record it answers.
-            "settings": merged.get("settings") or {}, "meta": {}, "comment": comment or "", "data": {},
+            # As Cloudflare answers: `comment` null when there is none, `data` only for records that have
+            # it. The spec's record schema requires both (see Hops.tolerated in server.py).
+            "settings": merged.get("settings") or {}, "meta": {}, "comment": comment or None,
             "tags": list(merged.get("tags") or []),
         })
         for optional in ("priority", "data"):
             if merged.get(optional):
                 record[optional] = merged[optional]
-            elif optional == "priority":
+            else:
                 record.pop(optional, None)
         if comment != previous_comment and comment:
             record["comment_modified_on"] = self.clock.iso()

@@ -23,7 +23,7 @@ import pytest
 
 from infra.components.fallback_origin_waiter import wait_until_released
 from infra.operations.cloudflare_api import CloudflareApi
-from tests.emulator.cloudflare import ACCOUNT_ID, PROVIDER_V4_DUPLICATE_RULESET, TOKEN, ZONE_ID
+from tests.emulator.cloudflare import ACCOUNT_ID, PROVIDER_V4_DUPLICATE_RULESET, TOKEN, ZONE_ID, Exchange
 from tests.emulator.remote import emulator_process
 from tests.emulator.server import CloudflareEmulator, SpecViolations, assert_no_violations
 from tests.fakes.loopback import json_handler, loopback_server
@@ -232,7 +232,7 @@ def test_dns_put_replaces_the_record_patch_merges_and_names_conflict_as_cloudfla
     cloudflare_client.dns.records.update(record.id, zone_id=ZONE_ID, name="app.mailito.com", type="A",
                                          content="192.0.2.11", ttl=1, proxied=True)
     held = cloudflare_emulator.records()[0]
-    assert (held["content"], held["proxied"], held["comment"]) == ("192.0.2.11", True, "")  # PUT: comment gone
+    assert (held["content"], held["proxied"], held["comment"]) == ("192.0.2.11", True, None)  # PUT: comment gone
     with pytest.raises(cloudflare.BadRequestError) as caught:
         cloudflare_client.dns.records.create(zone_id=ZONE_ID, name="app.mailito.com", type="CNAME",
                                              content="elsewhere.mailito.com", ttl=1)
@@ -242,6 +242,21 @@ def test_dns_put_replaces_the_record_patch_merges_and_names_conflict_as_cloudfla
     assert cloudflare_client.dns.records.list(zone_id=ZONE_ID, type="CNAME").result == []
     assert [r["id"] for r in CloudflareApi.from_environment().dns_records(ZONE_ID, "app.mailito.com", "A")] == [
         record.id]
+
+
+def test_prism_s_reports_on_records_are_tolerated_only_when_the_record_passes_the_in_process_check(
+        cloudflare_emulator, cloudflare_client):
+    record = cloudflare_client.dns.records.create(zone_id=ZONE_ID, name="app", type="A", content="192.0.2.10", ttl=1)
+    [post] = cloudflare_emulator.calls("POST")
+    assert {t["location"][-1] for t in post.tolerated} >= {"comment"}  # null, as Cloudflare answers it
+    path = f"/zones/{ZONE_ID}/dns_records/{record.id}"
+    report = {"location": ["response", "body", "result"], "severity": "Error", "message": "required 'data'"}
+    good = Exchange("x", 0, "GET", path, {}, None, TOKEN, status=200, response=post.response)
+    assert cloudflare_emulator.hops.tolerated("GET", path, report, good) is not None
+    broken = json.loads(json.dumps(post.response))
+    broken["result"]["ttl"] = "automatic"  # a real defect: not excused
+    bad = Exchange("y", 0, "GET", path, {}, None, TOKEN, status=200, response=broken)
+    assert cloudflare_emulator.hops.tolerated("GET", path, report, bad) is None
 
 
 # -- rulesets ---------------------------------------------------------------------------------------------
