@@ -14,6 +14,7 @@ those ranges; anyone could point a zone of their own at the ALB. Two ways to pro
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -30,6 +31,11 @@ HEADER_NAME = "X-Saas-Domains-Origin-Auth"
 SECRET_LENGTH = 48  # ALB header conditions take up to 128 characters and treat * and ? as wildcards
 CERT_VALIDITY_HOURS = 24 * 365 * 5
 CERT_RENEWAL_HOURS = 24 * 90  # `pulumi up` within the last 90 days renews it
+
+
+def trust_store_key(ca_certificate_pem: str) -> str:
+    """The S3 key of the ALB trust store's CA bundle, named by the bundle's SHA-256."""
+    return f"origin-pull-ca-{hashlib.sha256(ca_certificate_pem.encode()).hexdigest()[:16]}.pem"
 
 
 def secret_header_expression(zone: str, fallback_hostname: str) -> str:
@@ -130,8 +136,12 @@ class OriginAuth(pulumi.ComponentResource):
         aws.s3.BucketPublicAccessBlock(
             f"{name}-trust-store", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+        # The key names the CA by its digest: terraform-provider-aws (internal/service/elbv2/trust_store.go)
+        # modifies a trust store only when its bucket, key or object version change, so a renewed CA written
+        # to the same key would never reach the ALB. A new key replaces the object and updates the store.
+        key = pulumi.Output.from_input(ca_cert_pem).apply(trust_store_key)
         bundle = aws.s3.BucketObjectv2(
-            f"{name}-trust-store-ca", bucket=bucket.id, key="origin-pull-ca.pem", content=ca_cert_pem,
+            f"{name}-trust-store-ca", bucket=bucket.id, key=key, content=ca_cert_pem,
             content_type="application/x-pem-file", opts=child)
         trust_store = aws.lb.TrustStore(
             f"{name}-trust-store", ca_certificates_bundle_s3_bucket=bucket.id,
