@@ -428,7 +428,7 @@ class Emulator:
 
     def handle(self, request: Request, fault: Fault | None = None) -> Response:
         """One request: authenticate, rate-limit, check the body, route; logged with its answer."""
-        body, parse_error = _parse_json(request.raw)
+        body, parse_error = parse_json(request.raw)
         entry = Exchange(request.request_id or new_id(), self.clock.now(), request.method, request.path,
                          request.query, body if parse_error is None else request.raw.decode(errors="replace"),
                          request.token, fault=fault.action if fault else None)
@@ -532,7 +532,7 @@ class Emulator:
         if head == "rulesets":
             return self._rulesets_route(request, zone_id, rest[1:], body)
         if head == "origin_tls_client_auth":
-            return self._aop_route(zone_id, rest[1:], method, body)
+            return self._aop_route(request, zone_id, rest[1:], body)
         raise no_route(request.path)
 
     # -- zones --------------------------------------------------------------------------------------
@@ -551,23 +551,26 @@ class Emulator:
     # -- DNS records ----------------------------------------------------------------------------------
 
     def _records_route(self, request: Request, zone_id: str, rest: list[str], body: Any) -> Any:
-        method = request.method
-        if not rest:
-            if method == "GET":
-                return self.list_records(zone_id, request)
-            if method == "POST":
-                return envelope(self._public(self.create_record(zone_id, body)))
-        elif len(rest) == 1:
-            record = self.records[zone_id].get(rest[0])
-            if record is None:
-                raise not_found(81044, "Record does not exist.")
-            if method == "GET":
-                return envelope(self._public(record))
-            if method in ("PUT", "PATCH"):
-                return envelope(self._public(self.update_record(zone_id, record, body, replace=method == "PUT")))
-            if method == "DELETE":
-                self.delete_record(zone_id, record)
-                return envelope({"id": record["id"]})
+        return self._collection(request, rest, self.records[zone_id], not_found(81044, "Record does not exist."), {
+            "GET": lambda: self.list_records(zone_id, request),
+            "POST": lambda: envelope(self._public(self.create_record(zone_id, body))),
+        }, {
+            "GET": lambda record: envelope(self._public(record)),
+            "PUT": lambda record: envelope(self._public(self.update_record(zone_id, record, body, replace=True))),
+            "PATCH": lambda record: envelope(self._public(self.update_record(zone_id, record, body, replace=False))),
+            "DELETE": lambda record: self.delete_record(zone_id, record),
+        })
+
+    def _collection(self, request: Request, rest: list[str], items: dict[str, dict], missing: ApiError,
+                    on_collection: dict[str, Callable[[], Any]], on_item: dict[str, Callable[[dict], Any]]) -> Any:
+        """/things (GET, POST) and /things/{id} (GET, PUT, PATCH, DELETE): who answers which method."""
+        if not rest and request.method in on_collection:
+            return on_collection[request.method]()
+        if len(rest) == 1 and request.method in on_item:
+            item = items.get(rest[0])
+            if item is None:
+                raise missing
+            return on_item[request.method](item)
         raise no_route(request.path)
 
     def _fqdn(self, zone_id: str, name: str) -> str:
@@ -649,13 +652,14 @@ class Emulator:
                                            "details, refer to <https://developers.cloudflare.com/dns/manage-dns-"
                                            "records/troubleshooting/records-with-same-name/>.")
 
-    def delete_record(self, zone_id: str, record: dict) -> None:
+    def delete_record(self, zone_id: str, record: dict) -> dict:
         fallback = self._fallback_now(zone_id)
         if fallback is not None and record["type"] in ("A", "AAAA", "CNAME") and fallback["origin"] == record["name"]:
             raise ApiError(400, 1039, f"The DNS record {record['name']} is the custom hostname fallback origin of "
                                       f"this zone ({fallback['status']}); delete the fallback origin and wait until "
                                       "it is gone before deleting its DNS record.")
         del self.records[zone_id][record["id"]]
+        return envelope({"id": record["id"]})
 
     def list_records(self, zone_id: str, request: Request) -> dict:
         records = sorted(self.records[zone_id].values(), key=lambda r: (r["type"], r["name"]))
@@ -694,26 +698,18 @@ class Emulator:
     # -- custom hostnames -------------------------------------------------------------------------------
 
     def _hostnames_route(self, request: Request, zone_id: str, rest: list[str], body: Any) -> Any:
-        method = request.method
         if rest == ["fallback_origin"]:
-            return self._fallback_route(zone_id, method, body)
-        if not rest:
-            if method == "GET":
-                return self.list_hostnames(zone_id, request)
-            if method == "POST":
-                return envelope(self._public(self.create_hostname(zone_id, body)))
-        elif len(rest) == 1:
-            item = self.hostnames[zone_id].get(rest[0])
-            if item is None:
-                raise not_found(1436, "The custom hostname was not found.")
-            if method == "GET":
-                return envelope(self._public(item))
-            if method == "PATCH":
-                return envelope(self._public(self.edit_hostname(item, body)))
-            if method == "DELETE":
-                del self.hostnames[zone_id][item["id"]]
-                return Response(200, {"id": item["id"]}, bare=True)
-        raise no_route(request.path)
+            return self._fallback_route(zone_id, request.method, body)
+        items = self.hostnames[zone_id]
+        return self._collection(request, rest, items, not_found(1436, "The custom hostname was not found."), {
+            "GET": lambda: self.list_hostnames(zone_id, request),
+            "POST": lambda: envelope(self._public(self.create_hostname(zone_id, body))),
+        }, {
+            "GET": lambda item: envelope(self._public(item)),
+            "PATCH": lambda item: envelope(self._public(self.edit_hostname(item, body))),
+            # The spec's answer to this DELETE is the id alone, without the envelope.
+            "DELETE": lambda item: Response(200, {"id": items.pop(item["id"])["id"]}, bare=True),
+        })
 
     def create_hostname(self, zone_id: str, body: dict) -> dict:
         hostname = str(body.get("hostname") or "")
@@ -962,85 +958,67 @@ class Emulator:
 
     # -- Authenticated Origin Pulls --------------------------------------------------------------------
 
-    def _aop_route(self, zone_id: str, rest: list[str], method: str, body: Any) -> Any:
-        certificates = self.aop_certificates[zone_id]
+    def _aop_route(self, request: Request, zone_id: str, rest: list[str], body: Any) -> Any:
         if rest == ["settings"]:
-            if method == "PUT":
+            if request.method == "PUT":
                 self.aop_settings[zone_id] = {"enabled": bool(body["enabled"])}
             return envelope(dict(self.aop_settings[zone_id]))
-        if not rest:
-            if method == "GET":
-                return envelope(list(certificates.values()))
-            if method == "POST":
-                certificate, key = str(body.get("certificate", "")), str(body.get("private_key", ""))
-                if "BEGIN CERTIFICATE" not in certificate or "PRIVATE KEY" not in key:
-                    raise ApiError(400, 1402, "The certificate or private key is not a valid PEM block.")
-                item = {"id": new_id(), "certificate": certificate, "issuer": "", "signature": "",
-                        "status": "active", "uploaded_on": self.clock.iso(),
-                        "expires_on": datetime.fromtimestamp(self.clock.now() + 365 * 86400, UTC).strftime(
-                            "%Y-%m-%dT%H:%M:%SZ"), "enabled": False}
-                certificates[item["id"]] = item
-                return envelope(item)
-        elif len(rest) == 1:
-            item = certificates.get(rest[0])
-            if item is None:
-                raise not_found(1400, "Certificate not found.")
-            if method == "GET":
-                return envelope(item)
-            if method == "DELETE":
-                del certificates[item["id"]]
-                return envelope({**item, "status": "pending_deletion"})
-        raise no_route(f"/zones/{zone_id}/origin_tls_client_auth/" + "/".join(rest))
+        certificates = self.aop_certificates[zone_id]
+        return self._collection(request, rest, certificates, not_found(1400, "Certificate not found."), {
+            "GET": lambda: envelope(list(certificates.values())),
+            "POST": lambda: envelope(self._upload_certificate(zone_id, body)),
+        }, {
+            "GET": envelope,
+            "DELETE": lambda item: envelope({**certificates.pop(item["id"]), "status": "pending_deletion"}),
+        })
+
+    def _upload_certificate(self, zone_id: str, body: dict) -> dict:
+        certificate, key = str(body.get("certificate", "")), str(body.get("private_key", ""))
+        if "BEGIN CERTIFICATE" not in certificate or "PRIVATE KEY" not in key:
+            raise ApiError(400, 1402, "The certificate or private key is not a valid PEM block.")
+        expires = datetime.fromtimestamp(self.clock.now() + 365 * 86400, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        item = {"id": new_id(), "certificate": certificate, "issuer": "", "signature": "", "status": "active",
+                "uploaded_on": self.clock.iso(), "expires_on": expires, "enabled": False}
+        self.aop_certificates[zone_id][item["id"]] = item
+        return item
 
     # -- notifications ---------------------------------------------------------------------------------
 
     def _alerting_route(self, request: Request, account_id: str, rest: list[str], body: Any) -> Any:
-        method = request.method
+        policies, webhooks = self.policies[account_id], self.webhooks[account_id]
         if rest[:1] == ["policies"]:
-            policies = self.policies[account_id]
-            if len(rest) == 1:
-                if method == "GET":
-                    return envelope(list(policies.values()))
-                if method == "POST":
-                    policy = self._policy(account_id, body, new_id(), self.clock.iso())
-                    policies[policy["id"]] = policy
-                    return envelope({"id": policy["id"]})
-            elif len(rest) == 2:
-                policy = policies.get(rest[1])
-                if policy is None:
-                    raise not_found(17003, "Policy not found.")
-                if method == "GET":
-                    return envelope(policy)
-                if method == "PUT":
-                    policies[policy["id"]] = self._policy(account_id, body, policy["id"], policy["created"])
-                    return envelope({"id": policy["id"]})
-                if method == "DELETE":
-                    del policies[policy["id"]]
-                    return envelope(None)
+            return self._collection(request, rest[1:], policies, not_found(17003, "Policy not found."), {
+                "GET": lambda: envelope(list(policies.values())),
+                "POST": lambda: self._store_policy(account_id, body, new_id(), self.clock.iso()),
+            }, {
+                "GET": envelope,
+                "PUT": lambda policy: self._store_policy(account_id, body, policy["id"], policy["created"]),
+                "DELETE": lambda policy: envelope(policies.pop(policy["id"]) and None),
+            })
         if rest[:2] == ["destinations", "webhooks"]:
-            webhooks = self.webhooks[account_id]
-            if len(rest) == 2:
-                if method == "GET":
-                    return envelope([self._webhook_public(w) for w in webhooks.values()])
-                if method == "POST":
-                    webhook = self._webhook(body, new_id(), self.clock.iso())
-                    webhooks[webhook["id"]] = webhook
-                    return Response(201, envelope({"id": webhook["id"]}))
-            elif len(rest) == 3:
-                webhook = webhooks.get(rest[2])
-                if webhook is None:
-                    raise not_found(17003, "Webhook not found.")
-                if method == "GET":
-                    return envelope(self._webhook_public(webhook))
-                if method == "PUT":
-                    webhooks[webhook["id"]] = self._webhook(body, webhook["id"], webhook["created_at"])
-                    return envelope({"id": webhook["id"]})
-                if method == "DELETE":
-                    if any(webhook["id"] in _webhook_ids(p) for p in self.policies[account_id].values()):
-                        raise ApiError(400, 17103, "The webhook is used by a notification policy.")
-                    del webhooks[webhook["id"]]
-                    return envelope(None)
+            return self._collection(request, rest[2:], webhooks, not_found(17003, "Webhook not found."), {
+                "GET": lambda: envelope([self._webhook_public(w) for w in webhooks.values()]),
+                "POST": lambda: Response(201, self._store_webhook(account_id, body, new_id(), self.clock.iso())),
+            }, {
+                "GET": lambda webhook: envelope(self._webhook_public(webhook)),
+                "PUT": lambda webhook: self._store_webhook(account_id, body, webhook["id"], webhook["created_at"]),
+                "DELETE": lambda webhook: self._delete_webhook(account_id, webhook),
+            })
         raise no_route(request.path)
+
+    def _store_policy(self, account_id: str, body: dict, policy_id: str, created: str) -> dict:
+        self.policies[account_id][policy_id] = self._policy(account_id, body, policy_id, created)
+        return envelope({"id": policy_id})
+
+    def _store_webhook(self, account_id: str, body: dict, webhook_id: str, created_at: str) -> dict:
+        self.webhooks[account_id][webhook_id] = self._webhook(body, webhook_id, created_at)
+        return envelope({"id": webhook_id})
+
+    def _delete_webhook(self, account_id: str, webhook: dict) -> dict:
+        if any(webhook["id"] in _webhook_ids(p) for p in self.policies[account_id].values()):
+            raise ApiError(400, 17103, "The webhook is used by a notification policy.")
+        del self.webhooks[account_id][webhook["id"]]
+        return envelope(None)
 
     def _policy(self, account_id: str, body: dict, policy_id: str, created: str) -> dict:
         for index, hook in enumerate((body.get("mechanisms") or {}).get("webhooks") or []):
@@ -1123,7 +1101,7 @@ def _problem(message: str) -> dict:
     return {"location": ["response", "envelope"], "severity": "Error", "code": "emulator", "message": message}
 
 
-def _parse_json(raw: bytes) -> tuple[Any, str | None]:
+def parse_json(raw: bytes) -> tuple[Any, str | None]:
     if not raw.strip():
         return None, None
     try:

@@ -1,29 +1,35 @@
 """The Cloudflare emulator on loopback, behind Prism validating every request and answer against the spec.
 
-    client (SDK, Pulumi provider) -> front door -> Prism proxy (--errors) -> emulator -> state
+    client (SDK, Pulumi provider) -> front door -> Prism proxy -> emulator -> state
 
 - the **emulator** (cloudflare.py) answers like Cloudflare and keeps the state and the request log;
 - **Prism** (`@stainless-api/prism-cli` 5.15, the contract tests' install: tests/contract/mock_api.py),
-  `prism proxy tests/contract/cloudflare-openapi-subset.json <emulator> --errors`, validates each
-  request before forwarding it and each answer before returning it. With `--errors` a request the
-  spec does not allow never reaches the emulator (Prism answers 422, or 401 without credentials, or
-  404 for an operation the spec does not have), and an answer breaking the spec becomes a 500; in
-  every case it names the violations in its `sl-violations` header;
+  `prism proxy tests/contract/cloudflare-openapi-subset.json <emulator>`, validates each request
+  and each answer and names every violation in its `sl-violations` header (an operation the spec
+  does not have is its warning "Selected route not found", counted here as a violation).
+  Not with `--errors`, under which Prism answers an invalid request itself (422/401) instead of
+  forwarding it: the spec subset holds two defects that would then stop the provider cold, a rule
+  of a ruleset "requiring" its readOnly `version` and `last_updated` (so every ruleset create
+  fails) and GET /ips declaring `security: [{}]` (Prism refuses the token every Cloudflare SDK
+  sends). Without `--errors` those reports are judged again in process (Hops.tolerated) and the
+  emulator itself refuses what Cloudflare refuses (schema.py: types, enums, required fields);
 - the **front door** (the address clients get, `base_url`) reads that header into the request log,
-  counts Prism's own refusals as violations, applies the transport faults that only the hop the
-  client talks to can apply (closing the connection before forwarding, or after the emulator
-  committed and answered), and serves the admin endpoints, which Prism never sees:
+  applies the transport faults that only the hop the client talks to can apply (closing the
+  connection before forwarding, or after the emulator committed and answered), and serves the
+  admin endpoints, which Prism never sees:
 
     GET  /__emulator/state | /__emulator/log | /__emulator/violations | /__emulator/deliveries
     POST /__emulator/faults {method, path, action, nth, times, status, retry_after, delay}; DELETE clears
     POST /__emulator/reset | /__emulator/seed {zones, dns_records, custom_hostnames, rulesets, ...}
     POST /__emulator/config {rate_limit, rate_window, fallback_deletion_gets, fallback_deletion_seconds,
-                              hostname_expiry, tokens}
+                              hostname_expiry, webhook_tests, tokens}
     POST /__emulator/clock {advance: seconds} | /__emulator/expire {zone_id, hostname_id}
 
-In a test: `with CloudflareEmulator() as cf:` (or the fixtures in fixtures.py). As a process, for a
-Pulumi provider in another process: `python -m tests.emulator.server --port N --seed-file F` prints
-`CLOUDFLARE_BASE_URL=http://127.0.0.1:N` once it serves, and stops on SIGTERM or SIGINT.
+A test fails on any violation left in the log (fixtures.py, `assert_no_violations`). In a test:
+`with CloudflareEmulator() as cf:` (or the fixtures). As a process, for a Pulumi provider in another
+process: `python -m tests.emulator.server --port N --seed-file F` prints
+`CLOUDFLARE_BASE_URL=http://127.0.0.1:N` once it serves, and stops on SIGTERM or SIGINT (remote.py
+starts it and reads it over the admin endpoints).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from tests.emulator.cloudflare import (
     Request,
     Response,
     new_id,
+    parse_json,
 )
 from tests.fakes.loopback import loopback_server
 
@@ -329,12 +336,9 @@ def configure(emulator: Emulator, **options: Any) -> None:
 
 
 def _parsed(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode(errors="replace")
+    """A JSON body, or its text when it is not JSON (None when empty)."""
+    body, error = parse_json(raw)
+    return raw.decode(errors="replace") if error else body
 
 
 def _violations(headers: dict[str, str], body: bytes) -> list[dict]:
