@@ -272,6 +272,7 @@ class Emulator:
                           "fallback_deletion_seconds": fallback_deletion_seconds,
                           "hostname_expiry": hostname_expiry, "webhook_tests": webhook_tests}
         self.faults: list[Fault] = []
+        self.generation = 0
         self.log: list[Exchange] = []
         self.deliveries: list[dict] = []  # webhook test messages sent (or not) by the emulator
         self._hits: dict[str, deque] = {}
@@ -299,6 +300,7 @@ class Emulator:
         """State back to one empty zone, options to those it was made with; log, faults, deliveries and
         rate counters emptied."""
         with self.lock:
+            self.generation += 1  # what a request still under way when the test ended must not log into
             for key, value in self._defaults.items():
                 setattr(self, key, set(value) if key == "tokens" else value)
             self.reset_state()

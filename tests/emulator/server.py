@@ -157,7 +157,7 @@ class Hops:
         path, query = _split(target)
         if path.startswith(ADMIN):
             return self.admin(method, path[len(ADMIN):], raw)
-        request_id = new_id()
+        request_id, generation = new_id(), self.emulator.generation
         fault = self.emulator.fault_for(method, path)
         if fault is not None and fault.action == "drop_before":
             self._note(request_id, method, path, query, raw, headers, status=None, served_by="nobody",
@@ -171,6 +171,8 @@ class Hops:
         status, answer_headers, body = self._forward(method, target, forwarded, raw)
         with self.lock:
             self.pending.pop(request_id, None)
+        if generation != self.emulator.generation:  # the emulator was reset meanwhile: another test's log
+            return Outcome(status, body, {k: v for k, v in answer_headers.items() if k.lower() not in _NOT_RETURNED})
         entry = self._entry(request_id)
         if entry is None:  # Prism answered by itself (it failed), or the emulator's hop did
             entry = self._note(request_id, method, path, query, raw, headers, status=status, served_by="prism")
