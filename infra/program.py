@@ -186,12 +186,14 @@ def declare_alerts(settings: StackSettings) -> None:
     checked (https, a host) by settings_from before anything was declared.
     """
     assert settings.account_id  # declares_alerts
-    webhook_url = None
+    webhook_url = webhook_secret = None
     if settings.alert_webhook_url:
         webhook_url = pulumi.Config(PROJECT).require_secret("alertWebhookUrl").apply(str.strip)
+    if settings.alert_webhook_secret:
+        webhook_secret = pulumi.Config(PROJECT).require_secret("alertWebhookSecret").apply(str.strip)
     alerts = CertificateAlerts(names.CERTIFICATE_ALERTS, CertificateAlertsArgs(
         account_id=settings.account_id, zone=settings.zone, webhook_url=webhook_url,
-        emails=settings.alert_emails))
+        webhook_secret=webhook_secret, emails=settings.alert_emails))
     pulumi.export("alertPolicyId", alerts.policy_id)
     if alerts.webhook_secret is not None:
         pulumi.export("alertWebhookSecret", alerts.webhook_secret)

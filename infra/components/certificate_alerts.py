@@ -3,8 +3,10 @@
 One notification policy of the alert type Cloudflare sends for Cloudflare for SaaS custom-hostname
 certificates (validation, issuance, deployment, renewal and deletion, succeeded or failed; failures
 repeat on every validation retry), with a webhook destination when a URL is configured. The webhook's
-shared secret is a random password that Cloudflare sends in the `cf-webhook-auth` header; the URL and
-the secret stay Pulumi secrets. Notifications belong to the account, not the zone: the policy fires
+shared secret, which Cloudflare sends in the `cf-webhook-auth` header, is the team's own
+(`alertWebhookSecret`) or a random password; the URL and the secret stay Pulumi secrets. Cloudflare
+tests a destination when it is created or changed ("Save and Test": a fixed text message, with the
+header) and refuses it unless the receiver answers 2xx: README "Alerts" says how a receiver handles it. Notifications belong to the account, not the zone: the policy fires
 for every SaaS zone of the account, so only role `all` and `core` stacks declare it.
 """
 
@@ -44,6 +46,8 @@ class CertificateAlertsArgs:
     account_id: str
     zone: str  # named in the policy and the webhook, which are account-wide
     webhook_url: pulumi.Input[str] | None = None  # a secret; None: e-mail only
+    # A secret the team chose (so the receiver knows it before the first up); None: a random password.
+    webhook_secret: pulumi.Input[str] | None = None
     emails: Sequence[str] = ()
 
 
@@ -61,9 +65,12 @@ class CertificateAlerts(pulumi.ComponentResource):
         self.webhook = None
         webhooks = None
         if args.webhook_url is not None:
-            secret = random.RandomPassword(names.child(name, names.ALERT_WEBHOOK_SECRET), length=SECRET_LENGTH,
-                                           special=False, opts=child)
-            self.webhook_secret = pulumi.Output.secret(secret.result)
+            if args.webhook_secret is not None:
+                self.webhook_secret = pulumi.Output.secret(args.webhook_secret)
+            else:
+                secret = random.RandomPassword(names.child(name, names.ALERT_WEBHOOK_SECRET), length=SECRET_LENGTH,
+                                               special=False, opts=child)
+                self.webhook_secret = pulumi.Output.secret(secret.result)
             self.webhook = cloudflare.NotificationPolicyWebhooks(
                 names.child(name, names.ALERT_WEBHOOK),
                 account_id=args.account_id,

@@ -139,6 +139,18 @@ def hostname_or_none(value: str) -> str | None:
 
 
 ACCOUNT_ID = re.compile(r"[0-9a-f]{32}")
+# What the receiver compares with the cf-webhook-auth header: header-safe characters, long enough to guess never.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9._~+/=-]{32,256}")
+
+
+def webhook_secret(value: str) -> str | None:
+    """The webhook's shared secret, or None (the stack makes one). A secret: no message shows any of it."""
+    if not value:
+        return None
+    if not WEBHOOK_SECRET.fullmatch(value):
+        raise Invalid(f"must be 32 to 256 characters of letters, digits and ._~+/=- (got {len(value)} characters "
+                      "that are not): e.g. `openssl rand -hex 32`")
+    return value
 
 
 def account_id(value: str) -> str | None:
@@ -266,6 +278,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Secret (pulumi config set --secret): https URL that receives the custom-hostname certificate alerts "
             "as a Cloudflare webhook; needs accountId.", check=https_url, secret=True,
             offline_placeholder="https://alerts.invalid/offline-placeholder"),
+    Setting("alertWebhookSecret", "string", "",
+            "Secret (pulumi config set --secret): the value Cloudflare sends in the cf-webhook-auth header to "
+            "alertWebhookUrl, e.g. `openssl rand -hex 32`; empty means the stack makes one (output "
+            "alertWebhookSecret). Set it to configure the receiver before the first up, and to rotate it.",
+            check=webhook_secret, secret=True, offline_placeholder="offline-placeholder-webhook-secret-0123456789"),
     Setting("alertEmails", "array", [],
             "E-mail addresses that receive the custom-hostname certificate alerts; needs accountId.",
             check=email_addresses),
@@ -353,6 +370,8 @@ def alerts_are_complete(values: Mapping[str, Any]) -> str | None:
                 f"{'needs' if len(configured) == 1 else 'need'} {PROJECT}:accountId, the "
                 "Cloudflare account the notification policy belongs to (32 hexadecimal characters): "
                 f"`pulumi config set {PROJECT}:accountId <account id>`")
+    if values["alertWebhookSecret"] and not values["alertWebhookUrl"]:
+        return (f"{PROJECT}:alertWebhookSecret is the webhook's: it needs {PROJECT}:alertWebhookUrl (or remove it)")
     if not (values["alertWebhookUrl"] or values["alertEmails"]):
         return (f"{PROJECT}:accountId alone declares no alert: set {PROJECT}:alertWebhookUrl (with --secret) "
                 f"and/or {PROJECT}:alertEmails, or remove {PROJECT}:accountId")
@@ -402,6 +421,7 @@ class StackSettings:
     deletion_protection: bool
     account_id: str | None
     alert_webhook_url: str | Encrypted | None = field(repr=False)  # a secret: never print it
+    alert_webhook_secret: str | Encrypted | None = field(repr=False)  # a secret: never print it
     alert_emails: tuple[str, ...]
 
     @property

@@ -147,3 +147,19 @@ def test_an_encrypted_url_in_a_stack_file_renders_with_a_secret_placeholder(proj
     (setting,) = [s for s in SETTINGS if s.key == "alertWebhookUrl"]
     assert webhook.inputs["url"] == setting.offline_placeholder and "url" in webhook.secret_inputs
     assert policy_of(rendering).inputs["mechanisms"] == {"webhooks": [{"id": webhook.id}]}
+
+
+def test_a_secret_the_team_chose_is_sent_instead_of_a_random_one():
+    """alertWebhookSecret: the receiver knows it before the first up (Cloudflare tests the destination on create)."""
+    chosen = "0123456789abcdef" * 4
+    rendering = run_program(accountId=ACCOUNT, alertWebhookUrl=WEBHOOK, alertWebhookSecret=chosen)
+    declared = alert_resources(rendering)
+    assert "certificate-alerts-webhook-secret" not in declared and all(r.type != PASSWORD for r in declared.values())
+    webhook = declared["certificate-alerts-webhook"]
+    assert webhook.inputs["secret"] == chosen and sorted(webhook.secret_inputs) == ["secret", "url"]
+    assert rendering.outputs["alertWebhookSecret"] == chosen and "alertWebhookSecret" in rendering.secret_outputs
+    # the rest of the rendering is the same as with a generated secret
+    generated = alert_resources(run_program(accountId=ACCOUNT, alertWebhookUrl=WEBHOOK))
+    assert {k: v.inputs for k, v in generated.items() if k != "certificate-alerts-webhook-secret"} == {
+        k: ({**v.inputs, "secret": generated["certificate-alerts-webhook"].inputs["secret"]}
+            if k == "certificate-alerts-webhook" else v.inputs) for k, v in declared.items()}

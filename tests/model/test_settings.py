@@ -64,7 +64,7 @@ def test_defaults_apply_when_only_the_zone_is_set():
         value = getattr(settings, _snake(setting.key))
         expected = setting.default
         if setting.key in ("zoneId", "vpcId", "cloudRunService", "cloudRunRegion", "originHostname", "coreStack",
-                           "accountId", "alertWebhookUrl"):
+                           "accountId", "alertWebhookUrl", "alertWebhookSecret"):
             expected = None
         if setting.type == "array":
             expected = tuple(expected)
@@ -283,8 +283,35 @@ def test_only_secret_settings_may_be_encrypted():
         settings_from_stack_config({"saas-domains:zone": "mailito.com", "saas-domains:accountId": {"secure": "v1:x"}})
 
 
-def test_the_secret_settings_are_the_webhook_url_alone_with_a_placeholder_its_rule_accepts():
+def test_the_secret_settings_are_the_webhooks_with_a_placeholder_their_rules_accept():
     secret = [s for s in SETTINGS if s.secret]
-    assert [s.key for s in secret] == ["alertWebhookUrl"]
+    assert [s.key for s in secret] == ["alertWebhookUrl", "alertWebhookSecret"]
     assert all(s.check(s.offline_placeholder) == s.offline_placeholder for s in secret)
-    assert "--secret" in secret[0].description
+    assert all("--secret" in s.description for s in secret)
+
+
+ALERTS = {"zone": "mailito.com", "accountId": "0123456789abcdef0123456789abcdef",
+          "alertWebhookUrl": "https://hooks.example.com/cf"}
+
+
+@pytest.mark.parametrize(("value", "accepted"), [
+    ("0123456789abcdef" * 4, True), ("a" * 32, True), ("A-z_0.9~+/=" * 3, True), ("a" * 256, True),
+    ("a" * 31, False), ("a" * 257, False), ("has space in it " * 3, False), ('quote"' * 8, False),
+])
+def test_the_webhook_secret_is_header_safe_and_long_and_never_shown(value, accepted):
+    values = {**ALERTS, "alertWebhookSecret": value}
+    if accepted:
+        assert settings_from(values.get).alert_webhook_secret == value
+        return
+    with pytest.raises(SettingsError) as err:
+        settings_from(values.get)
+    assert "saas-domains:alertWebhookSecret must be 32 to 256 characters" in str(err.value)
+    assert value not in str(err.value)
+
+
+def test_the_webhook_secret_needs_the_webhook():
+    values = {**ALERTS, "alertWebhookUrl": None, "alertEmails": '["ops@mailito.com"]',
+              "alertWebhookSecret": "a" * 40}
+    with pytest.raises(SettingsError,
+                       match="alertWebhookSecret is the webhook's: it needs saas-domains:alertWebhookUrl"):
+        settings_from(values.get)
