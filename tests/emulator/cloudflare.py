@@ -995,7 +995,7 @@ class Emulator:
             }, {
                 "GET": envelope,
                 "PUT": lambda policy: self._store_policy(account_id, body, policy["id"], policy["created"]),
-                "DELETE": lambda policy: envelope(policies.pop(policy["id"]) and None),
+                "DELETE": lambda policy: _removed(policies, policy["id"]),
             })
         if rest[:2] == ["destinations", "webhooks"]:
             return self._collection(request, rest[2:], webhooks, not_found(17003, "Webhook not found."), {
@@ -1019,8 +1019,7 @@ class Emulator:
     def _delete_webhook(self, account_id: str, webhook: dict) -> dict:
         if any(webhook["id"] in _webhook_ids(p) for p in self.policies[account_id].values()):
             raise ApiError(400, 17103, "The webhook is used by a notification policy.")
-        del self.webhooks[account_id][webhook["id"]]
-        return envelope(None)
+        return _removed(self.webhooks[account_id], webhook["id"])
 
     def _policy(self, account_id: str, body: dict, policy_id: str, created: str) -> dict:
         for index, hook in enumerate((body.get("mechanisms") or {}).get("webhooks") or []):
@@ -1079,6 +1078,12 @@ class Emulator:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+
+def _removed(store: dict, key: str) -> dict:
+    """Delete one item; the alerting API answers a deletion with an empty result."""
+    del store[key]
+    return envelope(None)
 
 
 def _envelope_problems(response: Response) -> list[dict]:
