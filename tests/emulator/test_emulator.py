@@ -23,12 +23,13 @@ import pytest
 
 from infra.components.fallback_origin_waiter import wait_until_released
 from infra.operations.cloudflare_api import CloudflareApi
+from tests.cli.helpers import run_cli
 from tests.emulator.cloudflare import ACCOUNT_ID, PROVIDER_V4_DUPLICATE_RULESET, TOKEN, ZONE_ID, Exchange
 from tests.emulator.remote import emulator_process
 from tests.emulator.server import CloudflareEmulator, SpecViolations, assert_no_violations
 from tests.fakes.loopback import json_handler, loopback_server
 
-pytest_plugins = ["tests.emulator.fixtures", "pytester"]
+pytest_plugins = ["tests.emulator.fixtures", "tests.fakes.ops_fixtures", "pytester"]
 
 HOSTNAME = "shop.acme-customer.com"
 FALLBACK = "proxy-fallback.mailito.com"
@@ -257,6 +258,29 @@ def test_prism_s_reports_on_records_are_tolerated_only_when_the_record_passes_th
     broken["result"]["ttl"] = "automatic"  # a real defect: not excused
     bad = Exchange("y", 0, "GET", path, {}, None, TOKEN, status=200, response=broken)
     assert cloudflare_emulator.hops.tolerated("GET", path, report, bad) is None
+
+
+def test_the_operations_commands_read_the_emulator_within_the_spec(cloudflare_emulator, project, capsys):
+    http = {"method": "http", "type": "dv", "settings": {"min_tls_version": "1.2"}}
+    cloudflare_emulator.seed({
+        "dns_records": [{"name": FALLBACK, "type": "CNAME", "content": "alb.eu-west-1.elb.amazonaws.com",
+                         "proxied": True, "ttl": 1}],
+        "fallback_origin": {"origin": FALLBACK, "status": "active"},
+        "custom_hostnames": [
+            {"hostname": "mail.mkdev.me", "ssl": http, "status": "active", "ssl_status": "active"},
+            {"hostname": "mail.acme-corp.com", "ssl": http, "status": "pending"},
+            {"hostname": "shop.not-in-the-file.io", "ssl": http, "status": "active"}]})
+    status = run_cli(capsys, "status", "--json")
+    report = json.loads(status.out)
+    assert status.code in (0, 1) and report["summary"]["declared"] == 4 and report["summary"]["in_cloudflare"] == 3
+    assert [h["hostname"] for h in report["not_in_customers_file"]] == ["shop.not-in-the-file.io"]
+    instructions = run_cli(capsys, "instructions", "acme", "--format", "json")
+    assert instructions.code in (0, 1), instructions.err
+    assert {r["hostname"] for r in json.loads(instructions.out)["hostnames"]} == {"mail.acme-corp.com",
+                                                                                   "newsletter.acme-corp.com"}
+    paths = {e.path for e in cloudflare_emulator.requests}
+    assert "/zones" in paths and f"{HOSTNAMES}/fallback_origin" in paths
+    assert all(e.method == "GET" for e in cloudflare_emulator.requests)  # the commands only read
 
 
 # -- rulesets ---------------------------------------------------------------------------------------------
