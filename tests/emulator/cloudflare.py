@@ -450,11 +450,12 @@ class Emulator:
                 return fault.answer()
             template = self.spec.route(request.path) if request.path != "/" else None
             if template is not None and request.method.lower() in self.spec.document["paths"][template]:
-                found = self._check_body(template, request.method.lower(), body, parse_error)
+                found = self._check_query(template, request.method.lower(), request.query)
+                found += self._check_body(template, request.method.lower(), body, parse_error)
                 entry.violations.extend(found)
                 refused = [v["message"] for v in found if schema.UNKNOWN not in v["message"]]
                 if refused:  # what Cloudflare refuses too; an unknown field it ignores (still a violation)
-                    raise ApiError(400, 10001, "Invalid request body: " + "; ".join(refused[:5]))
+                    raise ApiError(400, 10001, "Invalid request: " + "; ".join(refused[:5]))
             self._sweep()
             result = self._route(request, body)
             response = result if isinstance(result, Response) else Response(200, result)
@@ -490,6 +491,22 @@ class Emulator:
         # schema of the spec subset says code >= 1000, and Prism holds the emulator to the spec.
         return ApiError(429, 10000, "Please wait and consider throttling your request speed",
                         headers={"Retry-After": str(max(1, math.ceil(seconds)))})
+
+    def _check_query(self, template: str, method: str, query: dict[str, list[str]]) -> list[dict]:
+        """Declared query parameters within their schemas (per_page 5..1000 for custom hostnames...), as
+        Cloudflare refuses them; undeclared ones are ignored, as Cloudflare and Prism ignore them."""
+        found = []
+        for parameter in self.spec.operation(template, method).get("parameters", []):
+            parameter = self.spec.resolve(parameter)
+            if parameter.get("in") != "query" or parameter["name"] not in query:
+                continue
+            wanted = self.spec.resolve(parameter.get("schema", {}))
+            for raw in query[parameter["name"]]:
+                value = _query_value(raw, wanted.get("type"))
+                found += [{"location": ["request", "query"], "severity": "Error", "code": "emulator",
+                           "message": problem}
+                          for problem in schema.check(self.spec, value, wanted, f"query.{parameter['name']}")]
+        return found
 
     def _check_body(self, template: str, method: str, body: Any, parse_error: str | None) -> list[dict]:
         wanted = schema.request_schema(self.spec, template, method)
@@ -1078,6 +1095,19 @@ class Emulator:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+
+def _query_value(raw: str, kind: str | None) -> Any:
+    """A query string value as the type its schema declares (left a string when it is not one)."""
+    try:
+        if kind in ("number", "integer"):
+            number = float(raw)
+            return int(number) if number.is_integer() else number
+    except ValueError:
+        return raw
+    if kind == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    return raw
 
 
 def _removed(store: dict, key: str) -> dict:

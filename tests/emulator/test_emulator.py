@@ -474,6 +474,9 @@ def test_an_unknown_field_or_a_wrong_type_is_a_violation_and_fails_the_collector
     assert wrong.status_code == 400 and len(cloudflare_emulator.hostnames()) == 1
     found = cloudflare_emulator.take_violations()
     assert any("request.body.hostname" in v and "must be string" in v for v in found), found  # Prism's words
+    too_many = httpx.get(url, headers=AUTH, params={"per_page": 1001})  # the spec's maximum is 1000
+    assert too_many.status_code == 400 and "per_page" in too_many.json()["errors"][0]["message"]
+    assert any("per_page must be <= 1000" in v for v in cloudflare_emulator.take_violations())
     missing = httpx.get(f"{cloudflare_emulator.base_url}/zones/{ZONE_ID}/workers/routes", headers=AUTH)
     assert missing.status_code == 404
     assert any("no such operation" in v for v in cloudflare_emulator.take_violations())
