@@ -832,8 +832,9 @@ class Emulator:
             fallback = self._fallback(origin, "pending_deployment")
             if current is not None and current["origin"] == origin and current["status"] != "pending_deletion":
                 fallback["created_at"] = current["created_at"]
-            self.fallbacks[zone_id] = fallback
-            self._deploy_fallback(zone_id, fallback)
+            self.fallbacks[zone_id] = fallback  # deployed (`active`) when next read, once its record is right
+            if not self._fallback_record_ready(zone_id, origin):
+                fallback["errors"] = [FALLBACK_DNS_ERROR]
             return envelope(self._public(fallback))
         fallback = self._fallback_now(zone_id, consume_get=method == "GET")
         if fallback is None:
@@ -852,11 +853,14 @@ class Emulator:
     def _deploy_fallback(self, zone_id: str, fallback: dict) -> None:
         """Active once a proxied A, AAAA or CNAME record of that name exists; pending with Cloudflare's
         error otherwise."""
-        proxied = any(r["name"] == fallback["origin"] and r["proxied"] and r["type"] in ("A", "AAAA", "CNAME")
-                      for r in self.records[zone_id].values())
-        status, errors = ("active", []) if proxied else ("pending_deployment", [FALLBACK_DNS_ERROR])
+        ready = self._fallback_record_ready(zone_id, fallback["origin"])
+        status, errors = ("active", []) if ready else ("pending_deployment", [FALLBACK_DNS_ERROR])
         if (status, errors) != (fallback["status"], fallback["errors"]):
             fallback.update({"status": status, "errors": errors, "updated_at": self.clock.iso()})
+
+    def _fallback_record_ready(self, zone_id: str, origin: str) -> bool:
+        return any(r["name"] == origin and r["proxied"] and r["type"] in ("A", "AAAA", "CNAME")
+                   for r in self.records[zone_id].values())
 
     def _fallback_now(self, zone_id: str, consume_get: bool = False) -> dict | None:
         """The zone's fallback origin, or None once an asynchronous deletion has finished."""
