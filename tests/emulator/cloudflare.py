@@ -724,7 +724,7 @@ class Emulator:
             "GET": lambda: self.list_hostnames(zone_id, request),
             "POST": lambda: envelope(self._public(self.create_hostname(zone_id, body))),
         }, {
-            "GET": lambda item: envelope(self._public(item)),
+            "GET": lambda item: envelope(self._public(self._validating(item))),
             "PATCH": lambda item: envelope(self._public(self.edit_hostname(item, body))),
             # The spec's answer to this DELETE is the id alone, without the envelope.
             "DELETE": lambda item: Response(200, {"id": items.pop(item["id"])["id"]}, bare=True),
@@ -795,10 +795,28 @@ class Emulator:
             if settings is not None:
                 item["ssl"]["settings"] = {**item["ssl"].get("settings", {}), **settings}
             item["ssl"]["status"] = "pending_validation"
+            item["ssl"].pop("validation_records", None)  # new ones come with the next read
+        return item
+
+    def _validating(self, item: dict) -> dict:
+        """Once read after it was made (or its ssl changed), a certificate waits for domain validation
+        and says how: the TXT or HTTP record the certificate authority checks (ssl.validation_records)."""
+        ssl = item["ssl"]
+        if ssl.get("status") in ("initializing", "pending_validation") and "validation_records" not in ssl:
+            token = uuid.uuid4().hex
+            if ssl.get("method") == "txt":
+                record = {"txt_name": f"_acme-challenge.{item['hostname']}", "txt_value": token, "status": "pending"}
+            elif ssl.get("method") == "email":
+                record = {"emails": [f"administrator@{item['hostname']}", f"webmaster@{item['hostname']}"],
+                          "status": "pending"}
+            else:
+                record = {"http_url": f"http://{item['hostname']}/.well-known/pki-validation/ca3-{token}.txt",
+                          "http_body": f"ca3-{uuid.uuid4().hex}", "status": "pending"}
+            ssl.update({"status": "pending_validation", "validation_records": [record]})
         return item
 
     def list_hostnames(self, zone_id: str, request: Request) -> dict:
-        items = sorted(self.hostnames[zone_id].values(), key=lambda h: h["created_at"])
+        items = sorted((self._validating(h) for h in self.hostnames[zone_id].values()), key=lambda h: h["created_at"])
         filters = {"hostname": "exact", "hostname.exact": "exact", "hostname.startsWith": "startswith",
                    "hostname.contain": "contains"}
         for name, operator in filters.items():

@@ -66,7 +66,12 @@ def test_a_created_hostname_has_cloudflare_s_ownership_records_status_and_ssl_de
     assert held["ssl"]["method"] == "http" and held["ssl"]["settings"] == SSL["settings"]
     assert held["ssl"]["bundle_method"] == "ubiquitous"  # the spec's default for an omitted field
     assert "certificate_authority" not in held["ssl"] and held["created_at"].endswith("Z")
-    other = create(cloudflare_client, "www.acme-customer.com")
+    read = cloudflare_client.custom_hostnames.get(made.id, zone_id=ZONE_ID).ssl  # read: validation begins
+    assert read.status == "pending_validation" and read.validation_records[0].http_url.startswith(
+        f"http://{HOSTNAME}/.well-known/pki-validation/")
+    other = create(cloudflare_client, "www.acme-customer.com", ssl={"method": "txt", "type": "dv"})
+    [txt] = cloudflare_client.custom_hostnames.get(other.id, zone_id=ZONE_ID).ssl.validation_records
+    assert txt.txt_name == "_acme-challenge.www.acme-customer.com" and txt.txt_value
     assert other.ownership_verification.value != verification["value"]  # a fresh token per hostname
     post = cloudflare_emulator.calls("POST", "custom_hostnames")[0]
     assert post.body == {"hostname": HOSTNAME, "ssl": SSL, "custom_metadata": {"customer": "acme"}}
