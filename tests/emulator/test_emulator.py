@@ -522,7 +522,7 @@ def test_the_admin_endpoints_read_and_steer_the_emulator_over_http(cloudflare_em
     assert httpx.get(f"{admin}/state").json()["zones"][ZONE_ID]["name"] == "mailito.com"
 
 
-def test_the_emulator_runs_as_a_process_for_a_provider_in_another_process(tmp_path):
+def test_the_emulator_runs_as_a_process_for_a_provider_in_another_process(tmp_path, cloudflare_emulator_session):
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps({"custom_hostnames": [{"hostname": HOSTNAME, "ssl": SSL, "status": "active"}]}))
     with emulator_process(seed_file=seed, log=tmp_path / "prism") as remote:
