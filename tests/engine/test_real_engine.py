@@ -1,10 +1,12 @@
 """The program and the commands under the real Pulumi CLI and language host, on a local file backend.
 
 What these show is what the engine does with the program, which the mock engine cannot: that a
-refusal of the program stops a real `pulumi up` with nothing changed, and what a real `pulumi state
-move` does to the URNs of the custom hostnames `saas-domains reshard --execute` moves. The Cloudflare,
-random and tls resource plugins cannot be built here (tools/engine/build says why), so nothing below
-needs one: each case stops, or works on state alone, before a provider would be asked anything.
+refusal of the program stops a real `pulumi up` with nothing changed, what a real `pulumi state
+move` does to the URNs of the custom hostnames `saas-domains reshard --execute` moves, and that a
+plain `pulumi destroy` runs the fallback-origin waiter (a dynamic provider, through
+pulumi-resource-pulumi-python) against the Cloudflare API emulator. The Cloudflare, random and tls
+resource plugins cannot be built here (tools/engine/build says why), so no case needs one: each
+stops, or works on state alone or on the dynamic provider, before a bridged provider is asked anything.
 """
 
 from __future__ import annotations
@@ -13,13 +15,21 @@ import subprocess
 import sys
 import textwrap
 
+import cloudflare
+import pytest
+from pulumi.dynamic.dynamic import serialize_provider
+
 from infra.components.customer_hostnames import declared_urn, urn_at_stack_root
-from infra.model.names import CUSTOM_HOSTNAME_RESOURCE, CUSTOMER_HOSTNAMES_TYPE, PROJECT
+from infra.components.fallback_origin_waiter import FallbackOriginWaiterProvider
+from infra.model.names import CUSTOM_HOSTNAME_RESOURCE, CUSTOMER_HOSTNAMES_TYPE, EDGE_TYPE, PROJECT
 from infra.model.sharding import shard_of
 from infra.offline import render
 from infra.operations.reshard import moved_urn
 from tests.conftest import PROJECT_ROOT, stack_config
+from tests.emulator import cloudflare as emulated
 from tests.engine.real_pulumi import deployed_state
+
+pytest_plugins = ["tests.emulator.fixtures"]
 
 ZONE = "example.net"
 ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -131,3 +141,41 @@ def test_reshard_execute_moves_hostnames_with_the_real_state_move(real_pulumi, t
             program = declared[hostname]
             assert program.urn == declared_urn(shard, hostname)
             assert resource["urn"] in program.alias_urns(), "the shard would replace the hostname at its next up"
+
+
+WAITER_TYPE = "pulumi-python:dynamic:Resource"
+
+
+def test_destroy_waits_for_cloudflares_asynchronous_deletion_in_one_run(real_pulumi, cloudflare_emulator):
+    """A plain `pulumi destroy` (the program does not run) loads the waiter's pickled provider through
+    pulumi-resource-pulumi-python, which polls the emulated fallback origin while Cloudflare reports it
+    `pending_deletion`, and ends once it is gone: the record can then be deleted (error 1039 before)."""
+    cf, zone = cloudflare_emulator, emulated.ZONE_ID
+    real_pulumi.env.update(CLOUDFLARE_API_TOKEN=cf.token, CLOUDFLARE_BASE_URL=cf.base_url)  # the waiter reads them
+    stack = real_pulumi.new_stack({"zone": emulated.ZONE_NAME, "zoneId": zone})
+    rendering = render(PROJECT_ROOT, stack, config=stack_config("dev", zone=emulated.ZONE_NAME, zoneId=zone))
+    edge = [r for r in rendering.resources if r.type in (EDGE_TYPE, WAITER_TYPE)]
+    quick = serialize_provider(FallbackOriginWaiterProvider(deadline=60, interval=0.2))  # the test's deadline
+    for resource in edge:
+        if resource.type == WAITER_TYPE:
+            resource.inputs["__provider"] = resource.state["__provider"] = quick
+    real_pulumi.seed(stack, deployed_state(stack, edge, {}, {"pulumi-python": "0.1.0"}))
+
+    client = cloudflare.Cloudflare(api_token=cf.token, base_url=cf.base_url, max_retries=0)
+    client.api_key = client.api_email = client.user_service_key = None
+    record = client.dns.records.create(zone_id=zone, type="CNAME", name="proxy-fallback.mailito.com",
+                                       content="origin.example.net", proxied=True, ttl=1)
+    client.custom_hostnames.fallback_origin.update(zone_id=zone, origin="proxy-fallback.mailito.com")
+    client.custom_hostnames.fallback_origin.delete(zone_id=zone)  # what the fallback origin's delete sends
+    with pytest.raises(cloudflare.APIStatusError, match="1039"):
+        client.dns.records.delete(record.id, zone_id=zone)  # Cloudflare is still deleting it
+    before = len(cf.calls(path_contains="fallback_origin"))
+
+    answer = real_pulumi.run("destroy", "--yes", "--stack", stack, check=False)
+
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert "is gone after" in answer.stdout
+    polls = [(e.method, e.status) for e in cf.calls(path_contains="fallback_origin")[before:]]
+    assert polls[-1] == ("GET", 404) and all(p == ("GET", 200) for p in polls[:-1]) and len(polls) >= 2
+    assert real_pulumi.resources(stack) == []
+    client.dns.records.delete(record.id, zone_id=zone)  # now it can go
