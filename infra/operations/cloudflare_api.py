@@ -1,9 +1,16 @@
 """The Cloudflare API as the operations commands need it: the official SDK, plus rate-limit manners.
 
 Every call goes through `CloudflareApi.call`, which waits out HTTP 429 (honouring `Retry-After`)
-and transient 5xx answers, telling the person at the terminal instead of failing. The SDK's own
-retries are off (`max_retries=0`) so that every wait is announced and bounded here. Results are
-returned as plain dicts shaped like the API's JSON, so the onboarding logic needs no SDK.
+and transient failures (5xx, a dropped or truncated answer, a request past its deadline, a
+maintenance page instead of JSON), telling the person at the terminal instead of failing. The SDK's
+own retries are off (`max_retries=0`) so that every wait is announced and bounded here, and no wait
+runs past the command's deadline. Results are returned as plain dicts shaped like the API's JSON, so
+the onboarding logic needs no SDK.
+
+Every request runs through `BoundedTransport` (below), which holds it to the limits of
+`network_limits`: a total deadline per request, the command's deadline, a size cap on the body, and a
+JSON object for every successful answer; whatever else arrives becomes a `CloudflareApiError` whose
+message names the API, what was being done and what to try.
 
 Answers are read as Cloudflare's OpenAPI specification promises them, no more: a successful list
 answer needs only `success`, `errors` and `messages` (`result` and `result_info` may be absent),
@@ -13,14 +20,37 @@ a mock generated from that specification).
 
 from __future__ import annotations
 
+import functools
 import os
+import ssl
 import sys
 import time
-from collections.abc import Callable, Mapping
+import urllib.request
+import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import cloudflare
+import httpcore
+import httpx
+
+from infra.operations.network_limits import (
+    CONNECTING,
+    TRUNCATED,
+    UNEXPECTED,
+    UNREACHABLE,
+    Budget,
+    NetworkFailure,
+    collect,
+    current_attempt,
+    dropped,
+    failure_of,
+    json_answer,
+    not_shaped,
+    too_large,
+    truncated,
+)
 
 TOKEN_VARIABLE = "CLOUDFLARE_API_TOKEN"
 BASE_URL_VARIABLE = "CLOUDFLARE_BASE_URL"
@@ -58,30 +88,45 @@ def _stderr_notice(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def wait(seconds: float) -> None:
+    """The one place this module sleeps by default (tests replace it)."""
+    time.sleep(seconds)
+
+
 class CloudflareApi:
-    """One SDK client plus the waiting policy; `sleep` and `notify` are injectable for tests."""
+    """One SDK client plus the waiting policy; `sleep` and `notify` are injectable for tests.
+
+    `budget` is the command's time (network_limits.Budget): the transport gives each request what is
+    left of it, and `call` never waits for a retry past it.
+    """
 
     def __init__(self, client: cloudflare.Cloudflare, *, retry: RetryPolicy = RetryPolicy(),
-                 sleep: Callable[[float], None] = time.sleep,
-                 notify: Callable[[str], None] = _stderr_notice) -> None:
+                 sleep: Callable[[float], None] | None = None,
+                 notify: Callable[[str], None] = _stderr_notice, budget: Budget | None = None) -> None:
         self.client = client
         self.retry = retry
-        self.sleep = sleep
+        self.sleep = sleep or (lambda seconds: wait(seconds))
         self.notify = notify
+        self.budget = budget or Budget()
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None, **options: Any) -> CloudflareApi:
-        """Token from CLOUDFLARE_API_TOKEN, address from CLOUDFLARE_BASE_URL (default: Cloudflare's)."""
+    def from_environment(cls, environ: Mapping[str, str] | None = None, *, budget: Budget | None = None,
+                         **options: Any) -> CloudflareApi:
+        """Token from CLOUDFLARE_API_TOKEN, address from CLOUDFLARE_BASE_URL (default: Cloudflare's); the
+        limits from the same environment (network_limits) unless the command's `budget` is given."""
         environ = os.environ if environ is None else environ
         token = (environ.get(TOKEN_VARIABLE) or "").strip()
         if not token:
             raise MissingTokenError(f"{TOKEN_VARIABLE} is not set: {TOKEN_HELP}")
+        budget = budget or Budget.from_environment(environ)
+        http_client = cloudflare.DefaultHttpxClient(transport=BoundedTransport(budget), trust_env=False,
+                                                    timeout=budget.limits.request_seconds)
         client = cloudflare.Cloudflare(api_token=token, base_url=environ.get(BASE_URL_VARIABLE) or None,
-                                       max_retries=0, timeout=30.0)
+                                       max_retries=0, timeout=budget.limits.request_seconds, http_client=http_client)
         # The SDK prefers a global API key or e-mail found in the environment over the token; this
         # project authenticates with the scoped token only.
         client.api_key = client.api_email = client.user_service_key = None
-        return cls(client, **options)
+        return cls(client, budget=budget, **options)
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -101,6 +146,8 @@ class CloudflareApi:
                         f"(waited {waited:.0f} s in total); {RATE_LIMIT_NOTE} and blocks a client that "
                         "exceeds it for 5 minutes: wait, then run the command again") from None
                 delay, reason = self._delay(err.response.headers, attempt)
+                self._refuse_late_wait(delay, f"Cloudflare rate limit while {what}",
+                                       f"{RATE_LIMIT_NOTE}: wait, then run the command again")
                 self.notify(f"Cloudflare rate limit: waiting {_seconds(delay)} ({reason}), "
                             f"attempt {attempt + 1} of {self.retry.attempts}")
             except cloudflare.InternalServerError as err:
@@ -108,6 +155,8 @@ class CloudflareApi:
                     raise CloudflareApiError(f"Cloudflare API failed while {what}: {describe(err)}; "
                                              "try again later") from None
                 delay, reason = self._delay(err.response.headers, attempt)
+                self._refuse_late_wait(delay, f"Cloudflare API failed while {what}: {describe(err)}",
+                                       "try again later")
                 self.notify(f"Cloudflare API answered {err.status_code}: retrying in {_seconds(delay)} "
                             f"({reason}), attempt {attempt + 1} of {self.retry.attempts}")
             except cloudflare.NotFoundError as err:
@@ -117,11 +166,38 @@ class CloudflareApi:
             except cloudflare.APIStatusError as err:
                 raise CloudflareApiError(f"Cloudflare API refused {what}: {describe(err)}") from None
             except cloudflare.APIConnectionError as err:
-                raise CloudflareApiError(f"cannot reach the Cloudflare API at {self.client.base_url} "
-                                         f"while {what}: {err.__cause__ or err}") from None
+                failure = err.__cause__ if isinstance(err.__cause__, NetworkFailure) else None
+                if failure is None:  # none of ours: httpx or the SDK itself refused (an address that is no URL)
+                    raise CloudflareApiError(f"cannot reach the Cloudflare API at {self.client.base_url} "
+                                             f"while {what}: {err.__cause__ or err}; check {BASE_URL_VARIABLE} "
+                                             "(unset it for Cloudflare's own address)") from None
+                if not failure.transient or attempt == self.retry.attempts:
+                    tries = f" (still failing after {attempt} attempts)" if attempt > 1 else ""
+                    raise CloudflareApiError(self._failed(failure, what + tries)) from None
+                delay = min(self.retry.first_backoff * 2 ** (attempt - 1), self.retry.max_wait)
+                self._refuse_late_wait(delay, self._failed(failure, what, advice=False), self._advice(failure))
+                self.notify(f"Cloudflare API: {failure.said} while {what}: retrying in {_seconds(delay)}, "
+                            f"attempt {attempt + 1} of {self.retry.attempts}")
             self.sleep(delay)
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _advice(self, failure: NetworkFailure) -> str:
+        return failure.advice_for(BASE_URL_VARIABLE, self.budget.limits)
+
+    def _failed(self, failure: NetworkFailure, what: str, *, advice: bool = True) -> str:
+        """The message for a request that got no usable answer: the API, what happened, what was being done."""
+        if failure.kind in CONNECTING:
+            said = f"cannot reach the Cloudflare API at {self.client.base_url} while {what}: {failure.said}"
+        else:
+            said = f"Cloudflare API at {self.client.base_url}, while {what}: {failure.said}"
+        return f"{said}; {self._advice(failure)}" if advice else said
+
+    def _refuse_late_wait(self, delay: float, said: str, advice: str) -> None:
+        """No retry whose wait would end past the command's deadline: say so instead of waiting."""
+        refusal = self.budget.refuses_wait(delay)
+        if refusal:
+            raise CloudflareApiError(f"{said}; {refusal}; {advice}")
 
     def _delay(self, headers: Mapping[str, str], attempt: int) -> tuple[float, str]:
         """Retry-After when the API gives it (capped), else exponential backoff."""
@@ -157,8 +233,9 @@ class CloudflareApi:
         so the requests are bounded by ceil(limit / page size) + 1 whatever the answers say.
         """
         extra: dict[str, Any] = {"hostname": {"exact": hostname}} if hostname else {}
+        what = f"looking up the custom hostname {hostname}" if hostname else "listing custom hostnames"
         page = self.call(lambda: self.client.custom_hostnames.list(
-            zone_id=zone_id, page=1, per_page=CUSTOM_HOSTNAMES_PER_PAGE, **extra), "listing custom hostnames")
+            zone_id=zone_id, page=1, per_page=CUSTOM_HOSTNAMES_PER_PAGE, **extra), what)
         number, items, seen = 1, [], set()
         while True:
             batch = [_as_dict(item) for item in _page_items(page)]
@@ -182,7 +259,7 @@ class CloudflareApi:
                     f"(result_info.total_pages says {total}), more than a zone holds ({limit:,}): stopped; "
                     "try again later, or report the answer to Cloudflare")
             current = page
-            page = self.call(current.get_next_page, f"listing custom hostnames (page {number + 1})")
+            page = self.call(current.get_next_page, f"{what} (page {number + 1})")
             number += 1
 
     def fallback_origin(self, zone_id: str) -> dict[str, Any] | None:
@@ -208,6 +285,8 @@ def describe(err: cloudflare.APIStatusError) -> str:
     body = err.body if isinstance(err.body, dict) else {}
     errors = body.get("errors") if isinstance(body.get("errors"), list) else []
     details = "; ".join(_error_text(e) for e in errors if isinstance(e, dict))
+    if isinstance(err.body, str) and err.body.lstrip().startswith("<"):
+        details = "an HTML page, not the API's JSON (a proxy, or Cloudflare's edge, answered)"
     hint = ""
     if err.status_code in (401, 403):
         hint = f" (is {TOKEN_VARIABLE} valid and scoped to this zone with Zone · SSL and Certificates?)"
@@ -285,3 +364,180 @@ def _parse_retry_after(value: str | None) -> float | None:
 def _seconds(delay: float) -> str:
     return f"{delay:.0f} s" if delay >= 1 or delay == 0 else f"{delay:.1f} s"
 
+
+
+# -- the transport: every request held to the limits -----------------------------------------------------------
+#
+# Why this depth. httpx's `timeout` is per phase (connect, each write, each read), so an answer that
+# trickles in a byte at a time never trips it, and the SDK reads the body and parses it (a
+# JSONDecodeError for a proxy's HTML page) outside anything we can wrap. Event hooks and a wrapping
+# transport still see only whole phases. The one place every blocking operation passes through with
+# its own timeout is httpcore's network stream: there `_DeadlineStream` hands each connect, TLS
+# handshake, write and read the time left until the request's deadline (`Attempt.timeout`), so the
+# deadline is total, with no thread to watch the clock. `BoundedTransport` is an httpx transport on
+# httpcore's public API (a connection pool with that network backend) that reads the whole body under
+# the deadline and the size cap before the SDK sees it, and refuses a successful answer that is not a
+# JSON object. It replaces httpx's own transport, so it also does what that one did from the
+# environment: the proxy (HTTPS_PROXY, NO_PROXY) and the CA certificates (SSL_CERT_FILE).
+
+
+def _timeout(wanted: float | None) -> float | None:
+    attempt = current_attempt()
+    return wanted if attempt is None else attempt.timeout(wanted)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every blocking operation ends by the current request's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _timeout(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        limit = _timeout(timeout)
+        attempt = current_attempt()
+        if attempt is not None and buffer:
+            attempt.sent = True
+        self._inner.write(buffer, limit)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _timeout(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_tcp(host, port, _timeout(timeout), local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_unix_socket(path, _timeout(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+_DROPPED_HEADERS = {b"content-encoding", b"content-length", b"transfer-encoding"}
+
+
+class BoundedTransport(httpx.BaseTransport):
+    """An httpx transport that holds every request to the command's `Budget` (see the note above)."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self._ssl = _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        self._backend = _DeadlineBackend()
+        self._pools: dict[str | None, httpcore.ConnectionPool] = {}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        limit = self.budget.limits.max_answer_bytes
+        attempt = self.budget.attempt()
+        with attempt.active():
+            try:
+                status, headers, extensions, raw = self._exchange(request, limit)
+            except NetworkFailure:
+                raise
+            except httpcore.RemoteProtocolError as err:  # the connection ended before the answer did
+                raise (truncated(attempt) if "complete message body" in str(err) else dropped(attempt)) from err
+            except Exception as err:
+                failure = failure_of(err, attempt)
+                if failure is None:
+                    raise
+                raise failure from err
+        body = _decoded(raw, headers.get("content-encoding", ""), limit)
+        if 200 <= status < 300:
+            value = json_answer(body)
+            if not isinstance(value, dict):
+                raise not_shaped(value, "an object as the API promises")
+        kept = [(k, v) for k, v in headers.raw if k.lower() not in _DROPPED_HEADERS]
+        return httpx.Response(status, headers=kept, content=body, extensions=extensions, request=request)
+
+    def _exchange(self, request: httpx.Request, limit: int) -> tuple[int, httpx.Headers, dict[str, Any], bytes]:
+        headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"accept-encoding"]
+        headers.append((b"accept-encoding", b"gzip"))  # the one encoding decoded here, under the size cap
+        core = httpcore.Request(method=request.method, url=httpcore.URL(
+            scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,
+            target=request.url.raw_path), headers=headers, content=request.stream, extensions=request.extensions)
+        answer = self._pool(request.url).handle_request(core)
+        try:
+            answer_headers = httpx.Headers(answer.headers)
+            raw = collect(answer.stream, limit, answer_headers)
+        finally:
+            answer.close()
+        extensions = {key: answer.extensions[key] for key in ("http_version", "reason_phrase")
+                      if key in answer.extensions}
+        return answer.status, answer_headers, extensions, raw
+
+    def _pool(self, url: httpx.URL) -> httpcore.ConnectionPool:
+        proxy = _environment_proxy(url)
+        if proxy not in self._pools:
+            options: dict[str, Any] = {"ssl_context": self._ssl, "network_backend": self._backend,
+                                       "max_connections": 10, "max_keepalive_connections": 10}
+            if proxy is None:
+                self._pools[proxy] = httpcore.ConnectionPool(**options)
+            else:
+                given = httpx.Proxy(proxy)
+                if given.url.scheme not in ("http", "https"):
+                    raise NetworkFailure(UNREACHABLE, f"the proxy {given.url} is not an http(s) proxy, which "
+                                         "this client needs", transient=False, maybe_done=False,
+                                         advice="set HTTPS_PROXY to an http(s) proxy, or NO_PROXY for the API")
+                self._pools[proxy] = httpcore.HTTPProxy(
+                    proxy_url=httpcore.URL(scheme=given.url.raw_scheme, host=given.url.raw_host,
+                                           port=given.url.port, target=given.url.raw_path),
+                    proxy_auth=given.raw_auth, proxy_headers=given.headers.raw, proxy_ssl_context=given.ssl_context,
+                    **options)
+        return self._pools[proxy]
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+
+@functools.lru_cache(maxsize=4)
+def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """httpx's context (the CA certificates of SSL_CERT_FILE / SSL_CERT_DIR, else certifi's), made once: loading
+    the certificates takes longer than a request to a nearby server."""
+    return httpx.create_ssl_context()
+
+
+def _environment_proxy(url: httpx.URL) -> str | None:
+    """The proxy the environment sets for this address (HTTPS_PROXY, ALL_PROXY), unless NO_PROXY exempts it."""
+    proxies = urllib.request.getproxies_environment()
+    if not proxies or urllib.request.proxy_bypass_environment(url.host, proxies):
+        return None
+    return proxies.get(url.scheme) or proxies.get("all")
+
+
+def _decoded(raw: bytes, encoding: str, limit: int) -> bytes:
+    """The body without its gzip encoding, still under the size cap (a small gzip can hold a huge body)."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in ("gzip", "x-gzip"):
+        raise NetworkFailure(UNEXPECTED, f"the answer is in the {encoding} encoding, which was not asked for",
+                             transient=False)
+    decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        body = decoder.decompress(raw, limit + 1)
+    except zlib.error:
+        body, complete = b"", False
+    else:
+        complete = decoder.eof
+    if len(body) > limit:
+        raise too_large(limit)
+    if not complete:
+        raise NetworkFailure(TRUNCATED, "the compressed answer is cut short or corrupt", transient=True)
+    return body
