@@ -5,19 +5,30 @@ description, API version 2022-11-28): get, list-for-repo, create and update an i
 comment. Every request carries the headers GitHub asks for (`Accept: application/vnd.github+json`,
 `X-GitHub-Api-Version`, a bearer token and a `User-Agent`, without which GitHub refuses it).
 
-Rate limits and transient failures (429, 5xx, a 403 that is a rate limit, a dropped connection)
-are retried a bounded number of times (a POST only after a rate limit: after a 5xx it may have
-created the issue or comment already), honouring `Retry-After` or `x-ratelimit-reset` but never
-waiting longer than `RetryPolicy.max_wait` at once, so a job ends with a clear error instead of
-hanging. Every other failure becomes a GitHubApiError whose message says what to check.
+Rate limits and transient failures (429, 5xx, a 403 that is a rate limit, a dropped or truncated
+answer, a request past its deadline, a maintenance page instead of JSON) are retried a bounded number
+of times (a POST only where GitHub cannot have acted on it: after a rate limit, or when not a byte of
+it was sent; after a 5xx or a dropped connection it may have created the issue or comment already),
+honouring `Retry-After` or `x-ratelimit-reset` but never waiting longer than `RetryPolicy.max_wait` at
+once nor past the command's deadline, so a job ends with a clear error instead of hanging. Every
+other failure becomes a GitHubApiError whose message names the API, what was being done and what to
+check.
+
+Each request is held to the limits of `network_limits`: a total deadline (connect, TLS, sending and
+every read together), the command's deadline and a size cap on the body. urllib's `timeout` is per
+socket operation, so a trickle never trips it; the sockets here (`_DeadlineSocket`,
+`_DeadlineSSLSocket`) give every blocking operation only the time left until the request's deadline.
 
 Plain urllib: no dependency beyond the standard library.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -25,6 +36,19 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from infra.operations.network_limits import (
+    CONNECTING,
+    UNREACHABLE,
+    Budget,
+    NetworkFailure,
+    collect,
+    current_attempt,
+    failure_of,
+    json_answer,
+    not_shaped,
+    truncated,
+)
 
 TOKEN_VARIABLE = "GITHUB_TOKEN"
 API_URL_VARIABLE = "GITHUB_API_URL"
@@ -34,6 +58,8 @@ USER_AGENT = "saas-domains-status-issue"
 # GitHub refuses an issue or comment body longer than this (422 "body is too long (maximum is 65536 characters)").
 MAX_BODY_CHARACTERS = 65_536
 PER_PAGE = 100  # the most issues/list-for-repo returns in one page
+POST_NOT_RETRIED = ("not retried, since GitHub may have done it already; try again later: the next run finds the "
+                    "issue by listing")
 TOKEN_HELP = (f"set {TOKEN_VARIABLE} to a token that may read and write issues in the repository (in a workflow: "
               f"`{TOKEN_VARIABLE}: ${{{{ github.token }}}}` with `permissions: issues: write`); "
               f"{API_URL_VARIABLE} overrides the API address")
@@ -71,18 +97,23 @@ class GitHubApi:
 
     def __init__(self, token: str, repo: str, *, base_url: str = DEFAULT_API_URL,
                  retry: RetryPolicy = RetryPolicy(), notify: Callable[[str], None] | None = None,
-                 timeout: float = 30.0) -> None:
+                 budget: Budget | None = None) -> None:
         self.token, self.repo = token, repo
         self.base_url = base_url.rstrip("/")
-        self.retry, self.timeout = retry, timeout
+        self.retry = retry
+        self.budget = budget or Budget()
         self.notify = notify or (lambda message: None)
+        self._opener = _opener()
 
     @classmethod
     def from_environment(cls, repo: str, environ: Mapping[str, str] | None = None, **options: Any) -> GitHubApi:
+        """The token from GITHUB_TOKEN, the address from GITHUB_API_URL; the limits from the same environment
+        (network_limits) unless the command's `budget` is given."""
         environ = os.environ if environ is None else environ
         token = (environ.get(TOKEN_VARIABLE) or "").strip()
         if not token:
             raise MissingGitHubTokenError(f"{TOKEN_VARIABLE} is not set: {TOKEN_HELP}")
+        options.setdefault("budget", Budget.from_environment(environ))
         return cls(token, repo, base_url=(environ.get(API_URL_VARIABLE) or DEFAULT_API_URL).strip(), **options)
 
     # -- the five operations -------------------------------------------------------------------------
@@ -94,30 +125,44 @@ class GitHubApi:
     def get_issue(self, number: int) -> dict[str, Any] | None:
         """issues/get; None when the issue is gone (404, 410) or was moved to another repository (301)."""
         answer = self.request("GET", self.issue_path(number), missing_ok=True)
-        return answer.body if answer.status == 200 and isinstance(answer.body, dict) else None
+        if answer.status != 200:
+            return None
+        return self._shaped(answer, dict, f"GET {self.issue_path(number)}", "an object (an issue)")
 
     def list_issues(self, page: int) -> list[dict[str, Any]]:
         """issues/list-for-repo, every state, most recently updated first: one page of at most PER_PAGE."""
         query = {"state": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE, "page": page}
-        body = self.request("GET", self.issue_path(), query=query).body
-        if not isinstance(body, list):
-            raise GitHubApiError(f"GitHub answered GET {self.issue_path()} with something other than a list of issues")
+        answer = self.request("GET", self.issue_path(), query=query)
+        body = self._shaped(answer, list, f"GET {self.issue_path()} (page {page})", "a list of issues")
         return [item for item in body if isinstance(item, dict)]
 
     def create_issue(self, title: str, body: str) -> dict[str, Any]:
-        return self._issue(self.request("POST", self.issue_path(), payload={"title": title, "body": body}))
+        path = self.issue_path()
+        return self._issue(self.request("POST", path, payload={"title": title, "body": body}), f"POST {path}")
 
     def update_issue(self, number: int, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return self._issue(self.request("PATCH", self.issue_path(number), payload=dict(fields)))
+        path = self.issue_path(number)
+        return self._issue(self.request("PATCH", path, payload=dict(fields)), f"PATCH {path}")
 
     def create_comment(self, number: int, body: str) -> dict[str, Any]:
-        answer = self.request("POST", self.issue_path(number, "/comments"), payload={"body": body})
-        return answer.body if isinstance(answer.body, dict) else {}
+        path = self.issue_path(number, "/comments")
+        return self._shaped(self.request("POST", path, payload={"body": body}), dict, f"POST {path}",
+                            "an object (a comment)")
 
-    def _issue(self, answer: Answer) -> dict[str, Any]:
-        if not isinstance(answer.body, dict) or not isinstance(answer.body.get("number"), int):
-            raise GitHubApiError("GitHub's answer holds no issue number")
-        return answer.body
+    def _issue(self, answer: Answer, what: str) -> dict[str, Any]:
+        issue = self._shaped(answer, dict, what, "an object (an issue)")
+        if not isinstance(issue.get("number"), int):
+            raise GitHubApiError(f"GitHub API at {self.base_url} ({what}): the answer holds no issue number; "
+                                 f"check that {API_URL_VARIABLE} points at the API itself")
+        return issue
+
+    def _shaped(self, answer: Answer, kind: type, what: str, wanted: str) -> Any:
+        """The answer's body when it is what the operation promises (GitHub's description); else an error."""
+        if isinstance(answer.body, kind):
+            return answer.body
+        failure = not_shaped(answer.body, wanted)
+        raise GitHubApiError(f"GitHub API at {self.base_url} ({what}): {failure.said}; "
+                             f"{failure.advice_for(API_URL_VARIABLE, self.budget.limits)}")
 
     # -- requests --------------------------------------------------------------------------------------
 
@@ -127,42 +172,83 @@ class GitHubApi:
         data = None if payload is None else json.dumps(payload).encode()
         what = f"{method} {path}"
         for attempt in range(1, self.retry.attempts + 1):
-            answer, transient = self._send(method, url, data)
-            if answer is not None and answer.status < 300:
-                return answer
-            if answer is not None and missing_ok and answer.status in (301, 404, 410):
-                return answer
-            if transient is None:
-                raise GitHubApiError(self._refusal(what, answer))
-            if method == "POST" and not _refused_unprocessed(answer):
-                # A POST creates: after a 5xx or a dropped connection GitHub may have created it already, and a
-                # second try would open a second issue or comment. The next run finds the issue by listing.
-                raise GitHubApiError(f"{transient} ({what}): not retried, since GitHub may have done it already; "
-                                     "the next run finds the issue by listing")
-            if attempt == self.retry.attempts:
-                raise GitHubApiError(f"{transient}: still failing after {attempt} attempts ({what}); "
-                                     "try again later")
+            try:
+                answer = self._send(method, url, data)
+            except NetworkFailure as failure:
+                answer, transient, said = None, failure.said, self._said(failure, what)
+                if method == "POST" and failure.maybe_done:
+                    raise GitHubApiError(f"{said}: {POST_NOT_RETRIED}") from None
+                if not failure.transient or attempt == self.retry.attempts:
+                    tries = f", still failing after {attempt} attempts" if attempt > 1 else ""
+                    raise GitHubApiError(f"{self._said(failure, what + tries)}; {self._advice(failure)}") from None
+                advice = self._advice(failure)
+            else:
+                if answer.status < 300:
+                    return answer
+                if missing_ok and answer.status in (301, 404, 410):
+                    return answer
+                transient = _transient(answer)
+                if transient is None:
+                    raise GitHubApiError(self._refusal(what, answer))
+                if method == "POST" and not _refused_unprocessed(answer):
+                    # A POST creates: after a 5xx GitHub may have created it already, and a second try
+                    # would open a second issue or comment. The next run finds the issue by listing.
+                    raise GitHubApiError(f"{transient} ({what}): {POST_NOT_RETRIED}")
+                if attempt == self.retry.attempts:
+                    raise GitHubApiError(f"{transient}: still failing after {attempt} attempts ({what}); "
+                                         "try again later")
+                said, advice = f"{transient} ({what})", "try again later"
             wait = self._wait(answer, attempt)
+            refusal = self.budget.refuses_wait(wait)
+            if refusal:
+                raise GitHubApiError(f"{said}; {refusal}; {advice}")
             self.notify(f"GitHub: {transient}; waiting {wait:g} s, attempt {attempt + 1} of {self.retry.attempts}")
             sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, method: str, url: str, data: bytes | None) -> tuple[Answer | None, str | None]:
-        """(the answer, why it is worth retrying or None)."""
+    def _said(self, failure: NetworkFailure, what: str) -> str:
+        if failure.kind in CONNECTING:
+            return f"cannot reach the GitHub API at {self.base_url} ({what}): {failure.said}"
+        return f"GitHub API at {self.base_url} ({what}): {failure.said}"
+
+    def _advice(self, failure: NetworkFailure) -> str:
+        return failure.advice_for(API_URL_VARIABLE, self.budget.limits)
+
+    def _send(self, method: str, url: str, data: bytes | None) -> Answer:
+        """One request under the budget: the answer (any status), or a NetworkFailure."""
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
                    "Authorization": f"Bearer {self.token}", "User-Agent": USER_AGENT}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = Answer(response.status, dict(response.headers), _json(response.read()))
-        except urllib.error.HTTPError as err:
-            answer = Answer(err.code, dict(err.headers or {}), _json(err.read()))
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as err:
-            reason = getattr(err, "reason", err)
-            return None, f"cannot reach {self.base_url} ({reason})"
-        return answer, _transient(answer)
+            request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        except ValueError as err:  # no http(s) address at all
+            raise NetworkFailure(UNREACHABLE, f"the address is not usable ({err})", transient=False,
+                                 maybe_done=False) from None
+        limit = self.budget.limits.max_answer_bytes
+        attempt = self.budget.attempt()
+        with attempt.active():
+            try:
+                try:
+                    response = self._opener.open(request, timeout=attempt.seconds)
+                except urllib.error.HTTPError as err:  # an answer all the same: its status says what
+                    response = err
+                with response:
+                    status, answer_headers = response.status, dict(response.headers or {})
+                    raw = collect(iter(lambda: response.read(64 * 1024), b""), limit, response.headers or {})
+                    source = response.fp if isinstance(response, urllib.error.HTTPError) else response
+                    if getattr(source, "length", None):  # read in chunks, http.client ends a short body quietly
+                        raise truncated(attempt)
+            except NetworkFailure:
+                raise
+            except Exception as err:
+                failure = failure_of(err, attempt)
+                if failure is None:
+                    raise
+                raise failure from err
+        if 200 <= status < 300 and status != 204:
+            return Answer(status, answer_headers, json_answer(raw))
+        return Answer(status, answer_headers, _json(raw))
 
     def _wait(self, answer: Answer | None, attempt: int) -> float:
         wanted = self.retry.first_backoff * 2 ** (attempt - 1)
@@ -234,3 +320,101 @@ def _transient(answer: Answer) -> str | None:
                                  or "rate limit" in _message(answer.body).lower()):
         return "rate limited (403)"
     return None
+
+
+# -- sockets that keep the request's deadline --------------------------------------------------------------------
+
+
+class _Clipped:
+    """Socket operations that may block only until the current request's deadline (network_limits.Attempt).
+
+    http.client sets one timeout per socket, which every operation gets again; here each send, receive
+    and TLS handshake gets that timeout or what is left of the deadline, whichever is shorter, so a
+    trickling answer ends at the deadline. Bytes sent mark the request as possibly done (a POST is
+    then never repeated).
+    """
+
+    _wanted: float | None = None
+
+    def settimeout(self, value: float | None) -> None:
+        self._wanted = value
+        super().settimeout(value)  # type: ignore[misc]
+
+    def _clip(self) -> None:
+        attempt = current_attempt()
+        if attempt is not None:
+            super().settimeout(attempt.timeout(self._wanted))  # type: ignore[misc]
+
+    def _sending(self) -> None:
+        self._clip()
+        attempt = current_attempt()
+        if attempt is not None:
+            attempt.sent = True
+
+    def send(self, *args: Any) -> int:
+        self._sending()
+        return super().send(*args)  # type: ignore[misc]
+
+    def sendall(self, *args: Any) -> None:
+        self._sending()
+        return super().sendall(*args)  # type: ignore[misc]
+
+    def recv(self, *args: Any) -> bytes:
+        self._clip()
+        return super().recv(*args)  # type: ignore[misc]
+
+    def recv_into(self, *args: Any) -> int:
+        self._clip()
+        return super().recv_into(*args)  # type: ignore[misc]
+
+
+class _DeadlineSocket(_Clipped, socket.socket):
+    pass
+
+
+class _DeadlineSSLSocket(_Clipped, ssl.SSLSocket):
+    def do_handshake(self, *args: Any) -> None:
+        self._clip()
+        super().do_handshake(*args)
+
+
+def _connect(address: tuple[str, int], timeout: Any = None, source_address: Any = None) -> socket.socket:
+    """socket.create_connection, the connect itself within the deadline, giving a socket that keeps it."""
+    wanted = timeout if isinstance(timeout, int | float) else None
+    attempt = current_attempt()
+    plain = socket.create_connection(address, attempt.timeout(wanted) if attempt else wanted, source_address)
+    kept = _DeadlineSocket(fileno=plain.detach())
+    kept.settimeout(wanted)
+    return kept
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self) -> None:
+        self.bounded_context = ssl.create_default_context()  # the system's CAs, or SSL_CERT_FILE's
+        self.bounded_context.sslsocket_class = _DeadlineSSLSocket
+        super().__init__(context=self.bounded_context)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HTTPSConnection, req, context=self.bounded_context)
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib as urlopen builds it (the environment's proxy included), with the sockets above."""
+    return urllib.request.build_opener(_HTTPHandler, _HTTPSHandler())
