@@ -18,6 +18,7 @@ from infra.cli.errors import CommandError
 from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.hostnames import normalise_hostname
+from infra.operations import network_limits
 from infra.operations.check import (
     FAIL,
     INFO,
@@ -32,6 +33,7 @@ from infra.operations.check import (
     make_resolver,
     passes,
 )
+from infra.operations.network_limits import Budget
 
 DEFAULT_RESOLVER = "1.1.1.1"
 STATUS_COLOURS = {OK: "green", WARN: "yellow", FAIL: "red", INFO: "dim"}
@@ -46,13 +48,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "certificate TXT records (compared with Cloudflare's values when CLOUDFLARE_API_TOKEN is "
                     f"set). Exit codes: {status_codes.OK} nothing fails (warnings allowed); {status_codes.PROBLEMS} at "
                     f"least one check fails; {status_codes.CANNOT_RUN} cannot run (usage, stack settings, or the "
-                    "resolver does not answer).")
+                    "resolver does not answer). A Cloudflare API that fails only makes the TXT values go "
+                    f"uncompared (said in the findings). {network_limits.short_help()}")
     parser.add_argument("hostname", help="a hostname of customers.yaml (or any, with --target)")
     add_project_arguments(parser)
     parser.add_argument("--resolver", default=DEFAULT_RESOLVER, metavar="ADDRESS[:PORT]",
                         help=f"DNS server to ask (default: {DEFAULT_RESOLVER}); 'system' uses /etc/resolv.conf")
     parser.add_argument("--resolver-port", type=int, default=None, metavar="PORT", help="its port (default: 53)")
-    parser.add_argument("--timeout", type=float, default=3.0, metavar="SECONDS", help="per query (default: 3)")
+    parser.add_argument("--timeout", type=float, default=3.0, metavar="SECONDS",
+                        help="per query to the resolver (default: 3); one question, retries included, may take "
+                             "twice that, and the whole command at most SAAS_DOMAINS_COMMAND_TIMEOUT")
     parser.add_argument("--target", help="CNAME target to expect (default: <customer id>.<cnameSubdomain>.<zone>)")
     parser.add_argument("--no-api", action="store_true", help="do not ask Cloudflare for the TXT values")
     parser.add_argument("--json", action="store_true", help="machine-readable findings on stdout")
@@ -67,14 +72,17 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{hostname} is not in {stack.shown_path()}; pass --target to check it anyway")
     target = args.target or stack.settings.cname_target(entry.customer_id)
     address, port = parse_resolver(args.resolver, args.resolver_port)
+    if not 0 < args.timeout < float("inf"):
+        raise CommandError(f"--timeout must be a number of seconds above 0, got {args.timeout:g}")
+    budget = Budget.from_environment()  # the API request and every query share the command's deadline
     if args.no_api:
         item, api_note = {}, Finding("cloudflare", INFO, "not asked (--no-api)")
     else:
-        item, api_note = cloudflare_view(stack.settings, hostname)
+        item, api_note = cloudflare_view(stack.settings, hostname, budget)
     expect = expectations(hostname, target, entry.ssl.certificate_authority if entry else None, item,
                           declared_method=entry.ssl.method if entry else None)
-    lookup = Lookup(make_resolver(address, port, args.timeout))
     try:
+        lookup = Lookup(make_resolver(address, port, args.timeout), budget)
         findings = diagnose(lookup, expect) + [api_note]
     except ResolverFailure as err:
         raise CommandError(f"resolver {_where(address, port)} failed: {err}", status_codes.CANNOT_RUN) from None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.model.settings import StackSettings
+from infra.operations.network_limits import Budget
 from infra.operations.status import CA_CAA_DOMAINS, api_hostname, certificate_status, hostname_status, ssl_of
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
@@ -28,26 +29,50 @@ class Finding:
 
 
 class ResolverFailure(Exception):
-    """The resolver did not answer (timeout, SERVFAIL, refused): the DNS cannot be judged."""
+    """The resolver did not answer (timeout, SERVFAIL, refused, garbage): the DNS cannot be judged."""
 
 
 class Lookup:
-    """The few queries the diagnosis needs, over a dnspython resolver; NXDOMAIN reads as "nothing"."""
+    """The few queries the diagnosis needs, over a dnspython resolver; NXDOMAIN reads as "nothing".
 
-    def __init__(self, resolver: Any) -> None:
+    Each query may take the resolver's `lifetime` in all (dnspython's total for one question, retries
+    and servers included), never more than what is left of the command's `budget`.
+    """
+
+    def __init__(self, resolver: Any, budget: Budget | None = None) -> None:
         self.resolver = resolver
+        self.budget = budget
+        self.lifetime = resolver.lifetime
 
     def _answer(self, name: str, rdtype: str) -> Any | None:
         """The resolver's answer (possibly empty), None for NXDOMAIN; no answer at all is a failure."""
         import dns.exception
         import dns.resolver
 
+        question = f"{name} {rdtype}"
+        if self.budget is not None:
+            left = self.budget.remaining()
+            if left <= 0:
+                raise ResolverFailure(f"the resolver gave no answer for {question}: {self.budget.deadline_name} "
+                                      f"passed; {self.budget.advice}")
+            self.resolver.lifetime = min(self.lifetime, left)
         try:
             return self.resolver.resolve(name, rdtype, raise_on_no_answer=False, search=False)
         except dns.resolver.NXDOMAIN:
             return None
-        except (dns.resolver.NoNameservers, dns.exception.Timeout) as err:
-            raise ResolverFailure(f"the resolver gave no answer for {name} {rdtype}: {err}") from None
+        except dns.exception.Timeout:
+            within = f"{self.resolver.lifetime:.2g} s"
+            if self.budget is not None and self.resolver.lifetime < self.lifetime:
+                raise ResolverFailure(f"the resolver gave no answer for {question} within {within}, what was left "
+                                      f"of {self.budget.deadline_name}; {self.budget.advice}") from None
+            raise ResolverFailure(f"the resolver gave no answer for {question} within {within}; "
+                                  f"{self._advice()}") from None
+        except dns.exception.DNSException as err:  # SERVFAIL, REFUSED, a malformed answer...
+            raise ResolverFailure(f"the resolver gave no answer for {question}: {err}; {self._advice()}") from None
+
+    def _advice(self) -> str:
+        return ("try again, ask another DNS resolver (--resolver 8.8.8.8, or --resolver system), or raise --timeout "
+                f"(now {self.resolver.timeout:g} s a query)")
 
     def records(self, name: str, rdtype: str) -> list[Any]:
         """The rdatas of one type at a name (after any CNAMEs the resolver follows); [] if none."""
@@ -247,16 +272,17 @@ def check_certificate_txt(lookup: Lookup, expect: Expectations) -> list[Finding]
     return findings
 
 
-def cloudflare_view(settings: StackSettings, hostname: str) -> tuple[dict[str, Any], Finding]:
+def cloudflare_view(settings: StackSettings, hostname: str,
+                    budget: Budget | None = None) -> tuple[dict[str, Any], Finding]:
     """The custom hostname as Cloudflare has it ({} when unknown or unreadable) and a finding saying so.
 
     One filtered API request, for the TXT values to compare; without a token or when the API fails,
-    the DNS is still judged, only less precisely.
+    the DNS is still judged, only less precisely (within the same command `budget`).
     """
     from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError, MissingTokenError
 
     try:
-        api = CloudflareApi.from_environment()
+        api = CloudflareApi.from_environment(budget=budget)
         zone_id = api.zone_id(settings.zone, settings.zone_id)
         live = api.custom_hostnames(zone_id, hostname=hostname)
     except MissingTokenError:
@@ -305,7 +331,11 @@ def make_resolver(address: str | None, port: int = 53, timeout: float = 3.0) -> 
     import dns.resolver  # loaded by `check` only: the other commands start faster without it
 
     if address is None:
-        resolver = dns.resolver.Resolver()
+        try:
+            resolver = dns.resolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            raise ResolverFailure("no DNS resolver is configured on this machine (/etc/resolv.conf): pass "
+                                  "--resolver ADDRESS") from None
     else:
         resolver = dns.resolver.Resolver(configure=False)
         resolver.nameservers = [address]
