@@ -15,6 +15,11 @@ provider process imports from the project directory, like `__main__.py` does; th
 only the deadline and poll interval. The API token is read when the delete runs, from
 CLOUDFLARE_API_TOKEN (or the stack's `cloudflare:apiToken`, which the engine hands the provider
 process), and is never part of the waiter's inputs or state.
+
+Each poll is one request held to SAAS_DOMAINS_REQUEST_TIMEOUT (network_limits: connect, TLS, sending
+and every read together), read from the environment the provider process inherits from the pulumi
+command; every request, retry and wait of the delete together ends within the deadline plus one
+request, so a misbehaving network fails `pulumi destroy` with a message instead of hanging it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from infra.operations.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApi, MissingTokenError
+from infra.operations.cloudflare_api import (
+    BASE_URL_VARIABLE,
+    TOKEN_VARIABLE,
+    Budget,  # network_limits' clock, as the one API client the waiter may read uses it
+    CloudflareApi,
+    CloudflareApiError,
+    MissingTokenError,
+)
 
 WAITER_TYPE = "pulumi-python:dynamic:Resource"  # what the engine records for a dynamic resource
 INPUTS = ("zone_id", "hostname")  # plain strings; nothing else is stored besides the pickled provider
@@ -41,6 +53,10 @@ FAILED_STATUS = "deletion_timed_out"
 
 class FallbackOriginWaitError(Exception):
     """The fallback origin did not go away; the message says what was seen and what to do."""
+
+
+class FallbackOriginApiError(FallbackOriginWaitError, CloudflareApiError):
+    """Asking Cloudflare failed while waiting (the API client's message, and what it means for the delete)."""
 
 
 def _log(message: str) -> None:
@@ -149,15 +165,31 @@ class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
         if not (environ.get(TOKEN_VARIABLE) or "").strip() and self._config_token:
             environ[TOKEN_VARIABLE] = self._config_token
         try:
-            api = CloudflareApi.from_environment(environ, notify=lambda message: _log(message))
+            api = CloudflareApi.from_environment(environ, budget=self._budget(environ),
+                                                 notify=lambda message: _log(message))
         except MissingTokenError:
             raise FallbackOriginWaitError(
                 f"{TOKEN_VARIABLE} is not set (nor {CONFIG_TOKEN_KEY}): deleting the fallback-origin waiter asks "
                 "Cloudflare (read-only) whether the fallback origin is gone before its DNS record is deleted. "
                 "Export an API token scoped to the SaaS zone with Zone · SSL and Certificates read "
                 f"({BASE_URL_VARIABLE} overrides the API address), then run the command again.") from None
-        wait_until_released(api, props["zone_id"], props["hostname"], deadline=self.deadline,
-                            interval=self.interval)
+        try:
+            wait_until_released(api, props["zone_id"], props["hostname"], deadline=self.deadline,
+                                interval=self.interval)
+        except FallbackOriginWaitError:
+            raise
+        except CloudflareApiError as err:
+            raise FallbackOriginApiError(
+                f"{err}. The fallback-origin waiter could not tell whether the fallback origin "
+                f"{props['hostname']} is gone, so its DNS record is left in place: run the same pulumi command "
+                "again (it waits again)") from None
+
+    def _budget(self, environ: dict[str, str]) -> Budget:
+        """The delete's time: its own deadline plus one request, each request held to the request timeout."""
+        limits = Budget.from_environment(environ).limits
+        return Budget(limits, seconds=self.deadline + limits.request_seconds,
+                      deadline_name=f"the waiter's deadline of {self.deadline:g} s",
+                      advice="run the same pulumi command again later")
 
 
 def _outputs(props: dict[str, Any]) -> dict[str, Any]:
