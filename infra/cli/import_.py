@@ -21,6 +21,7 @@ from infra.cli.project import add_project_arguments
 from infra.cli.terminal import print_json, style, table
 from infra.model.customers import CustomersFileError
 from infra.model.settings import ALL_ROLE
+from infra.operations import network_limits
 from infra.operations.import_ import (
     GROUP_RULES,
     ImportPlan,
@@ -42,7 +43,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "create them again. The edited file must pass the program's validation or nothing is "
                     f"written. Exit codes: {status_codes.OK} done (or nothing to adopt); {status_codes.PROBLEMS} the "
                     f"customers file is or would become invalid; {status_codes.CANNOT_RUN} cannot run (usage, "
-                    "stack settings, no CLOUDFLARE_API_TOKEN, or the Cloudflare API failed).")
+                    "stack settings, no CLOUDFLARE_API_TOKEN, or the Cloudflare API failed; then nothing is "
+                    f"written). {network_limits.short_help()}")
     add_project_arguments(parser)
     parser.add_argument("--group-by", default="registrable-domain", metavar="RULE",
                         help=f"how hostnames become customers: {', '.join(GROUP_RULES)} (a custom_metadata key "
@@ -81,8 +83,11 @@ def run(args: argparse.Namespace) -> int:
     document = import_file(zone_id, to_import, fallback_origin=fallback is not None, records=records)
     import_path = args.import_file or stack.project_dir / f"Pulumi.{stack.name}.import.json"
     report = _report(stack, plan, document, fallback, records, import_path, args)
-    if not args.dry_run:
-        write_import(plan, document, import_path, stack.customers_path)
+    if not args.dry_run:  # only now, with everything read from Cloudflare: a failure above writes nothing
+        try:
+            write_import(plan, document, import_path, stack.customers_path)
+        except OSError as err:
+            raise CommandError(f"cannot write {err.filename or import_path}: {err.strerror or err}") from None
     if args.json:
         print_json(report)
     else:

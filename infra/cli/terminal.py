@@ -46,11 +46,15 @@ def print_json(document: Any, stream: TextIO | None = None) -> None:
 
 
 def write_json_file(path: Path, document: Any, what: str) -> None:
-    """A JSON document for the next step or run (`status --save-report`, `status-issue --save-state`)."""
+    """A JSON document for the next step or run (`status --save-report`, `status-issue --save-state`).
+
+    Written only once everything it holds was read, and atomically: the next run finds the old file or
+    the new one, never a half-written one."""
     from infra.cli.errors import CommandError  # errors.py imports this module: import when needed
+    from infra.operations.files import write_atomically
 
     try:
-        path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+        write_atomically(path, json.dumps(document, indent=1, sort_keys=True) + "\n")
     except OSError as err:
         raise CommandError(f"cannot write {what} to {path}: {err.strerror or err}") from None
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from infra.model.names import (
 )
 from infra.model.names import FALLBACK_ORIGIN as FALLBACK_ORIGIN_CHILD
 from infra.model.settings import ALB_ORIGIN, CLOUD_RUN_ORIGIN, EXTERNAL_ORIGIN
+from infra.operations.files import write_atomically
 from infra.operations.import_editor import CustomersEditor
 from infra.operations.status import api_hostname
 
@@ -374,10 +374,11 @@ def hostnames_to_import(plan: ImportPlan, live: Sequence[Mapping[str, Any]], *,
 
 
 def write_import(plan: ImportPlan, document: dict[str, Any], import_path: Path, customers_path: Path) -> None:
-    """The import file first: a customers file without it would make `pulumi up` create duplicates."""
+    """The import file first: a customers file without it would make `pulumi up` create duplicates.
+
+    Called only once everything was read from Cloudflare; each file is replaced atomically, so a
+    failure leaves it as it was."""
     if document["resources"]:
-        import_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        write_atomically(import_path, json.dumps(document, indent=2) + "\n")
     if plan.changed:
-        temporary = customers_path.with_name(customers_path.name + ".import-tmp")
-        temporary.write_text(plan.text, encoding="utf-8")
-        os.replace(temporary, customers_path)
+        write_atomically(customers_path, plan.text)
