@@ -9,6 +9,9 @@ Exit codes, for CI (defined once, in infra/cli/status_codes.py):
   3  `diff` only: the change removes more hostnames than allowed without confirmation
   130  interrupted (Ctrl-C)
 
+Every network call ends in bounded time (infra/operations/network_limits.py; `--help` lists the limits
+and the environment variables that raise them).
+
 Commands raise their errors; `main()` alone turns them into one message on stderr and an exit code.
 """
 
@@ -34,6 +37,7 @@ from infra.cli import (
     validate,
 )
 from infra.cli.errors import report_error
+from infra.operations import network_limits
 
 # Each command is a module with add_parser(commands), which sets `run` as the parser's default.
 COMMANDS = (validate, plan, diff, status, status_issue, instructions, check, import_, reshard, stacks)
@@ -55,7 +59,8 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="saas-domains", formatter_class=_HelpFormatter, epilog=status_codes.epilog(),
+        prog="saas-domains", formatter_class=_HelpFormatter,
+        epilog=f"{status_codes.epilog()}\n\n{network_limits.help_text()}",
         description="Customer custom domains through Cloudflare for SaaS: validate, diff and render the stack "
                     "offline; report status, DNS instructions and diagnoses from the live zone.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -25,6 +25,7 @@ from infra.cli.terminal import style
 from infra.model.customers import CustomerHostname, CustomersFile, load_customers
 from infra.model.names import PROJECT
 from infra.model.settings import SHARD_ROLE, StackSettings
+from infra.operations import network_limits
 
 if TYPE_CHECKING:
     from infra.operations.cloudflare_api import CloudflareApi
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 EXIT_CODES_HELP = (f"Exit codes: {status_codes.OK} fine; {status_codes.PROBLEMS} something needs attention; "
                    f"{status_codes.CANNOT_RUN} cannot run (usage, stack settings, no CLOUDFLARE_API_TOKEN, or the "
                    "Cloudflare API failed). The token comes from CLOUDFLARE_API_TOKEN; CLOUDFLARE_BASE_URL "
-                   "overrides the API address.")
+                   f"overrides the API address. {network_limits.short_help()}")
 
 
 @dataclass(frozen=True)

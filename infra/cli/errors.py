@@ -65,6 +65,8 @@ def as_command_error(err: Exception) -> CommandError | None:
                             status_codes.PROBLEMS)
     if isinstance(err, GroupingError) or _raised(err, "infra.operations.cloudflare_api", "CloudflareApiError"):
         return CommandError(str(err))
+    if _raised(err, "infra.operations.network_limits", "LimitsError"):
+        return CommandError(str(err))
     if _raised(err, "infra.offline", "ProgramError"):
         return InputProblems("The program stopped; it declares nothing:", str(err))
     return None

@@ -18,6 +18,7 @@ from typing import Any
 from infra.cli import status_codes
 from infra.cli.errors import CommandError
 from infra.cli.terminal import print_json, write_json_file
+from infra.operations import network_limits
 from infra.operations.github_api import (
     API_URL_VARIABLE,
     TOKEN_VARIABLE,
@@ -52,8 +53,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "previous report (--previous, the state the last run saved with --save-state); one comment "
                     "is posted when hostnames started failing. No Cloudflare access. Exit "
                     f"{status_codes.OK} done, {status_codes.CANNOT_RUN} cannot run (no {TOKEN_VARIABLE}, a bad "
-                    f"report file, the GitHub API refused). The token comes from {TOKEN_VARIABLE}; "
-                    f"{API_URL_VARIABLE} overrides the API address.")
+                    f"report file, the GitHub API refused or kept failing; then no state is saved). The token comes "
+                    f"from {TOKEN_VARIABLE}; {API_URL_VARIABLE} overrides the API address. "
+                    f"{network_limits.short_help()}")
     parser.add_argument("--report", type=Path, required=True, metavar="REPORT.json",
                         help="the report `saas-domains status --save-report` wrote (the whole zone)")
     parser.add_argument("--previous", type=Path, metavar="STATE.json",
