@@ -15,7 +15,7 @@ def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Serve `handler` on a free loopback port; yields the base URL (http://127.0.0.1:PORT)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -34,6 +34,7 @@ def json_handler(respond: Respond) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart (delayed ACK)
 
         def do_GET(self) -> None:
             self.answer("GET")
@@ -54,7 +55,10 @@ def json_handler(respond: Respond) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, extra, body = respond(method, self.path, headers, raw)
-            payload = json.dumps(body).encode()
+            self.deliver(status, extra, json.dumps(body).encode())
+
+        def deliver(self, status: int, extra: dict[str, str], payload: bytes) -> None:
+            """Write the answer (tests/fakes/faults.py overrides this to misbehave)."""
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
