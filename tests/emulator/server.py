@@ -39,6 +39,7 @@ import http.client
 import json
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -443,7 +444,7 @@ class CloudflareEmulator:
         self.emulator = Emulator(**options)
         self.hops = Hops(self.emulator)
         self.use_prism = prism
-        self.logs = logs or Path(f"/tmp/cloudflare-emulator-{new_id()[:8]}")
+        self.logs = logs or Path(tempfile.gettempdir()) / f"cloudflare-emulator-{new_id()[:8]}"
         self.initial_seed = seed
         self.base_url = ""
         self.emulator_url = ""
