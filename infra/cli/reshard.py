@@ -36,6 +36,10 @@ from infra.operations.reshard import (
 )
 
 MIN_VERSION_TEXT = ".".join(map(str, MIN_PULUMI_VERSION[:2]))
+# Each `pulumi state move` rewrites both stacks' whole state on a file backend, so fewer, larger batches
+# are faster: 5,000 hostnames into 3 shards took 149 s in batches of 100 and 48 s in batches of 500
+# (benchmarks/state_move.py, Pulumi 3.274.1). A failed batch is resumed with --from-batch.
+BATCH = 500
 BACKEND_NOTE = (f"Needs the Pulumi CLI {MIN_VERSION_TEXT} or later (`pulumi state move`), logged in to the one "
                 "backend that holds both stacks of every move (state move cannot cross backends), run from the "
                 "project folder (a new destination stack gets its secrets manager there).")
@@ -77,8 +81,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="print the moves and commands (the default)")
     mode.add_argument("--execute", action="store_true", help="run the `pulumi state move` commands")
-    parser.add_argument("--batch", type=int, default=100, metavar="SIZE",
-                        help="hostnames per `pulumi state move` (default: 100)")
+    parser.add_argument("--batch", type=int, default=BATCH, metavar="SIZE",
+                        help=f"hostnames per `pulumi state move` (default: {BATCH}; docs/scale.md measures it)")
     parser.add_argument("--from-batch", type=int, default=1, metavar="K",
                         help="with --execute: start at batch K (1-based), to resume after a failed batch")
     parser.add_argument("--pulumi", default="pulumi", metavar="PATH", help="the Pulumi CLI (default: pulumi)")
