@@ -135,7 +135,8 @@ async def declare_stack(settings: StackSettings, customers: CustomersFile) -> No
 
     origin_auth = OriginAuth(names.ORIGIN_AUTH, OriginAuthArgs(
         mode=settings.origin_auth, zone=settings.zone, zone_id=zone_id,
-        fallback_hostname=settings.fallback_hostname, origin=settings.origin))
+        fallback_hostname=settings.fallback_hostname, origin=settings.origin,
+        transform_rules=settings.transform_rules))
     if network is not None:
         fallback_target = declare_alb_origin(settings, zone_id, network, cloudflare_ranges, origin_auth)
     elif settings.origin == EXTERNAL_ORIGIN:

@@ -51,6 +51,8 @@ CUSTOM_HOSTNAME = "cloudflare:index/customHostname:CustomHostname"
 FALLBACK_ORIGIN = "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin"
 DNS_RECORDS = ("cloudflare:index/dnsRecord:DnsRecord", "cloudflare:index/record:Record")
 RULESET = "cloudflare:index/ruleset:Ruleset"
+DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"
+SHARED_TRANSFORM_RULE_INPUTS = ("zone_id", "expression", "description", "header_name", "header_value")
 AOP_SETTINGS = "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings"
 AOP_CERTIFICATE = "cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate"
 NOTIFICATION_WEBHOOK = "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks"
@@ -684,9 +686,17 @@ def _header_rules(resources: Sequence[Any]) -> list[tuple[Any, str, list[Any]]]:
 
 
 def _header_rulesets(resources: Sequence[Any]) -> list[tuple[Any, str, Any]]:
-    """(ruleset, header name, value) for every request header an enabled late-transform rule sets."""
+    """(ruleset, header name, value) for every request header an enabled late-transform rule sets.
+
+    With saas-domains:transformRules shared the rule is a dynamic resource of the program
+    (infra/components/shared_transform_rule.py) that puts one header rule in the zone's entrypoint:
+    it counts as a ruleset setting its `header_name` to its `header_value`.
+    """
     found = []
     for resource in resources:
+        if resource.resource_type == DYNAMIC_RESOURCE and set(SHARED_TRANSFORM_RULE_INPUTS) <= set(resource.props):
+            found.append((resource, _get(resource.props, "header_name"), _get(resource.props, "header_value")))
+            continue
         if resource.resource_type != RULESET or _get(resource.props, "phase") != HEADER_PHASE:
             continue
         for rule in _items(_get(resource.props, "rules")):

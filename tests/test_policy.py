@@ -585,6 +585,16 @@ def test_the_stack_the_program_declares_passes_every_mandatory_policy(mode):
         assert found == {}
 
 
+def test_a_stack_sharing_the_zones_transform_rules_passes_every_mandatory_policy():
+    """transformRules shared: the header rule is a dynamic resource, which the pack takes for the ruleset."""
+    found = _violations(run_program(PROJECT_ROOT / "customers.yaml", transformRules="shared"))
+    assert found == {}
+    without = run_program(PROJECT_ROOT / "customers.yaml", transformRules="shared")
+    without.resources = [r for r in without.resources if r.name != "origin-auth-header-rule"]
+    assert "no Cloudflare ruleset in phase http_request_late_transform sets a request header" in " ".join(
+        _violations(without)["origin-auth-complete"])
+
+
 @pytest.mark.parametrize("mode", ["header", "mtls", "none"])
 def test_an_external_origin_stack_passes_every_mandatory_policy(mode):
     """The origin is outside the stack: the pack judges the zone's side (the ruleset, the zone's own client

@@ -23,7 +23,7 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from infra.model import names
-from infra.model.settings import ALB_ORIGIN, EXTERNAL_ORIGIN, ORIGIN_AUTH_MODES
+from infra.model.settings import ALB_ORIGIN, EXTERNAL_ORIGIN, ORIGIN_AUTH_MODES, SHARED_TRANSFORM_RULES
 
 COMPONENT_TYPE = names.ORIGIN_AUTH_TYPE
 MODES = ORIGIN_AUTH_MODES
@@ -51,6 +51,7 @@ class OriginAuthArgs:
     zone_id: pulumi.Input[str]
     fallback_hostname: str
     origin: str = ALB_ORIGIN  # which origin checks the proof: the ALB's trust store lives here (URN history)
+    transform_rules: str = "own"  # header: own the zone's Transform Rules entrypoint, or add one rule to it
 
 
 class OriginAuth(pulumi.ComponentResource):
@@ -79,6 +80,15 @@ class OriginAuth(pulumi.ComponentResource):
         checker = "the origin" if args.origin == EXTERNAL_ORIGIN else "the ALB"
         secret = random.RandomPassword(f"{name}-header-secret", length=SECRET_LENGTH, special=False, opts=child)
         self.header_value = pulumi.Output.secret(secret.result)
+        if args.transform_rules == SHARED_TRANSFORM_RULES:
+            from infra.components.shared_transform_rule import SharedTransformRule
+
+            self.transform_rule = SharedTransformRule(
+                f"{name}-header-rule", zone_id=args.zone_id,
+                expression=secret_header_expression(args.zone, args.fallback_hostname),
+                description=f"Origin authentication header for {checker} (managed by saas-domains)",
+                header_name=HEADER_NAME, header_value=self.header_value, opts=child)
+            return
         self.transform_rule = cloudflare.Ruleset(
             f"{name}-header",
             zone_id=args.zone_id,

@@ -210,6 +210,8 @@ ORIGINS = (ALB_ORIGIN, CLOUD_RUN_ORIGIN, EXTERNAL_ORIGIN)
 TARGET_TYPES = ("ip", "instance", "lambda")
 # Used by infra/components/origin_auth.py; kept here so `validate` needs no Pulumi.
 ORIGIN_AUTH_MODES = ("header", "mtls", "none")
+OWN_TRANSFORM_RULES, SHARED_TRANSFORM_RULES = "own", "shared"
+TRANSFORM_RULES = (OWN_TRANSFORM_RULES, SHARED_TRANSFORM_RULES)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("zone", "string", None, "The SaaS zone apex in Cloudflare, e.g. mailito.com.", required=True,
@@ -258,6 +260,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("originAuth", "string", "header",
             "How the ALB knows a request came through this zone: header (secret header), mtls "
             "(Authenticated Origin Pulls with our own CA) or none.", choices=ORIGIN_AUTH_MODES),
+    Setting("transformRules", "string", OWN_TRANSFORM_RULES,
+            "originAuth header: own (the stack creates the zone's request-header Transform Rules and owns them) "
+            "or shared (the zone has some already, e.g. made in the dashboard: the stack adds its one rule to "
+            "them and removes only that).", choices=TRANSFORM_RULES),
     Setting("manageZoneSslMode", "boolean", True,
             "Set the zone's SSL/TLS mode to Full, which the ALB origin needs (see README)."),
     Setting("vpcId", "string", "", "VPC for the ALB; empty means the account's default VPC. Set with subnetIds.",
@@ -411,6 +417,7 @@ class StackSettings:
     max_removals: int
     allow_removals: int
     origin_auth: str
+    transform_rules: str
     manage_zone_ssl_mode: bool
     vpc_id: str | None
     subnet_ids: tuple[str, ...]

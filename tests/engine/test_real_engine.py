@@ -179,3 +179,33 @@ def test_destroy_waits_for_cloudflares_asynchronous_deletion_in_one_run(real_pul
     assert polls[-1] == ("GET", 404) and all(p == ("GET", 200) for p in polls[:-1]) and len(polls) >= 2
     assert real_pulumi.resources(stack) == []
     client.dns.records.delete(record.id, zone_id=zone)  # now it can go
+
+
+def test_destroy_takes_only_our_rule_out_of_the_zones_transform_rules(real_pulumi, cloudflare_emulator):
+    """`transformRules: shared`: a plain `pulumi destroy` runs the rule's dynamic provider, which removes our
+    one rule from the zone's dashboard-made entrypoint and leaves the zone's own rules as they were."""
+    from infra.components.shared_transform_rule import PHASE, RULE_REF, SharedTransformRuleProvider
+
+    cf, zone = cloudflare_emulator, emulated.ZONE_ID
+    real_pulumi.env.update(CLOUDFLARE_API_TOKEN=cf.token, CLOUDFLARE_BASE_URL=cf.base_url)
+    cf.seed({"rulesets": [{"name": "default", "kind": "zone", "phase": PHASE, "rules": [
+        {"action": "rewrite", "expression": 'http.host eq "www.mailito.com"',
+         "action_parameters": {"headers": {"X-Team": {"operation": "set", "value": "web"}}}}]}]})
+    stack = real_pulumi.new_stack({"zone": emulated.ZONE_NAME, "zoneId": zone, "transformRules": "shared"})
+    rendering = render(PROJECT_ROOT, stack, config=stack_config("dev", zone=emulated.ZONE_NAME, zoneId=zone,
+                                                                transformRules="shared"))
+    [rule] = [r for r in rendering.resources if r.name == "origin-auth-header-rule"]
+    [component] = [r for r in rendering.resources if r.urn == rule.parent]
+    created = SharedTransformRuleProvider().create(rule.inputs)  # what `up` did: our rule beside theirs
+    rule.state = {**created.outs, "__provider": rule.inputs["__provider"]}
+    rule.id = created.id
+    before = next(r for r in cf.rulesets() if r["phase"] == PHASE)
+    assert [r["ref"] == RULE_REF for r in before["rules"]] == [False, True]
+    real_pulumi.seed(stack, deployed_state(stack, [component, rule], {}, {"pulumi-python": "0.1.0"}))
+
+    answer = real_pulumi.run("destroy", "--yes", "--stack", stack, check=False)
+
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    after = next(r for r in cf.rulesets() if r["phase"] == PHASE)
+    assert after["id"] == before["id"] and after["rules"] == before["rules"][:1]
+    assert real_pulumi.resources(stack) == []

@@ -38,7 +38,7 @@ def test_pulumi_yaml_declares_every_setting_with_the_same_type_and_default():
 def test_a_setting_with_choices_names_each_of_them_in_its_description():
     """`pulumi config` shows Pulumi.yaml's description; it is the only place a user sees the allowed values."""
     with_choices = [s for s in SETTINGS if s.choices]
-    assert {s.key for s in with_choices} == {"role", "origin", "originAuth", "targetType"}
+    assert {s.key for s in with_choices} == {"role", "origin", "originAuth", "transformRules", "targetType"}
     for setting in with_choices:
         assert setting.default in setting.choices, setting.key
         for choice in setting.choices:
