@@ -197,7 +197,7 @@ class CloudflareApi:
         """No retry whose wait would end past the command's deadline: say so instead of waiting."""
         refusal = self.budget.refuses_wait(delay)
         if refusal:
-            raise CloudflareApiError(f"{said}; {refusal}; {advice}")
+            raise CloudflareApiError(f"{said}; {refusal}; {advice}") from None
 
     def _delay(self, headers: Mapping[str, str], attempt: int) -> tuple[float, str]:
         """Retry-After when the API gives it (capped), else exponential backoff."""
