@@ -32,20 +32,18 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
+from infra.components.provider_api import MissingProviderToken, config_token, provider_api
 from infra.operations.cloudflare_api import (
     BASE_URL_VARIABLE,
-    TOKEN_VARIABLE,
     Budget,  # network_limits' clock, as the one API client the waiter may read uses it
     CloudflareApi,
     CloudflareApiError,
-    MissingTokenError,
 )
 
 WAITER_TYPE = "pulumi-python:dynamic:Resource"  # what the engine records for a dynamic resource
 INPUTS = ("zone_id", "hostname")  # plain strings; nothing else is stored besides the pickled provider
 DEADLINE_SECONDS = 600.0
 POLL_SECONDS = 10.0
-CONFIG_TOKEN_KEY = "cloudflare:apiToken"  # the README's alternative to the environment variable
 PROVIDER_KEY = "__provider"  # the dynamic provider's own input: the pickled provider
 GONE_STATUS = "deleted"
 FAILED_STATUS = "deletion_timed_out"
@@ -142,8 +140,7 @@ class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
     def configure(self, req: dynamic.ConfigureRequest) -> None:
         # Called in the provider process only, with the stack's config: the README also allows the
         # token as `cloudflare:apiToken` (a secret) instead of the environment variable.
-        token = req.config.get(CONFIG_TOKEN_KEY)
-        self._config_token = token if isinstance(token, str) and token.strip() else None
+        self._config_token = config_token(req.config)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         return dynamic.CreateResult(waiter_id(props["zone_id"], props["hostname"]), _outputs(props))
@@ -161,18 +158,15 @@ class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult(_outputs(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        environ = dict(os.environ)
-        if not (environ.get(TOKEN_VARIABLE) or "").strip() and self._config_token:
-            environ[TOKEN_VARIABLE] = self._config_token
         try:
-            api = CloudflareApi.from_environment(environ, budget=self._budget(environ),
-                                                 notify=lambda message: _log(message))
-        except MissingTokenError:
-            raise FallbackOriginWaitError(
-                f"{TOKEN_VARIABLE} is not set (nor {CONFIG_TOKEN_KEY}): deleting the fallback-origin waiter asks "
-                "Cloudflare (read-only) whether the fallback origin is gone before its DNS record is deleted. "
-                "Export an API token scoped to the SaaS zone with Zone · SSL and Certificates read "
-                f"({BASE_URL_VARIABLE} overrides the API address), then run the command again.") from None
+            api = provider_api(self._config_token, budget=self._budget(os.environ),
+                               notify=lambda message: _log(message),
+                               needs="deleting the fallback-origin waiter asks Cloudflare (read-only) whether the "
+                                     "fallback origin is gone before its DNS record is deleted",
+                               permission=f"Zone · SSL and Certificates read ({BASE_URL_VARIABLE} overrides the API "
+                                          "address)")
+        except MissingProviderToken as err:
+            raise FallbackOriginWaitError(str(err)) from None
         try:
             wait_until_released(api, props["zone_id"], props["hostname"], deadline=self.deadline,
                                 interval=self.interval)

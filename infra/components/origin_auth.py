@@ -129,9 +129,15 @@ class OriginAuth(pulumi.ComponentResource):
         self.zone_certificate = cloudflare.AuthenticatedOriginPullsCertificate(
             f"{name}-zone-cert", zone_id=args.zone_id, certificate=client_cert.cert_pem,
             private_key=client_key.private_key_pem, opts=child)
+        # The provider's delete of the settings calls nothing (infra/components/origin_pulls_off.py): this
+        # resource, deleted after the settings and before the certificate, switches pulls off instead.
+        from infra.components.origin_pulls_off import OriginPullsOff
+
+        self.pulls_off = OriginPullsOff(f"{name}-zone-pulls-off", zone_id=args.zone_id,
+                                        opts=pulumi.ResourceOptions(parent=self, depends_on=[self.zone_certificate]))
         self.zone_setting = cloudflare.AuthenticatedOriginPullsSettings(
             f"{name}-zone", zone_id=args.zone_id, enabled=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.zone_certificate]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.zone_certificate, self.pulls_off]))
 
         self.ca_certificate_pem = ca_cert.cert_pem
         if args.origin == ALB_ORIGIN:

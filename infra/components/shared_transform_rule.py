@@ -18,13 +18,13 @@ encrypted in state.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pulumi
 import pulumi.dynamic as dynamic
 
-from infra.operations.cloudflare_api import TOKEN_VARIABLE, CloudflareApi, CloudflareApiError, MissingTokenError
+from infra.components.provider_api import MissingProviderToken, config_token, provider_api
+from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError
 
 PHASE = "http_request_late_transform"
 RULE_REF = "saas-domains-origin-auth"
@@ -32,7 +32,6 @@ NEW_ENTRYPOINT_NAME = "default"  # what the dashboard calls it, so the dashboard
 OWNED_RULESET_NAME = "saas-domains origin authentication"  # the entrypoint `transformRules: own` creates
 INPUTS = ("zone_id", "expression", "description", "header_name", "header_value")
 READ_ONLY = ("version", "last_updated", "categories")  # the API sets them; a request carries none
-CONFIG_TOKEN_KEY = "cloudflare:apiToken"
 
 
 class SharedTransformRuleError(Exception):
@@ -75,20 +74,15 @@ class SharedTransformRuleProvider(dynamic.ResourceProvider):
         self.__init__()
 
     def configure(self, req: dynamic.ConfigureRequest) -> None:
-        token = req.config.get(CONFIG_TOKEN_KEY)
-        self._config_token = token if isinstance(token, str) and token.strip() else None
+        self._config_token = config_token(req.config)
 
     def _api(self) -> CloudflareApi:
-        environ = dict(os.environ)
-        if not (environ.get(TOKEN_VARIABLE) or "").strip() and self._config_token:
-            environ[TOKEN_VARIABLE] = self._config_token
         try:
-            return CloudflareApi.from_environment(environ, notify=lambda message: pulumi.log.info(message))
-        except MissingTokenError:
-            raise SharedTransformRuleError(
-                f"{TOKEN_VARIABLE} is not set (nor {CONFIG_TOKEN_KEY}): the origin-authentication rule is kept in "
-                "the zone's request-header Transform Rules through the API. Export an API token scoped to the SaaS "
-                "zone with Zone · Transform Rules edit, then run the command again.") from None
+            return provider_api(self._config_token, permission="Zone · Transform Rules edit",
+                                needs="the origin-authentication rule is kept in the zone's request-header "
+                                      "Transform Rules through the API")
+        except MissingProviderToken as err:
+            raise SharedTransformRuleError(str(err)) from None
 
     def _entrypoint(self, api: CloudflareApi, zone_id: str) -> dict[str, Any] | None:
         found = api.call(lambda: api.client.rulesets.phases.get(PHASE, zone_id=zone_id),

@@ -209,3 +209,25 @@ def test_destroy_takes_only_our_rule_out_of_the_zones_transform_rules(real_pulum
     after = next(r for r in cf.rulesets() if r["phase"] == PHASE)
     assert after["id"] == before["id"] and after["rules"] == before["rules"][:1]
     assert real_pulumi.resources(stack) == []
+
+
+def test_destroy_switches_authenticated_origin_pulls_off(real_pulumi, cloudflare_emulator):
+    """The provider's delete of the pulls settings calls nothing: the program's switch, run by a plain
+    `pulumi destroy` through pulumi-resource-pulumi-python, turns zone-level pulls off in the emulator."""
+    cf, zone = cloudflare_emulator, emulated.ZONE_ID
+    real_pulumi.env.update(CLOUDFLARE_API_TOKEN=cf.token, CLOUDFLARE_BASE_URL=cf.base_url)
+    client = cloudflare.Cloudflare(api_token=cf.token, base_url=cf.base_url, max_retries=0)
+    client.api_key = client.api_email = client.user_service_key = None
+    client.origin_tls_client_auth.settings.update(zone_id=zone, enabled=True)  # what `up` left
+    stack = real_pulumi.new_stack({"zone": emulated.ZONE_NAME, "zoneId": zone, "originAuth": "mtls"})
+    rendering = render(PROJECT_ROOT, stack, config=stack_config("dev", zone=emulated.ZONE_NAME, zoneId=zone,
+                                                                originAuth="mtls"))
+    [switch] = [r for r in rendering.resources if r.name == "origin-auth-zone-pulls-off"]
+    [component] = [r for r in rendering.resources if r.urn == switch.parent]
+    real_pulumi.seed(stack, deployed_state(stack, [component, switch], {}, {"pulumi-python": "0.1.0"}))
+
+    answer = real_pulumi.run("destroy", "--yes", "--stack", stack, check=False)
+
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert client.origin_tls_client_auth.settings.get(zone_id=zone).enabled is False
+    assert real_pulumi.resources(stack) == []

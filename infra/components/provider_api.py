@@ -1,0 +1,42 @@
+"""The Cloudflare API as the project's dynamic providers reach it, inside the engine's provider process.
+
+The engine runs a dynamic provider by itself (a plain `pulumi destroy` runs no program), with the
+stack's config but not the program's state of mind: the API token comes from CLOUDFLARE_API_TOKEN,
+or from the stack's `cloudflare:apiToken` (a secret), which the engine hands the provider's
+`configure`. Never from the provider's own state: nothing here is pickled.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pulumi
+
+from infra.operations.cloudflare_api import TOKEN_VARIABLE, CloudflareApi, MissingTokenError
+
+CONFIG_TOKEN_KEY = "cloudflare:apiToken"
+
+
+class MissingProviderToken(Exception):
+    """No token in the provider process; the message says what needs it and with which permission."""
+
+
+def config_token(config: Any) -> str | None:
+    """The stack's `cloudflare:apiToken`, from a dynamic provider's ConfigureRequest.config."""
+    token = config.get(CONFIG_TOKEN_KEY)
+    return token if isinstance(token, str) and token.strip() else None
+
+
+def provider_api(token_from_config: str | None, *, needs: str, permission: str, **options: Any) -> CloudflareApi:
+    """An API client for a dynamic provider; MissingProviderToken names what `needs` it and the `permission`."""
+    environ = dict(os.environ)
+    if not (environ.get(TOKEN_VARIABLE) or "").strip() and token_from_config:
+        environ[TOKEN_VARIABLE] = token_from_config
+    options.setdefault("notify", lambda message: pulumi.log.info(message))
+    try:
+        return CloudflareApi.from_environment(environ, **options)
+    except MissingTokenError:
+        raise MissingProviderToken(
+            f"{TOKEN_VARIABLE} is not set (nor {CONFIG_TOKEN_KEY}): {needs}. Export an API token scoped to the "
+            f"SaaS zone with {permission}, then run the command again.") from None
