@@ -125,6 +125,9 @@ def _print_drift(report: dict[str, Any]) -> None:
         print(table(("HOSTNAME", "CUSTOMER", "NEXT STEP"),
                     [(m["hostname"], m["customer"], m["next_step"]) for m in report["missing_in_cloudflare"]],
                     indent="  "))
+        print("  To create them again:")
+        for command in report.get("recreate_missing") or ():
+            print(f"    {command}")
     if report["not_in_customers_file"]:
         print()
         print(style("In Cloudflare but not in the customers file (drift):", "bold"))

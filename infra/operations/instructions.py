@@ -85,7 +85,9 @@ def instructions_for(hostname: str, customer: str, cname_target: str,
             "into A records: they change.")
     if item is None:
         result.not_yet.append("the ownership TXT record and any certificate validation records: the hostname "
-                              "is not created in Cloudflare yet (it will be by the next `pulumi up`)")
+                              "is not in Cloudflare (not created yet, or deleted by Cloudflare after 7 days "
+                              "pending or moved); a TXT value sent before no longer counts. `saas-domains status` "
+                              "says how to create it again; run this command after that")
         return result
     _add_ownership_records(result, item)
     _add_certificate_records(result, item, declared_method)

@@ -181,6 +181,26 @@ def blocks_ca(item: Mapping[str, Any]) -> bool:
 
 # -- the report ------------------------------------------------------------------------------------
 
+# A declared hostname Cloudflare does not have: never created, or deleted by Cloudflare, which removes a
+# custom hostname left `pending` or `moved` for 7 days (its validation backoff). In the second case the
+# stack's state still holds it, and an `up` without refresh changes nothing (the provider removes a
+# hostname from state only when a refresh reads a 404: internal/services/custom_hostname/resource.go,
+# Read), so the hostname is refreshed out of the state first; the `up` then creates it with a new
+# ownership TXT value, and earlier instructions are void.
+MISSING_NEXT_STEP = ("not in Cloudflare (never created, or deleted by Cloudflare after 7 days pending or moved): "
+                     "run the `pulumi refresh` below, then `pulumi up` creates it with a new ownership TXT value; "
+                     "send the customer new instructions after that")
+
+
+def recreate_commands(stack: str, hostnames: Sequence[str]) -> list[str]:
+    """`pulumi refresh` of just the missing hostnames (it drops what Cloudflare deleted), then `pulumi up`."""
+    if not hostnames:
+        return []
+    from infra.operations.reshard import bare, custom_hostname_urn
+
+    targets = " ".join(f"--target '{custom_hostname_urn(bare(stack), h)}'" for h in hostnames)
+    return [f"pulumi refresh --stack {stack} --yes {targets}", f"pulumi up --stack {stack}"]
+
 
 def status_report(stack: str, settings: StackSettings, customers: CustomersFile,
                   declared: Sequence[CustomerHostname], live: Sequence[Mapping[str, Any]],
@@ -195,7 +215,7 @@ def status_report(stack: str, settings: StackSettings, customers: CustomersFile,
         item = by_name.get(entry.hostname)
         if item is None:
             missing.append({"hostname": entry.hostname, "customer": entry.customer_id, "status": None,
-                            "ssl_status": None, "next_step": "not in Cloudflare: run `pulumi up` to create it"})
+                            "ssl_status": None, "next_step": MISSING_NEXT_STEP})
         else:
             rows.append(_row(entry, item, settings.cname_target(entry.customer_id), now, stale_after))
     names = {entry.hostname for entry in customers.hostnames}
@@ -208,6 +228,7 @@ def status_report(stack: str, settings: StackSettings, customers: CustomersFile,
         "stack": stack, "zone": settings.zone, "customer": customer,
         "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "hostnames": rows, "missing_in_cloudflare": missing, "not_in_customers_file": extra,
+        "recreate_missing": recreate_commands(stack, [m["hostname"] for m in missing]),
         "fallback_origin": origin,
         "summary": {"declared": len(declared), "live": levels[LIVE], "waiting": levels[WAITING],
                     "problem": levels[PROBLEM], "missing_in_cloudflare": len(missing),

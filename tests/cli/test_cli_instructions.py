@@ -74,7 +74,8 @@ def test_a_hostname_not_yet_in_cloudflare_still_gets_its_cname(project, cloudfla
     result = run_cli(capsys, "instructions", "MAIL.MKDEV.ME.")  # normalised like the customers file
     assert result.code == 1
     assert "  CNAME  mail.mkdev.me  mkdev.cname.mailito.com" in result.out.splitlines()
-    assert "the hostname is not created in Cloudflare yet (it will be by the next `pulumi up`)" in result.err
+    assert ("the hostname is not in Cloudflare (not created yet, or deleted by Cloudflare after 7 days pending or "
+            "moved); a TXT value sent before no longer counts") in result.err
 
 
 def test_an_apex_hostname_explains_flattening(project, cloudflare_api, capsys):

@@ -102,7 +102,14 @@ def test_status_json_items_carry_the_fields_machines_rely_on(project, cloudflare
     assert 2 * 3600 <= pending["age_seconds"] < 3 * 3600
     assert report["missing_in_cloudflare"] == [{
         "hostname": "post.globex.io", "customer": "globex", "status": None, "ssl_status": None,
-        "next_step": "not in Cloudflare: run `pulumi up` to create it"}]
+        "next_step": "not in Cloudflare (never created, or deleted by Cloudflare after 7 days pending or moved): "
+                     "run the `pulumi refresh` below, then `pulumi up` creates it with a new ownership TXT value; "
+                     "send the customer new instructions after that"}]
+    # an `up` alone would change nothing where the state still holds it: refresh just that hostname first
+    assert report["recreate_missing"] == [
+        "pulumi refresh --stack dev --yes --target 'urn:pulumi:dev::saas-domains::saas-domains:index:"
+        "CustomerHostnames$cloudflare:index/customHostname:CustomHostname::post.globex.io'",
+        "pulumi up --stack dev"]
     assert [e["hostname"] for e in report["not_in_customers_file"]] == ["old.example.com"]
     assert report["fallback_origin"]["level"] == "live"
     assert report["summary"] == {"declared": 4, "live": 1, "waiting": 1, "problem": 1, "missing_in_cloudflare": 1,
@@ -241,7 +248,9 @@ def test_status_markdown_counts_states_then_lists_only_what_needs_attention(proj
         ["| `post.globex.io`", "`globex`", "missing in Cloudflare"],
         ["| `old.example.com`", "—", "not in the customers file"]]
     assert "moved: the customer's DNS no longer points here" in rows[0]
-    assert rows[1].endswith("| not in Cloudflare: run `pulumi up` to create it | — |")
+    assert rows[1].endswith("| not in Cloudflare (never created, or deleted by Cloudflare after 7 days pending or "
+                            "moved): run the `pulumi refresh` below, then `pulumi up` creates it with a new ownership "
+                            "TXT value; send the customer new instructions after that | — |")
     # live and waiting hostnames are counted, not listed: nothing to do about them yet
     assert "mail.mkdev.me" not in result.out and "mail.acme-corp.com" not in result.out
 

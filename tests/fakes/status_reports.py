@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.operations.status import MISSING_NEXT_STEP
+
 NEXT_STEPS = {"live": "live", "waiting": "waiting for the customer's CNAME",
               "problem": "certificate validation timed out: fix the customer's DNS"}
 
@@ -22,7 +24,7 @@ def report_of(levels: dict[str, str] | None = None, *, missing: list[str] = (), 
              "created_at": "2026-02-01T00:00:00Z", "age_seconds": 3600, "age": "1h", "level": level,
              "next_step": NEXT_STEPS[level]} for name, level in levels.items()]
     missing_rows = [{"hostname": name, "customer": name.split(".")[-2], "status": None, "ssl_status": None,
-                     "next_step": "not in Cloudflare: run `pulumi up` to create it"} for name in missing]
+                     "next_step": MISSING_NEXT_STEP} for name in missing]
     extra_rows = [{"hostname": name, "customer": None, "id": f"id-{name}", "status": "active", "ssl_status": "active",
                    "created_at": "2026-02-01T00:00:00Z", "age": "1h",
                    "next_step": "not in customers.yaml: adopt it with `saas-domains import`, or delete it in "

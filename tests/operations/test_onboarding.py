@@ -139,7 +139,8 @@ def test_instructions_say_what_is_not_there_yet():
         "the certificate validation TXT record: Cloudflare publishes it a few minutes after the hostname is "
         "created; run this command again later"]
     missing = instructions_for("mail.mkdev.me", "mkdev", TARGET, None)
-    assert [r.type for r in missing.records] == ["CNAME"] and "not created in Cloudflare yet" in missing.not_yet[0]
+    assert [r.type for r in missing.records] == ["CNAME"] and "the hostname is not in Cloudflare" in missing.not_yet[0]
+    assert "a TXT value sent before no longer counts" in missing.not_yet[0]  # never a token Cloudflare dropped
 
 
 def test_instructions_for_an_apex_explain_flattening():
