@@ -8,7 +8,7 @@ import unicodedata
 
 import idna
 
-from infra.model.messages import show
+from infra.model.messages import code, listed_with_and, show
 
 _MAX_HOSTNAME_LENGTH = 253
 MAX_LABEL_LENGTH = 63
@@ -20,12 +20,46 @@ LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _MAYBE_IPV4 = re.compile(r"[0-9.]+\Z")
 
 
+class HostnameError(ValueError):
+    """A refused hostname that looks pasted. `suggestion` is the hostname to write instead, when there
+    is one. When one value looks like several hostnames, `pieces` holds them and `problems` what is
+    wrong with those that are not hostnames either, so a caller that knows where the value stands
+    (the customers file: its lines) can word the advice itself."""
+
+    def __init__(self, reason: str, pieces: tuple[str, ...] = (), problems: tuple[str, ...] = (),
+                 suggestion: str | None = None) -> None:
+        super().__init__(reason)
+        self.pieces = pieces
+        self.problems = problems
+        self.suggestion = suggestion
+
+
+def count_word(number: int) -> str:
+    """'two' to 'nine', then digits."""
+    return _NUMBERS[number - 2] if 2 <= number < len(_NUMBERS) + 2 else str(number)
+
+
 def normalise_hostname(raw: str, *, allow_wildcard: bool = False) -> str:
     """Return the canonical (lower-case, A-label, no trailing dot) form of ``raw``.
 
     Raises ValueError with a short reason naming the rule that failed, so the
     same hostname written two ways compares equal and bad ones are explained.
+    A refused value that looks pasted (a URL, an e-mail address, quotes, several
+    hostnames) is explained by what to remove instead; what is accepted never
+    depends on that explanation, which runs only once the rules have refused.
     """
+    try:
+        return _normalise(raw, allow_wildcard)
+    except ValueError:
+        if not isinstance(raw, str) or len(raw) > _MAX_RAW_HOSTNAME_LENGTH:
+            raise
+        explained = _explain_pasted(raw, allow_wildcard)
+        if explained is None:
+            raise
+        raise explained from None
+
+
+def _normalise(raw: str, allow_wildcard: bool) -> str:
     if not isinstance(raw, str):
         raise ValueError(f"expected a string, got {type(raw).__name__}")
     name = raw.strip().lower()
@@ -57,6 +91,109 @@ def normalise_hostname(raw: str, *, allow_wildcard: bool = False) -> str:
     if len(result) > _MAX_HOSTNAME_LENGTH:
         raise ValueError(f"{len(result)} characters long; at most {_MAX_HOSTNAME_LENGTH} are allowed")
     return result
+
+
+# -- what a person pasted ------------------------------------------------------------------------
+# A refused value is read as a person's copy and paste: a URL (scheme, user, port, path, query,
+# fragment), an e-mail address, quotes or <...> around it, spaces inside, or several hostnames in one
+# value. The explanation names each part to remove and shows the corrected value, which it checks.
+# Only spaces and tabs count as spaces here: other white space inside a value (a line separator, a
+# no-break space) keeps the rules' message, which names its code point.
+
+_WRAPPERS = "\"'`\u201c\u201d\u201e\u2018\u2019\u00ab\u00bb<>"  # quotes (also typographic), backticks, <...>
+_QUOTES = frozenset(_WRAPPERS) - {"<", ">"}
+_SCHEME = re.compile(r"(?:[a-z][a-z0-9+.-]*:)?//|https?:/?(?=[^/])|https?//|mailto:", re.IGNORECASE)
+_SEPARATORS = frozenset({"-", "\u2013", "\u2014", "|", "&", "and"})  # between hostnames, as people list them
+_NUMBERS = ("two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _explain_pasted(raw: str, allow_wildcard: bool) -> HostnameError | None:
+    """What to remove from a refused value, or None when it does not look pasted."""
+    text = raw.strip()
+    unwrapped = text.lstrip(_WRAPPERS)
+    start = text[: len(text) - len(unwrapped)]
+    core = unwrapped.rstrip(_WRAPPERS)
+    end, core = unwrapped[len(core):], core.strip()
+    several = _several_hostnames(core, allow_wildcard)
+    if several is not None:
+        return several
+    trailing = core[len(core.rstrip(",;")):]  # left over from a `[a, b]` list turned into `- ` lines
+    core = core[: len(core) - len(trailing)]
+    parts: list[str] = []
+    scheme = _SCHEME.match(core)
+    if scheme:
+        parts.append(code(scheme.group()))
+        core = core[scheme.end():]
+    authority, rest = core, ""
+    cut = min((core.find(c) for c in "/?#" if c in core), default=-1)
+    if cut >= 0:
+        authority, rest = core[:cut], core[cut:]
+    fragment = rest[rest.find("#"):] if "#" in rest else ""
+    rest = rest[: len(rest) - len(fragment)]
+    query = rest[rest.find("?"):] if "?" in rest else ""
+    path = rest[: len(rest) - len(query)]
+    at = authority.rfind("@")
+    user = authority[: at + 1]
+    authority = authority[at + 1:]
+    email = (bool(user) and not (path or query or fragment) and ":" not in user
+             and (scheme is None or scheme.group().lower() == "mailto:"))
+    if user:
+        parts.append(code(user))
+    port = ""
+    if authority.startswith("[") and "]:" in authority:
+        port = authority[authority.index("]:") + 1:]
+    elif authority.count(":") == 1:
+        port = authority[authority.index(":"):]
+    authority = authority[: len(authority) - len(port)]
+    spaces = len(re.findall(r"[ \t]+", authority))
+    if spaces:
+        parts.append("the space" if spaces == 1 else "the spaces")
+        authority = re.sub(r"[ \t]+", "", authority)
+    if port:
+        parts.append(f"the port {code(port)}" if port[1:].isdigit() else code(port))
+    if path:
+        slash = "the `/` at the end" if not (query or fragment) else "the `/`"
+        parts.append(slash if path == "/" else f"the path {code(path)}")
+    parts.extend(code(piece) for piece in (query, fragment) if piece)
+    parts.extend(_wrappers(start, end))
+    if trailing:
+        parts.append(f"the {code(trailing)} at the end")
+    if not parts:
+        return None
+    listing = listed_with_and(parts)
+    try:
+        _normalise(authority, allow_wildcard)
+    except ValueError as exc:
+        return HostnameError(f"remove {listing}; the rest, {show(authority)}, is still not a hostname: {exc}")
+    note = " (an e-mail address, not a hostname)" if email else ""
+    shown = authority[:-1] if authority.endswith(".") else authority  # a final dot is fine, but not needed
+    return HostnameError(f"write {code(shown)}: remove {listing}{note}", suggestion=shown)
+
+
+def _several_hostnames(text: str, allow_wildcard: bool) -> HostnameError | None:
+    """'a.example.com b.example.com', 'a.example.com - b.example.com', 'a.example.com, b.example.com'."""
+    words = [word for word in re.split(r"[ \t,;]+", text) if word]
+    pieces = tuple(word for word in words if word.lower() not in _SEPARATORS)
+    separated = len(pieces) < len(words) or "," in text or ";" in text
+    if len(pieces) < 2 or not (separated or sum("." in piece for piece in pieces) >= 2):
+        return None
+    count = count_word(len(pieces))
+    problems = []
+    for piece in pieces:
+        try:
+            normalise_hostname(piece, allow_wildcard=allow_wildcard)
+        except ValueError as exc:
+            problems.append(f"{show(piece)}: {exc}")
+    reason = f"looks like {count} hostnames in one value: write each as its own item"
+    return HostnameError("; ".join([reason, *problems]), pieces, tuple(problems))
+
+
+def _wrappers(start: str, end: str) -> list[str]:
+    if start and end and set(start + end) <= _QUOTES:
+        return ["the quotes around it"]
+    if start and end and set(start + end) <= {"<", ">"}:
+        return ["the `<` and `>` around it"]
+    return [f"the {code(start)} at the start"] * bool(start) + [f"the {code(end)} at the end"] * bool(end)
 
 
 def _is_ip_address(name: str) -> bool:

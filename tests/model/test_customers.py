@@ -557,7 +557,7 @@ def test_normalise_hostname_wildcards():
         ("-a.example", "label '-a' starts with a hyphen"),
         ("a-.example", "label 'a-' ends with a hyphen"),
         ("a_b.example", "label 'a_b' contains '_'; only letters, digits and hyphens are allowed"),
-        ("a b.example", "label 'a b' contains ' '; only letters, digits and hyphens are allowed"),
+        ("a b.example", "write `ab.example`: remove the space"),
         ("a" * 64 + ".example", f"label '{'a' * 64}' is 64 octets long; at most 63 are allowed"),
         (".".join(["a" * 63] * 4), "255 characters long; at most 253 are allowed"),
         ("localhost", "needs at least two labels (like example.com)"),
@@ -671,6 +671,113 @@ def test_ssl_wildcard_in_defaults_is_reported_once_at_the_defaults():
     assert only_problem(text) == (
         "customers.yaml:2: defaults: ssl.wildcard: true requires ssl.method 'txt' "
         "(HTTP validation cannot validate wildcard certificates), but the method is 'http'"
+    )
+
+
+# --------------------------------------------------------------------------
+# Errors for people who are not engineers: what to change, every problem of an entry at once
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("https://app.example.com", "write `app.example.com`: remove `https://`"),
+        ("http://app.example.com", "write `app.example.com`: remove `http://`"),
+        ("app.example.com/login", "write `app.example.com`: remove the path `/login`"),
+        ("app.example.com/", "write `app.example.com`: remove the `/` at the end"),
+        ("app.example.com:8443", "write `app.example.com`: remove the port `:8443`"),
+        ("app.example.com?ref=mail", "write `app.example.com`: remove `?ref=mail`"),
+        ("app.example.com#pricing", "write `app.example.com`: remove `#pricing`"),
+        ("https://App.Example.com:8443/login?next=%2F#top",
+         "write `App.Example.com`: remove `https://`, the port `:8443`, the path `/login`, `?next=%2F` and `#top`"),
+        ("https://user:secret@app.example.com/", "write `app.example.com`: remove `https://`, `user:secret@` and the "
+                                                  "`/` at the end"),
+        ("someone@example.com", "write `example.com`: remove `someone@` (an e-mail address, not a hostname)"),
+        ("mailto:someone@example.com", "write `example.com`: remove `mailto:` and `someone@` (an e-mail address, "
+                                       "not a hostname)"),
+        ('"app.example.com"', "write `app.example.com`: remove the quotes around it"),
+        ("\u201capp.example.com\u201d", "write `app.example.com`: remove the quotes around it"),
+        ("<app.example.com>", "write `app.example.com`: remove the `<` and `>` around it"),
+        ("app.example.com,", "write `app.example.com`: remove the `,` at the end"),
+        ("app .example.com", "write `app.example.com`: remove the space"),
+        ("https://app.example.com./", "write `app.example.com`: remove `https://` and the `/` at the end"),
+        ("https://bücher.example/", "write `bücher.example`: remove `https://` and the `/` at the end"),
+        ("https://*.example.com", "write `*.example.com`: remove `https://`"),
+        # What is left is checked too, and named when it still is not a hostname.
+        ("http://192.0.2.1/", "remove `http://` and the `/` at the end; the rest, '192.0.2.1', is still not a "
+                              "hostname: an IP address, not a hostname"),
+        ("https://app_1.example.com", "remove `https://`; the rest, 'app_1.example.com', is still not a hostname: "
+                                      "label 'app_1' contains '_'; only letters, digits and hyphens are allowed"),
+    ],
+)
+def test_a_pasted_hostname_says_what_to_remove(raw: str, reason: str):
+    with pytest.raises(ValueError) as info:
+        normalise_hostname(raw, allow_wildcard=True)
+    assert str(info.value) == reason
+    assert only_problem(one_customer(f"[{json.dumps(raw, ensure_ascii=False)}]"), WILDCARD_RULES) == (
+        f"customers.yaml:3: customer 'mkdev' (entry 1): hostnames[0] {raw!r}: {reason}"
+    )
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("App.Example.COM.", "app.example.com"),
+                                               (" app.example.com ", "app.example.com"),
+                                               ("bücher.example", "xn--bcher-kva.example"),
+                                               ("*.Example.com", "*.example.com")])
+def test_valid_hostnames_are_normalised_as_before(raw: str, expected: str):
+    """The explanations run only once a value is refused: what is accepted, and how, is unchanged."""
+    assert normalise_hostname(raw, allow_wildcard=True) == expected
+
+
+def test_an_over_indented_hostname_merged_into_the_one_above_is_two_hostnames():
+    text = """\
+        customers:
+          - id: initrode
+            hostnames:
+              - mail.example.com
+                - status.example.com
+        """
+    assert only_problem(text) == (
+        "customers.yaml:4: customer 'initrode' (entry 1): hostnames[0] 'mail.example.com - status.example.com': "
+        "looks like two hostnames in one value: line 5 is indented more than line 4, so YAML read them as one; "
+        "put each on its own line starting with `- ` at the same indentation as line 4"
+    )
+
+
+@pytest.mark.parametrize(
+    ("hostnames", "line", "reason"),
+    [
+        ("\n      - a.example.com b.example.com", 4,
+         "'a.example.com b.example.com': looks like two hostnames in one value: put each on its own line starting "
+         "with `- `, at the same indentation as line 4"),
+        ("\n      - a.example.com\n        b.example.com\n        c.example.com", 4,
+         "'a.example.com b.example.com c.example.com': looks like three hostnames in one value: lines 5-6 are "
+         "indented more than line 4, so YAML read them as one; put each on its own line starting with `- ` at the "
+         "same indentation as line 4"),
+        (" [a.example.com b.example.com]", 3,
+         "'a.example.com b.example.com': looks like two hostnames in one value: separate them with commas: "
+         "`a.example.com, b.example.com`"),
+        ("\n      - a.example.com - status", 4,
+         "'a.example.com - status': looks like two hostnames in one value: put each on its own line starting "
+         "with `- `, at the same indentation as line 4; 'status': needs at least two labels (like example.com)"),
+    ],
+    ids=["one-line", "three-lines", "flow", "one-of-them-wrong"],
+)
+def test_several_hostnames_in_one_value(hostnames: str, line: int, reason: str):
+    text = f"customers:\n  - id: mkdev\n    hostnames:{hostnames}\n"
+    assert only_problem(text) == f"customers.yaml:{line}: customer 'mkdev' (entry 1): hostnames[0] {reason}"
+
+
+def test_hostnames_written_as_one_string_are_suggested_as_a_list():
+    assert only_problem("customers:\n  - id: mkdev\n    hostnames: a.example.com\n      - b.example.com\n") == (
+        "customers.yaml:3: customer 'mkdev' (entry 1): 'hostnames' must be a list, got a string "
+        "'a.example.com - b.example.com'; write it as a list: `hostnames: [a.example.com, b.example.com]`"
+    )
+    # What is wrong with the hostname itself comes in the same message, not on the next run.
+    assert only_problem("customers:\n  - id: mkdev\n    hostnames: https://app.example.com/\n") == (
+        "customers.yaml:3: customer 'mkdev' (entry 1): 'hostnames' must be a list, got a string "
+        "'https://app.example.com/'; write it as a list: `hostnames: [app.example.com]`; "
+        "'https://app.example.com/': write `app.example.com`: remove `https://` and the `/` at the end"
     )
 
 

@@ -110,7 +110,22 @@ CORPUS: dict[str, Refused | Declares] = {
     "single-label.yaml": Refused(3, ("'localhost': needs at least two labels",)),
     "invalid-punycode.yaml": Refused(3, ("label 'xn--zz' is not a valid IDNA A-label",
                                          "label 'xn--mail' is not a valid IDNA A-label")),
-    "url-instead-of-hostname.yaml": Refused(3, ("label 'https://mail' contains ':'", "label 'me:443' contains ':'")),
+    "url-instead-of-hostname.yaml": Refused(3, ("'https://mail.mkdev.me/': write `mail.mkdev.me`: remove `https://` "
+                                                "and the `/` at the end",
+                                                "'mail.mkdev.me:443': write `mail.mkdev.me`: remove the port `:443`")),
+    "pasted-urls-and-addresses.yaml": Refused(5, (
+        "hostnames[0] 'https://app.initrode.com': write `app.initrode.com`: remove `https://`",
+        "hostnames[1] 'app.initrode.com/login': write `app.initrode.com`: remove the path `/login`",
+        "hostnames[2] 'status.initrode.com:8443': write `status.initrode.com`: remove the port `:8443`",
+        "hostnames[3] 'support@initrode.com': write `initrode.com`: remove `support@` (an e-mail address, "
+        "not a hostname)",
+        "hostnames[4] '<shop.initrode.com>': write `shop.initrode.com`: remove the `<` and `>` around it",
+        "hostnames[5] \"'docs.initrode.com'\": write `docs.initrode.com`: remove the quotes around it",
+        "write `Blog.Initrode.com`: remove `https://`, the `/`, `?utm_source=mail` and `#top`")),
+    "two-hostnames-in-one-value.yaml": Refused(4, (
+        "hostnames[0] 'mail.initrode.com - status.initrode.com': looks like two hostnames in one value: line 5 is "
+        "indented more than line 4, so YAML read them as one; put each on its own line starting with `- ` at the "
+        "same indentation as line 4",)),
     "underscore-label.yaml": Refused(3, ("label '_dmarc' contains '_'",)),
     "wildcard-in-the-middle.yaml": Refused(3, ("'*' is only allowed as the whole leftmost label",)),
     "wildcard-not-enabled.yaml": Refused(3, ("wildcard hostnames are an Enterprise feature and are disabled",)),
@@ -126,7 +141,7 @@ CORPUS: dict[str, Refused | Declares] = {
     "idn-duplicate-after-normalisation.yaml": Refused(5, ("hostname 'mail.mkdev.me' is already declared at line 3",)),
     "idn-saas-zone-after-normalisation.yaml": Refused(3, ("is inside the SaaS zone 'mailito.com'",)),
     "idn-emoji.yaml": Refused(3, ("Codepoint U+1F4A9 at position 1",)),
-    "idn-smart-quotes.yaml": Refused(3, ("Codepoint U+201C at position 1",)),
+    "idn-smart-quotes.yaml": Refused(3, ("'“mail.mkdev.me”': write `mail.mkdev.me`: remove the quotes around it",)),
     "idn-mixed-direction-label.yaml": Refused(3, ("Invalid direction for codepoint",)),
     # Types
     "types-numbers-where-strings-belong.yaml": Refused(2, ("id: expected a string, got an integer (123)",

@@ -202,3 +202,45 @@ def test_the_dns_name_oracle_accepts_what_it_should(raw):
 def test_the_dns_name_oracle_refuses_what_it_should(raw):
     with pytest.raises((AssertionError, dns.exception.DNSException, idna.IDNAError)):
         assert_valid_dns_name(raw, wildcard_allowed=False)
+
+
+# A hostname as people paste it: inside a URL, an e-mail address, quotes or <...>.
+PASTINGS = {
+    "url": lambda name, port, path: f"https://{name}{port}{path}",
+    "address bar": lambda name, port, path: f"http://{name}{port}/{path.lstrip('/')}?utm_source=mail#top",
+    "no scheme": lambda name, port, path: f"{name}{port}{path}",
+    "e-mail": lambda name, port, path: f"support@{name}",
+    "quoted": lambda name, port, path: f'"{name}"',
+    "angle brackets": lambda name, port, path: f"<{name}>",
+}
+pasted_hostname = st.builds(
+    lambda name, how, port, path: (name, PASTINGS[how](name, port, path)),
+    valid_hostname, st.sampled_from(sorted(PASTINGS)),
+    st.sampled_from(["", ":8443", ":80"]), st.sampled_from(["", "/", "/login", "/a/b.html"]))
+SUGGESTION = re.compile(r"write `([^`]*)`: remove ")
+
+
+@settings(settings.get_profile(PROFILE))
+@given(pasted_hostname)
+@example(("app.example.com", "https://app.example.com"))
+def test_a_pasted_hostname_is_explained_by_what_to_remove_and_the_hostname_itself(case):
+    name, pasted = case
+    try:
+        normalise_hostname(pasted)
+    except ValueError as exc:
+        suggestion = SUGGESTION.match(str(exc))
+        assert suggestion, str(exc)
+        assert normalise_hostname(suggestion.group(1)) == normalise_hostname(name)
+    else:
+        assert pasted == name  # only the unchanged name is accepted
+
+
+@settings(settings.get_profile(PROFILE))
+@given(st.one_of(hostname_like, any_text, pasted_hostname.map(lambda case: case[1])), st.booleans())
+def test_a_suggested_hostname_is_itself_accepted(raw, allow_wildcard):
+    try:
+        normalise_hostname(raw, allow_wildcard=allow_wildcard)
+    except ValueError as exc:  # anything but ValueError fails the test
+        suggestion = SUGGESTION.match(str(exc))
+        if suggestion:
+            normalise_hostname(suggestion.group(1), allow_wildcard=allow_wildcard)

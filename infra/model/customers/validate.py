@@ -44,8 +44,15 @@ from infra.model.customers.yaml_tree import (
     is_str,
     kind,
 )
-from infra.model.hostnames import LDH_LABEL, MAX_LABEL_LENGTH, in_zone, normalise_hostname
-from infra.model.messages import show
+from infra.model.hostnames import (
+    LDH_LABEL,
+    MAX_LABEL_LENGTH,
+    HostnameError,
+    count_word,
+    in_zone,
+    normalise_hostname,
+)
+from infra.model.messages import code, show
 
 _EMPTY_FILE = "the file is empty; it needs a 'customers' list (`customers: []` for none)"
 _DEFAULT_METHOD = SSL_FIELD["method"].default
@@ -235,9 +242,7 @@ class _Validator:
         if isinstance(node, Rejected):
             return []
         if not isinstance(node, SequenceNode):
-            hint = ""
-            if is_str(node) and len(node.value) <= 100:
-                hint = f"; write it as a list: `hostnames: [{node.value}]`"
+            hint = _as_a_list(node.value) if is_str(node) and len(node.value) <= 100 else ""
             self.report(node.line, entry, f"'hostnames' must be a list, got {kind(node)}{hint}")
             return []
         if not node.items:
@@ -246,18 +251,22 @@ class _Validator:
         names = []
         for index, item in enumerate(node.items):
             self.hostname_count += 1
-            name = self.hostname(item, f"hostnames[{index}]", entry, ssl)
+            name = self.hostname(item, f"hostnames[{index}]", entry, ssl, node.flow)
             if name is not None:
                 names.append((name, item.line))
         return names
 
-    def hostname(self, node: Node, where: str, entry: str, ssl: HostnameSsl) -> str | None:
+    def hostname(self, node: Node, where: str, entry: str, ssl: HostnameSsl, in_flow: bool) -> str | None:
         raw = self.values.string(node, where, entry)
         if raw is None:
             return None
         label = f"{where} {show(raw)}"
         try:
             name = normalise_hostname(raw, allow_wildcard=True)
+        except HostnameError as exc:
+            reason = _several_hostnames(exc, node, in_flow) if exc.pieces else str(exc)
+            self.report(node.line, entry, f"{label}: {reason}")
+            return None
         except ValueError as exc:
             self.report(node.line, entry, f"{label}: {exc}")
             return None
@@ -319,6 +328,49 @@ def _check_id(node: Node | None) -> tuple[str | None, str | None]:
 
 
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def _as_a_list(value: str) -> str:
+    """'; write it as a list: `hostnames: [a.example.com, b.example.com]`' for `hostnames: a.example.com
+    b.example.com`, each hostname as it should be written, then what is wrong with the ones that are not."""
+    written, problems = [value], []
+    try:
+        normalise_hostname(value, allow_wildcard=True)
+    except HostnameError as exc:
+        if exc.pieces:
+            written, problems = [_as_written(piece) for piece in exc.pieces], list(exc.problems)
+        else:
+            written, problems = [exc.suggestion or value], [f"{show(value)}: {exc}"]
+    except ValueError as exc:
+        problems = [f"{show(value)}: {exc}"]
+    listed_names = ", ".join(written)
+    return "".join([f"; write it as a list: {code(f'hostnames: [{listed_names}]', 120)}"] +
+                   [f"; {problem}" for problem in problems])
+
+
+def _as_written(piece: str) -> str:
+    try:
+        normalise_hostname(piece, allow_wildcard=True)
+    except HostnameError as exc:
+        return exc.suggestion or piece
+    except ValueError:
+        pass
+    return piece
+
+
+def _several_hostnames(error: HostnameError, node: Node, in_flow: bool) -> str:
+    """Several hostnames in one list item: how to split them, by how the list is written."""
+    count = count_word(len(error.pieces))
+    if in_flow:
+        advice = f"separate them with commas: {code(', '.join(error.pieces), 120)}"
+    elif end_line(node) > node.line:
+        more = (f"line {end_line(node)} is" if end_line(node) == node.line + 1 else
+                f"lines {node.line + 1}-{end_line(node)} are")
+        advice = (f"{more} indented more than line {node.line}, so YAML read them as one; put each on its own "
+                  f"line starting with `- ` at the same indentation as line {node.line}")
+    else:
+        advice = f"put each on its own line starting with `- `, at the same indentation as line {node.line}"
+    return "; ".join([f"looks like {count} hostnames in one value: {advice}", *error.problems])
 
 
 def _zone_relation(name: str, zone: str) -> str:

@@ -25,10 +25,11 @@ _ALLOWED_SEQUENCE_TAGS = frozenset({TAG + "seq"})
 
 
 class Scalar:
-    __slots__ = ("tag", "value", "line")
+    __slots__ = ("tag", "value", "line", "end_line")
 
-    def __init__(self, tag: str, value: str, line: int) -> None:
+    def __init__(self, tag: str, value: str, line: int, end_line: int | None = None) -> None:
         self.tag, self.value, self.line = tag, value, line
+        self.end_line = line if end_line is None else end_line  # a value folded over several lines ends later
 
 
 class MappingNode:
@@ -41,11 +42,12 @@ class MappingNode:
 
 
 class SequenceNode:
-    __slots__ = ("items", "line", "end_line")
+    __slots__ = ("items", "line", "end_line", "flow")
 
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int, flow: bool = False) -> None:
         self.items: list[Node] = []
         self.line = self.end_line = line
+        self.flow = flow  # written `[a, b]`, not as `- ` lines
 
 
 class Rejected:
@@ -76,7 +78,7 @@ def code_point(char: Any) -> str:
 
 
 def end_line(node: Node) -> int:
-    return node.line if isinstance(node, Scalar) else node.end_line
+    return node.end_line
 
 
 def is_null(node: Node) -> bool:
@@ -184,7 +186,7 @@ class TreeBuilder:
                 is_map = kind is yaml.MappingStartEvent
                 allowed = _ALLOWED_MAPPING_TAGS if is_map else _ALLOWED_SEQUENCE_TAGS
                 ok = self._check_anchor_and_tag(event, line, allowed)
-                stack.append((MappingNode(line) if is_map else SequenceNode(line), ok))
+                stack.append((MappingNode(line) if is_map else SequenceNode(line, bool(event.flow_style)), ok))
                 continue
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 container, ok = stack.pop()
@@ -215,8 +217,9 @@ class TreeBuilder:
         return root
 
     def _scalar(self, event: Any, line: int) -> Node:
+        last = event.end_mark.line + 1
         if event.anchor is None and event.tag is None:  # the common case
-            return Scalar(_resolver.resolve(yaml.ScalarNode, event.value, event.implicit), event.value, line)
+            return Scalar(_resolver.resolve(yaml.ScalarNode, event.value, event.implicit), event.value, line, last)
         if not self._check_anchor_and_tag(event, line, _ALLOWED_SCALAR_TAGS):
             return Rejected(line)
         tag = event.tag
@@ -226,7 +229,7 @@ class TreeBuilder:
         elif tag != STR and tag != implicit_tag and not (tag == FLOAT and implicit_tag == INT):
             self.report_in_entry(line, f"{show(event.value)} is not a valid {tag_name(tag)}")
             return Rejected(line)
-        return Scalar(tag, event.value, line)
+        return Scalar(tag, event.value, line, last)
 
     def _check_anchor_and_tag(self, event: Any, line: int, allowed: frozenset[str]) -> bool:
         """Report anchors (kept: harmless alone) and tags (value dropped)."""
