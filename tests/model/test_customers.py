@@ -189,8 +189,8 @@ def test_all_problems_of_a_file_are_reported_together_sorted_by_line():
         parse(text)
     assert str(info.value) == (
         "customers.yaml: 5 problems, no change was made:\n"
-        "  customers.yaml:2: customer entry 1: id 'Bad_Id': contains 'B'; only lowercase letters a-z, "
-        "digits and hyphens are allowed (ids are DNS labels)\n"
+        "  customers.yaml:2: customer entry 1: id 'Bad_Id': has capital letters and an underscore; ids are "
+        "lowercase letters, digits and hyphens: try `bad-id`\n"
         "  customers.yaml:3: customer entry 1: hostnames[0] 'foo..bar': empty label\n"
         "  customers.yaml:5: customer 'acme' (entry 2): hostnames[0] 'x.mailito.com': is inside the SaaS "
         "zone 'mailito.com'; customer hostnames must be outside the SaaS zone\n"
@@ -505,18 +505,19 @@ def test_duplicate_customer_ids_name_both_lines():
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ("MkDev", "must be lower case ('mkdev')"),
-        ("mk_dev", "contains '_'; only lowercase letters a-z, digits and hyphens are allowed"),
-        ("mk.dev", "contains '.'; only lowercase letters a-z, digits and hyphens are allowed"),
-        ("-mkdev", "must not start with a hyphen"),
-        ("mkdev-", "must not end with a hyphen"),
-        ("a" * 64, "64 characters long; a DNS label has at most 63"),
-        ("", "must not be empty"),
+        ("MkDev", "has capital letters; ids are lowercase letters, digits and hyphens: try `mkdev`"),
+        ("mk_dev", "has an underscore; ids are lowercase letters, digits and hyphens: try `mk-dev`"),
+        ("mk.dev", "has '.'; ids are lowercase letters, digits and hyphens: try `mk-dev`"),
+        ("-mkdev", "starts with a hyphen; ids are lowercase letters, digits and hyphens: try `mkdev`"),
+        ("mkdev-", "ends with a hyphen; ids are lowercase letters, digits and hyphens: try `mkdev`"),
+        ("a" * 64, f"is 64 characters long (at most 63); ids are lowercase letters, digits and hyphens: "
+                   f"try `{'a' * 63}`"),
+        ("", "is empty; ids are lowercase letters, digits and hyphens, such as `acme`"),
     ],
 )
 def test_id_must_be_a_dns_label(value: str, reason: str):
     text = f"customers:\n  - id: '{value}'\n    hostnames: [a.example]\n"
-    assert only_problem(text) == f"customers.yaml:2: customer entry 1: id {value!r}: {reason} (ids are DNS labels)"
+    assert only_problem(text) == f"customers.yaml:2: customer entry 1: id {value!r}: {reason}"
 
 
 # --------------------------------------------------------------------------
@@ -778,6 +779,49 @@ def test_hostnames_written_as_one_string_are_suggested_as_a_list():
         "customers.yaml:3: customer 'mkdev' (entry 1): 'hostnames' must be a list, got a string "
         "'https://app.example.com/'; write it as a list: `hostnames: [app.example.com]`; "
         "'https://app.example.com/': write `app.example.com`: remove `https://` and the `/` at the end"
+    )
+
+
+def test_an_id_reports_every_broken_rule_and_suggests_one():
+    assert only_problem("customers:\n  - id: Initrode Inc\n    hostnames: [app.initrode.com]\n") == (
+        "customers.yaml:2: customer entry 1: id 'Initrode Inc': has capital letters and a space; ids are lowercase "
+        "letters, digits and hyphens: try `initrode-inc`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("-Initrode_Inc & Co-", "has capital letters, spaces, an underscore and '&', starts with a hyphen, ends with a "
+                                "hyphen; ids are lowercase letters, digits and hyphens: try `initrode-inc-co`"),
+        ("Société Générale", "has capital letters, a space and 'é'; ids are lowercase letters, digits and hyphens: "
+                             "try `societe-generale`"),
+        ("STRAßE", "has capital letters and 'ß'; ids are lowercase letters, digits and hyphens: try `strasse`"),
+        ("почта", "has 'п', 'о', 'ч' and other characters; ids are lowercase letters, digits and hyphens, "
+                  "such as `acme`"),
+        ("A" * 70, f"has capital letters, is 70 characters long (at most 63); ids are lowercase letters, digits "
+                   f"and hyphens: try `{'a' * 63}`"),
+    ],
+)
+def test_an_id_with_several_broken_rules(value: str, reason: str):
+    text = f"customers:\n  - id: '{value}'\n    hostnames: [a.example]\n"
+    assert only_problem(text) == f"customers.yaml:2: customer entry 1: id {value!r}: {reason}"
+
+
+def test_a_suggested_id_is_never_one_the_file_already_uses():
+    text = """\
+        customers:
+          - id: Initrode Inc
+            hostnames: [app.initrode.com]
+          - id: initrode-inc
+            hostnames: [www.initrode.com]
+          - id: initrode-inc-2
+            hostnames: [shop.initrode.com]
+        """
+    assert only_problem(text) == (
+        "customers.yaml:2: customer entry 1: id 'Initrode Inc': has capital letters and a space; ids are lowercase "
+        "letters, digits and hyphens: try `initrode-inc-3` (`initrode-inc` is the id of entry 2; if this is the "
+        "same customer, add the hostnames there)"
     )
 
 

@@ -169,6 +169,9 @@ CORPUS: dict[str, Refused | Declares] = {
     # Duplicates
     "duplicate-top-level-customers.yaml": Refused(4, ("duplicate top-level key 'customers' (first at line 1)",)),
     "duplicate-keys-in-an-entry.yaml": Refused(4, ("duplicate key 'hostnames' (first at line 3)",)),
+    "id-with-spaces-and-capitals.yaml": Refused(2, (
+        "customer entry 1: id 'Initrode Inc': has capital letters and a space; ids are lowercase letters, digits "
+        "and hyphens: try `initrode-inc`",)),
     "duplicate-customer-ids.yaml": Refused(4, ("duplicate id 'mkdev': entry 1 at line 2 already uses it",)),
     "duplicate-metadata-keys.yaml": Refused(4, ("duplicate metadata key 'plan'",)),
     # The SaaS zone

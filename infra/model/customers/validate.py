@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import os
+import re
+import unicodedata
 from typing import Any
 
 from infra.model.customers.model import (
@@ -52,7 +55,7 @@ from infra.model.hostnames import (
     in_zone,
     normalise_hostname,
 )
-from infra.model.messages import code, show
+from infra.model.messages import code, listed_with_and, show
 
 _EMPTY_FILE = "the file is empty; it needs a 'customers' list (`customers: []` for none)"
 _DEFAULT_METHOD = SSL_FIELD["method"].default
@@ -70,6 +73,7 @@ class _Validator:
         self.ids_seen: dict[str, tuple[int, int]] = {}
         self.hostnames_seen: dict[str, tuple[int, str]] = {}
         self.hostname_count = 0
+        self.ids_in_file: dict[str, int] = {}
         self.unplaced: list[int] = []  # indexes of problems that need an entry name
         self.ssl_cache: dict[tuple[tuple[str, Any], ...], HostnameSsl] = {}
         self.tree = TreeBuilder(lambda line, message: self.report(line, None, message), self.report_in_entry)
@@ -156,6 +160,12 @@ class _Validator:
             hint = " (write `customers: []` for none)" if is_null(node) else ""
             self.report(node.line, None, f"'customers' must be a list, got {kind(node)}{hint}")
             return []
+        # Every id the file uses, by entry number, so a suggested id is not one already taken.
+        self.ids_in_file = {
+            id_node.value: number
+            for number, item in reversed(list(enumerate(node.items, start=1)))
+            if isinstance(item, MappingNode) and (id_node := _id_node(item)) is not None and is_str(id_node)
+        }
         spans = []
         for number, item in enumerate(node.items, start=1):
             entry = self.customer(number, item, defaults)
@@ -181,8 +191,8 @@ class _Validator:
                 f"must be a mapping with 'id' and 'hostnames', got {kind(node)}",
             )
             return f"customer entry {number}"
-        id_node = next((v for k, v in node.pairs if isinstance(k, Scalar) and k.value == "id"), None)
-        customer_id, id_problem = _check_id(id_node)
+        id_node = _id_node(node)
+        customer_id, id_problem = _check_id(id_node, self.ids_in_file)
         entry = f"customer {customer_id!r} (entry {number})" if customer_id else f"customer entry {number}"
         fields = self.values.fields(node, CUSTOMER_KEYS, entry, "key")
         if id_node is None:
@@ -302,8 +312,13 @@ class _Validator:
 # -- small helpers (message wording lives here) -----------------------------
 
 
-def _check_id(node: Node | None) -> tuple[str | None, str | None]:
-    """Return (valid id, None) or (None, reason); ids are DNS labels."""
+def _id_node(entry: MappingNode) -> Node | None:
+    return next((v for k, v in entry.pairs if isinstance(k, Scalar) and k.value == "id"), None)
+
+
+def _check_id(node: Node | None, ids_in_file: dict[str, int]) -> tuple[str | None, str | None]:
+    """Return (valid id, None) or (None, reason); ids are DNS labels. The reason names every rule the
+    id breaks and suggests an id that keeps them, unless the file already uses it."""
     if node is None or isinstance(node, Rejected):
         return None, None
     if not is_str(node):
@@ -311,23 +326,53 @@ def _check_id(node: Node | None) -> tuple[str | None, str | None]:
     value = node.value
     if LDH_LABEL.match(value):
         return value, None
-    bad = next((c for c in value if c not in _ID_CHARS), None)
     if not value:
-        reason = "must not be empty"
-    elif len(value) > MAX_LABEL_LENGTH:
-        reason = f"{len(value)} characters long; a DNS label has at most {MAX_LABEL_LENGTH}"
-    elif value.isascii() and LDH_LABEL.match(value.lower()):
-        reason = f"must be lower case ({value.lower()!r})"
-    elif bad is not None:
-        reason = f"contains {bad!r}; only lowercase letters a-z, digits and hyphens are allowed"
-    elif value.startswith("-"):
-        reason = "must not start with a hyphen"
-    else:
-        reason = "must not end with a hyphen"
-    return None, f"id {show(value)}: {reason} (ids are DNS labels)"
+        return None, f"id '': is empty; {_ID_RULE}, such as `acme`"
+    has = []
+    capitals = sum(1 for c in value if "A" <= c <= "Z")
+    if capitals:
+        has.append("capital letters" if capitals > 1 else "a capital letter")
+    spaces = sum(1 for c in value if c.isspace())
+    if spaces:
+        has.append("a space" if spaces == 1 else "spaces")
+    if "_" in value:
+        has.append("an underscore" if value.count("_") == 1 else "underscores")
+    others = sorted({c for c in value if c not in _ID_CHARS and not ("A" <= c <= "Z" or c.isspace() or c == "_")},
+                    key=value.index)
+    has.extend(show(c) for c in others[:3])
+    if len(others) > 3:
+        has.append("other characters")
+    broken = [f"has {listed_with_and(has)}"] if has else []
+    if value.startswith("-"):
+        broken.append("starts with a hyphen")
+    if value.endswith("-"):
+        broken.append("ends with a hyphen")
+    if len(value) > MAX_LABEL_LENGTH:
+        broken.append(f"is {len(value)} characters long (at most {MAX_LABEL_LENGTH})")
+    suggestion = _suggest_id(value, ids_in_file)
+    return None, f"id {show(value)}: {', '.join(broken)}; {_ID_RULE}{suggestion}"
 
 
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+_ID_RULE = "ids are lowercase letters, digits and hyphens"
+
+
+def _suggest_id(value: str, ids_in_file: dict[str, int]) -> str:
+    """': try `initrode-inc`' for 'Initrode Inc' (never an id the file uses), or an example of an id
+    when no letter or digit a-z is left to make one of."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", value.casefold()) if not unicodedata.combining(c))
+    base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:MAX_LABEL_LENGTH].rstrip("-")
+    if not base:
+        return ", such as `acme`"
+    if base not in ids_in_file:
+        return f": try `{base}`"
+    for number in itertools.count(2):
+        suffix = f"-{number}"
+        candidate = base[: MAX_LABEL_LENGTH - len(suffix)].rstrip("-") + suffix
+        if candidate not in ids_in_file:
+            return (f": try `{candidate}` (`{base}` is the id of entry {ids_in_file[base]}; if this is the same "
+                    "customer, add the hostnames there)")
+    raise AssertionError("unreachable")
 
 
 def _as_a_list(value: str) -> str:
