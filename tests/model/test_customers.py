@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from infra.model.customers import (
     ALLOWED_BUNDLE_METHODS,
@@ -33,6 +34,7 @@ from infra.model.customers import (
     load_customers,
     parse_customers,
 )
+from infra.model.customers.yaml_errors import explain_or_raise
 from infra.model.hostnames import normalise_hostname
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -253,11 +255,19 @@ def test_utf16_is_reported_as_not_utf8():
     )
 
 
-def test_yaml_syntax_error_reports_the_line_of_the_mark():
+def test_yaml_syntax_error_names_the_line_to_change():
     assert only_problem("customers:\n  - id: a\n    hostnames: [a.com\n") == (
-        "customers.yaml:4: YAML syntax error: did not find expected ',' or ']', "
-        "while parsing a flow sequence (line 3)"
+        "customers.yaml:3: the `[` on line 3 is never closed: end the list with `]`, as in `hostnames: [a.com]`"
     )
+
+
+@pytest.mark.parametrize("text", [
+    "%YAML 1.3\n---\ncustomers: []\n",  # not a mistake a person makes by hand
+    "customers:\n  - id: a\n    hostnames:\n      - a.example\x85b.example\n",  # NEL: YAML's lines are not the editor's
+])
+def test_a_yaml_error_without_an_explanation_keeps_the_parsers_words(text: str):
+    assert only_problem(text).startswith("customers.yaml:")
+    assert "YAML syntax error: " in only_problem(text)
 
 
 def test_control_characters_are_reported_with_their_line():
@@ -823,6 +833,179 @@ def test_a_suggested_id_is_never_one_the_file_already_uses():
         "letters, digits and hyphens: try `initrode-inc-3` (`initrode-inc` is the id of entry 2; if this is the "
         "same customer, add the hostnames there)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a key indented less than its siblings (libyaml: "did not find expected '-' indicator")
+            "customers:\n  - id: initrode\n    hostnames:\n      - app.initrode.com\n   ssl: {method: txt}\n",
+            "customers.yaml:5: line 5 is indented differently from line 3: indent `ssl:` by 4 spaces, like "
+            "`hostnames:` on line 3 (it has 3 spaces)",
+        ),
+        (  # a key indented more, after a list (libyaml: "did not find expected key, while parsing a block mapping")
+            "customers:\n  - id: initrode\n    hostnames:\n      - app.initrode.com\n     ssl: {method: txt}\n",
+            "customers.yaml:5: line 5 is indented differently from line 3: indent `ssl:` by 4 spaces, like "
+            "`hostnames:` on line 3 (it has 5 spaces)",
+        ),
+        (  # a key indented more, after a value (libyaml: "mapping values are not allowed in this context")
+            "customers:\n  - id: initrode\n     hostnames: [app.initrode.com]\n",
+            "customers.yaml:3: line 3 is indented differently from line 2: indent `hostnames:` by 4 spaces, like "
+            "`id:` on line 2 (it has 5 spaces)",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames:\n      - app.initrode.com\n     - www.initrode.com\n",
+            "customers.yaml:5: line 5 is indented differently from line 4: put its `-` under the `-` of line 4, "
+            "6 spaces in (it has 5 spaces)",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames:\n      - app.initrode.com\n    - www.initrode.com\n",
+            "customers.yaml:5: a `-` list item at line 5 is not under `hostnames:`: put its `-` under the `-` of "
+            "line 4, 6 spaces in (it has 4 spaces)",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames: [app.initrode.com]\n    - www.initrode.com\n",
+            "customers.yaml:4: a `-` list item at line 4 is not under `hostnames:`: line 3 already gives "
+            "`hostnames` a value (`[app.initrode.com]`); list every item as a `- ` line indented under "
+            "`hostnames:`, or all of them inside one `[...]`",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames: [a.example]\n   - id: globex\n     hostnames: [b.example]\n",
+            "customers.yaml:4: line 4 is indented differently from line 2: put its `-` under the `-` of line 2, "
+            "2 spaces in (it has 3 spaces)",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames: [a.example]\n  id: globex\n  hostnames: [b.example]\n",
+            "customers.yaml:4: line 4 starts a new customer entry without `- `: write `- id: globex`, its `-` under "
+            "the `-` of line 2",
+        ),
+        (
+            "defaults: {}\n customers: []\n",
+            "customers.yaml:2: line 2 is indented differently from line 1: do not indent `customers:`, like "
+            "`defaults:` on line 1 (it has 1 space)",
+        ),
+        (
+            "customers:\n  - id: initrode\n\thostnames: [a.example]\n",
+            "customers.yaml:3: line 3 has a tab: use spaces (YAML does not allow tabs for indentation)",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames: [a.example, b.example\n  - id: globex\n",
+            "customers.yaml:3: the `[` on line 3 is never closed: end the list with `]`, as in "
+            "`hostnames: [a.example, b.example]`",
+        ),
+        (
+            "customers:\n  - id: 'initrode\n    hostnames: [a.example]\n",
+            "customers.yaml:2: the `'` before `initrode` on line 2 is never closed: write `- id: 'initrode'`",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames: ['a.example, b.example]\n",
+            "customers.yaml:3: the `'` before `a.example` on line 3 is never closed: write "
+            "`hostnames: ['a.example', b.example]`",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames: [a.example]]\n",
+            "customers.yaml:3: the `]` on line 3 closes nothing: remove it",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames: - a.example\n",
+            "customers.yaml:3: a `- ` item cannot follow `hostnames:` on the same line (line 3): write "
+            "`hostnames: [a.example]`, or put each `- ` item on its own line, indented under `hostnames:`",
+        ),
+        (
+            "customers:\n  - id:initrode\n    hostnames: [a.example]\n",
+            "customers.yaml:2: line 2 needs a space after the `:`: write `- id: initrode`",
+        ),
+        (
+            "customers:\n  -id: initrode\n    hostnames: [a.example]\n",
+            "customers.yaml:2: line 2 needs a space after the `-`: write `- id: initrode`",
+        ),
+        (
+            "customers:\n  - id: initrode: acme\n    hostnames: [a.example]\n",
+            "customers.yaml:2: line 2 has a second `: ` in the value of `id:`: remove it, or put the value in "
+            "quotes: `- id: 'initrode: acme'`",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames:\n      - *.initrode.com\n",
+            "customers.yaml:4: the value `*.initrode.com` on line 4 starts with `*`, so it must be quoted: "
+            "write `'*.initrode.com'`",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames: [`a.example`]\n",
+            "customers.yaml:3: remove the backticks around `a.example` on line 3",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames: ['a.example' b.example]\n",
+            "customers.yaml:3: a `,` or `]` belongs before `b.example]` on line 3: separate the items of a `[...]` "
+            "list with commas",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames: [a.example, , b.example]\n",
+            "customers.yaml:3: line 3 has two commas with nothing between them: remove one `,`",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames\n    ssl: {}\n",
+            "customers.yaml:3: line 3 needs a `:` after `hostnames`: write `hostnames:`",
+        ),
+        (  # the first key of a block stands out: it is the one to move, not the lines after it
+            "customers:\n  - id: initrode\n    hostnames: [a.example]\n    ssl:\n       method: txt\n"
+            "      min_tls_version: '1.3'\n      http2: 'off'\n",
+            "customers.yaml:5: line 5 is indented differently from lines 6-7: indent `method:` by 6 spaces, like "
+            "`min_tls_version:` on line 6 (it has 7 spaces)",
+        ),
+        (
+            "customers:\n  - id: initrode\n    hostnames:\n       - a.example\n      - b.example\n      - c.example\n",
+            "customers.yaml:4: line 4 is indented differently from lines 5-6: put its `-` under the `-` of line 5, "
+            "6 spaces in (it has 7 spaces)",
+        ),
+        (
+            "customers:\n - id: initrode\n    hostnames: [a.example]\n    ssl: {method: txt}\n"
+            "  - id: globex\n    hostnames: [b.example]\n",
+            "customers.yaml:2: line 2 is indented differently from lines 3-4: indent its `-` by 2 spaces so that "
+            "`id:` lines up with `hostnames:` on line 3 (it has 1 space)",
+        ),
+        (  # the quote is closed by the next one, lines later
+            'customers:\n  - id: "initrode\n    hostnames: [a.example]\n  - id: "globex"\n    hostnames: [b.example]\n',
+            'customers.yaml:2: the `"` before `initrode` on line 2 is never closed: write `- id: "initrode"`',
+        ),
+    ],
+    ids=["key-less", "key-more-after-list", "key-more-after-value", "item-less", "item-not-under-its-key",
+         "item-after-a-value", "entry-more", "entry-without-dash", "top-level-key", "tab", "unclosed-bracket",
+         "unclosed-quote", "unclosed-quote-in-brackets", "extra-bracket", "item-after-its-key",
+         "no-space-after-colon", "no-space-after-dash", "second-colon", "unquoted-wildcard", "backticks",
+         "missing-comma", "empty-item", "missing-colon", "first-key-of-a-block", "first-item-of-a-list",
+         "first-key-of-an-entry", "quote-closed-lines-later"],
+)
+def test_yaml_structure_errors_say_what_to_change(text: str, expected: str):
+    assert only_problem(text) == expected
+
+
+def test_explaining_yaml_errors_never_fails_on_mutated_files():
+    """The explanations read lines around the error; on seeded mutations of a valid file they must give a
+    line and printable words, or nothing (the parser's words), and never raise."""
+    source = (FIXTURES / "valid.yaml").read_text()
+    alphabet = "[]{}:,-'\"#\n \t.`*&|>%@!?x"
+    generator = random.Random(19)
+    explained = 0
+    for _ in range(1500):
+        data = list(source)
+        for _ in range(generator.randint(1, 3)):
+            position = generator.randrange(len(data))
+            if generator.random() < 0.5:
+                data[position] = generator.choice(alphabet)
+            else:
+                data.insert(position, generator.choice(alphabet))
+        text = "".join(data)
+        try:
+            list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
+        except yaml.MarkedYAMLError as error:
+            result = explain_or_raise(text, error)
+            if result is not None:
+                explained += 1
+                line, message = result
+                assert 1 <= line <= text.count("\n") + 2 and message.isprintable(), (text, result)
+        except yaml.YAMLError:
+            pass
+    assert explained > 100
 
 
 # --------------------------------------------------------------------------

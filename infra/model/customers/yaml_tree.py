@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from infra.model.customers.yaml_errors import explain
 from infra.model.messages import show
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -112,6 +113,17 @@ def kind(node: Node) -> str:
     return f"{name} ({show(node.value, 40)[1:-1]})" if node.tag != STR else f"{name} {show(node.value, 40)}"
 
 
+def _libyaml_words(exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
+    """The parser's own message, for the errors `yaml_errors.explain` does not recognise."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    message = f"YAML syntax error: {exc.problem or 'invalid YAML'}"
+    if exc.context:
+        context_line = f" (line {exc.context_mark.line + 1})" if exc.context_mark else ""
+        message += f", {exc.context}{context_line}"
+    return line, message
+
+
 class TreeBuilder:
     """Bytes or text to a node tree; problems go to `report` (the file as a whole) or to
     `report_in_entry` (a spot inside a customer entry, which the validator names later)."""
@@ -151,13 +163,7 @@ class TreeBuilder:
         try:
             return self._compose_events(loader)
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark is not None else None
-            message = f"YAML syntax error: {exc.problem or 'invalid YAML'}"
-            if exc.context:
-                context_line = f" (line {exc.context_mark.line + 1})" if exc.context_mark else ""
-                message += f", {exc.context}{context_line}"
-            self.report(line, message)
+            self.report(*(explain(text, exc) or _libyaml_words(exc)))
         except yaml.reader.ReaderError as exc:
             # libyaml reports a byte offset into the UTF-8 encoding of the text.
             line = None
