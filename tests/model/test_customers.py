@@ -979,6 +979,49 @@ def test_yaml_structure_errors_say_what_to_change(text: str, expected: str):
     assert only_problem(text) == expected
 
 
+def test_every_problem_of_an_entry_is_reported_at_once():
+    text = """\
+        customers:
+          - id: Initrode Inc
+            hostnames: [https://app.initrode.com]
+            colour: blue
+        """
+    assert problems(text) == [
+        "customers.yaml:2: customer entry 1: id 'Initrode Inc': has capital letters and a space; ids are lowercase "
+        "letters, digits and hyphens: try `initrode-inc`",
+        "customers.yaml:3: customer entry 1: hostnames[0] 'https://app.initrode.com': write `app.initrode.com`: "
+        "remove `https://`",
+        "customers.yaml:4: customer entry 1: unknown key 'colour' (allowed: id, hostnames, ssl, metadata, origin)",
+    ]
+
+
+def test_a_file_with_several_broken_entries_reports_all_their_problems():
+    with pytest.raises(CustomersFileError) as info:
+        load_customers(PROJECT_ROOT / "tests" / "fixtures" / "hostile" / "several-broken-entries.yaml", RULES)
+    path = info.value.path
+    assert str(info.value).replace(path, "f.yaml") == (
+        "f.yaml: 10 problems, no change was made:\n"
+        "  f.yaml:3: customer entry 1: id 'Initrode Inc': has capital letters and a space; ids are lowercase "
+        "letters, digits and hyphens: try `initrode-inc`\n"
+        "  f.yaml:5: customer entry 1: hostnames[0] 'https://app.initrode.com': write `app.initrode.com`: "
+        "remove `https://`\n"
+        "  f.yaml:6: customer entry 1: unknown key 'colour' (allowed: id, hostnames, ssl, metadata, origin)\n"
+        "  f.yaml:7: customer entry 2: id 'globex_corp': has an underscore; ids are lowercase letters, digits and "
+        "hyphens: try `globex-corp`\n"
+        "  f.yaml:7: customer entry 2: missing required key 'hostnames' (a list of one or more hostnames)\n"
+        "  f.yaml:8: customer entry 2: unknown key 'hostname'; did you mean 'hostnames'? (allowed: id, hostnames, "
+        "ssl, metadata, origin)\n"
+        "  f.yaml:9: customer entry 3: id 'umbrella-': ends with a hyphen; ids are lowercase letters, digits and "
+        "hyphens: try `umbrella`\n"
+        "  f.yaml:10: customer entry 3: hostnames[0] 'shop.umbrella.com/cart': write `shop.umbrella.com`: remove "
+        "the path `/cart`\n"
+        "  f.yaml:10: customer entry 3: hostnames[1] 'support@umbrella.com': write `umbrella.com`: remove "
+        "`support@` (an e-mail address, not a hostname)\n"
+        "  f.yaml:11: customer entry 3: unknown ssl key 'methd'; did you mean 'method'? (allowed: method, type, "
+        "min_tls_version, certificate_authority, bundle_method, wildcard, ciphers, http2, tls13, early_hints)"
+    )
+
+
 def test_explaining_yaml_errors_never_fails_on_mutated_files():
     """The explanations read lines around the error; on seeded mutations of a valid file they must give a
     line and printable words, or nothing (the parser's words), and never raise."""

@@ -187,6 +187,18 @@ CORPUS: dict[str, Refused | Declares] = {
     "id-with-spaces-and-capitals.yaml": Refused(2, (
         "customer entry 1: id 'Initrode Inc': has capital letters and a space; ids are lowercase letters, digits "
         "and hyphens: try `initrode-inc`",)),
+    "several-broken-entries.yaml": Refused(3, (
+        "several-broken-entries.yaml:3: customer entry 1: id 'Initrode Inc': has capital letters and a space",
+        "several-broken-entries.yaml:5: customer entry 1: hostnames[0] 'https://app.initrode.com': write "
+        "`app.initrode.com`: remove `https://`",
+        "several-broken-entries.yaml:6: customer entry 1: unknown key 'colour'",
+        "several-broken-entries.yaml:7: customer entry 2: id 'globex_corp': has an underscore",
+        "several-broken-entries.yaml:8: customer entry 2: unknown key 'hostname'; did you mean 'hostnames'?",
+        "several-broken-entries.yaml:9: customer entry 3: id 'umbrella-': ends with a hyphen",
+        "several-broken-entries.yaml:10: customer entry 3: hostnames[0] 'shop.umbrella.com/cart': write "
+        "`shop.umbrella.com`: remove the path `/cart`",
+        "several-broken-entries.yaml:10: customer entry 3: hostnames[1] 'support@umbrella.com'",
+        "several-broken-entries.yaml:11: customer entry 3: unknown ssl key 'methd'; did you mean 'method'?")),
     "duplicate-customer-ids.yaml": Refused(4, ("duplicate id 'mkdev': entry 1 at line 2 already uses it",)),
     "duplicate-metadata-keys.yaml": Refused(4, ("duplicate metadata key 'plan'",)),
     # The SaaS zone
