@@ -3,9 +3,9 @@
 - `infra/model/` is pure: it imports only itself and plain libraries, never Pulumi, a provider SDK or
   the network, so `saas-domains validate` and the diff stay fast and testable without a cloud.
 - `infra/operations/` (what each command does) builds on the model only.
-- `infra/components/` (the Pulumi resources) build on the model; the fallback-origin waiter alone
-  also reads the Cloudflare API client, because its delete asks Cloudflare whether the fallback
-  origin is gone.
+- `infra/components/` (the Pulumi resources) build on the model; their dynamic providers (the
+  fallback-origin waiter, the shared Transform Rule, the Origin Pulls switch) call Cloudflare from
+  the engine's provider process, through the one door `infra/components/provider_api.py`.
 - `infra/cli/` is the top: nothing below imports it.
 Every import counts, including those inside functions (the CLI defers heavy ones).
 """
@@ -36,8 +36,8 @@ ALLOWED = {
     "__main__": {"infra.cli"},
 }
 STATED_EXCEPTIONS = {
-    # The waiter's delete polls Cloudflare through the one API client (module docstring says why).
-    ("infra.components.fallback_origin_waiter", "infra.operations.cloudflare_api"),
+    # The dynamic providers call Cloudflare through the one API client (provider_api's docstring says why).
+    ("infra.components.provider_api", "infra.operations.cloudflare_api"),
 }
 
 

@@ -32,12 +32,14 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from infra.components.provider_api import MissingProviderToken, config_token, provider_api
-from infra.operations.cloudflare_api import (
+from infra.components.provider_api import (
     BASE_URL_VARIABLE,
-    Budget,  # network_limits' clock, as the one API client the waiter may read uses it
+    Budget,  # network_limits' clock, as the API client uses it
     CloudflareApi,
     CloudflareApiError,
+    MissingProviderToken,
+    config_token,
+    provider_api,
 )
 
 WAITER_TYPE = "pulumi-python:dynamic:Resource"  # what the engine records for a dynamic resource

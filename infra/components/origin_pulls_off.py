@@ -18,8 +18,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from infra.components.provider_api import MissingProviderToken, config_token, provider_api
-from infra.operations.cloudflare_api import CloudflareApiError
+from infra.components.provider_api import CloudflareApiError, MissingProviderToken, config_token, provider_api
 
 
 class OriginPullsOffError(Exception):

@@ -13,8 +13,19 @@ from typing import Any
 
 import pulumi
 
-from infra.operations.cloudflare_api import TOKEN_VARIABLE, CloudflareApi, MissingTokenError
+# The one door from the components to the API client (tests/test_layout.py states it): what the
+# dynamic providers use of it is re-exported here.
+from infra.operations.cloudflare_api import (
+    BASE_URL_VARIABLE,
+    TOKEN_VARIABLE,
+    Budget,
+    CloudflareApi,
+    CloudflareApiError,
+    MissingTokenError,
+)
 
+__all__ = ["BASE_URL_VARIABLE", "Budget", "CloudflareApi", "CloudflareApiError", "MissingProviderToken",
+           "config_token", "provider_api"]
 CONFIG_TOKEN_KEY = "cloudflare:apiToken"
 
 

@@ -23,8 +23,13 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from infra.components.provider_api import MissingProviderToken, config_token, provider_api
-from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError
+from infra.components.provider_api import (
+    CloudflareApi,
+    CloudflareApiError,
+    MissingProviderToken,
+    config_token,
+    provider_api,
+)
 
 PHASE = "http_request_late_transform"
 RULE_REF = "saas-domains-origin-auth"

@@ -13,7 +13,9 @@ import fnmatch
 import itertools
 
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 
+from infra.components.fallback_origin_waiter import FallbackOriginWaiterProvider
 from infra.model import customers as model
 from infra.model import names
 from infra.model.settings import read_stack_file
@@ -162,6 +164,14 @@ def test_every_external_origin_configuration_conforms_to_the_provider_schemas_an
     assert not findings, "\n".join(map(str, findings))
 
 
+@pytest.mark.parametrize("stack", ["dev", "gcp-example", "external-example"])
+def test_sharing_the_zones_transform_rules_conforms_too(every_field_file, stack):
+    rendering = run_stack(stack, every_field_file, transformRules="shared", allowWildcards=True)
+    assert [r.name for r in rendering.resources if r.name == "origin-auth-header-rule"]
+    findings = check_rendering(rendering)
+    assert not findings, "\n".join(map(str, findings))
+
+
 def test_the_matrix_reaches_every_resource_type_and_lookup_the_program_can_declare(every_field_file):
     """So no resource type escapes the check because no configuration declared it."""
     types: set[str] = set()
@@ -266,6 +276,9 @@ def test_a_lambda_target_group_sends_no_port_protocol_vpc_or_health_check_protoc
 CONTEXT = api_rules.Context(zone="mailito.com")
 
 
+WAITER = serialize_provider(FallbackOriginWaiterProvider())  # a dynamic resource's pickled provider
+
+
 def resource(type_: str, inputs: dict, name: str = "r") -> DeclaredResource:
     return DeclaredResource(urn=f"urn:{name}", id="id", type=type_, name=name, parent="", custom=True,
                             inputs=inputs, state={}, dependencies=[])
@@ -359,10 +372,12 @@ def test_the_checker_refuses_the_apostrophe_that_broke_the_first_release():
          "s", ": ssl value 'full_strict' is not off, flexible, full or strict"),
         ("aws:s3/bucket:Bucket", {}, "Trust-Store", "(resource name): bucket name 'Trust-Store' has characters"),
         ("cloudflare:index/noSuchThing:NoSuchThing", {}, "n", ": 'cloudflare:index/noSuchThing:NoSuchThing'"),
-        ("pulumi-python:dynamic:Resource", {"__provider": "p", "zone_id": "z", "hostname": "h", "token": "t"},
-         "w", "token: unknown property (the fallback-origin waiter's provider does not read it)"),
-        ("pulumi-python:dynamic:Resource", {"__provider": "p", "zone_id": "z"}, "w",
+        ("pulumi-python:dynamic:Resource", {"__provider": WAITER, "zone_id": "z", "hostname": "h", "token": "t"},
+         "w", "token: unknown property (FallbackOriginWaiterProvider does not read it)"),
+        ("pulumi-python:dynamic:Resource", {"__provider": WAITER, "zone_id": "z"}, "w",
          "hostname: required string input is missing"),
+        ("pulumi-python:dynamic:Resource", {"__provider": "p", "zone_id": "z"}, "w",
+         "__provider: not a pickled provider"),
     ],
 )
 def test_the_api_rules_catch_what_the_schemas_allow(type_, inputs, name, expected):

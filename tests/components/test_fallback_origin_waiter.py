@@ -92,7 +92,8 @@ def one(graph: dict[str, Registration], type_: str, name: str | None = None) -> 
 
 
 def edge(graph):
-    return (one(graph, DNS, "edge-fallback"), one(graph, WAITER_TYPE), one(graph, FALLBACK_ORIGIN))
+    return (one(graph, DNS, "edge-fallback"), one(graph, WAITER_TYPE, "edge-fallback-origin-waiter"),
+            one(graph, FALLBACK_ORIGIN))
 
 
 def delete_order(graph: dict[str, Registration], urns: set[str]) -> list[str]:

@@ -741,19 +741,50 @@ RESOURCE_RULES += GCP_RESOURCE_RULES
 
 
 
-def fallback_origin_waiter_inputs(resource: DeclaredResource) -> Iterable[tuple[str, str]]:
-    """The waiter's provider reads exactly these string inputs (infra/components/fallback_origin_waiter.py)."""
-    expected = {fallback_origin_waiter.PROVIDER_KEY, *fallback_origin_waiter.INPUTS}
-    for key in sorted(set(resource.inputs) - expected):
-        yield key, "unknown property (the fallback-origin waiter's provider does not read it)"
-    for key in sorted(expected):
+def _dynamic_inputs() -> dict[type, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Per dynamic provider class: (the string inputs its provider reads, the outputs declared as None)."""
+    from infra.components import origin_pulls_off, shared_transform_rule
+
+    return {
+        fallback_origin_waiter.FallbackOriginWaiterProvider: (fallback_origin_waiter.INPUTS, ()),
+        shared_transform_rule.SharedTransformRuleProvider: (shared_transform_rule.INPUTS, ("ruleset_id", "rule_id")),
+        origin_pulls_off.OriginPullsOffProvider: (("zone_id",), ()),
+    }
+
+
+def dynamic_resource_inputs(resource: DeclaredResource) -> Iterable[tuple[str, str]]:
+    """A dynamic resource's inputs against what its provider reads (the provider is named by its pickle)."""
+    import base64
+
+    import dill
+
+    pickled = resource.inputs.get(fallback_origin_waiter.PROVIDER_KEY)
+    if not isinstance(pickled, str) or not pickled:
+        yield fallback_origin_waiter.PROVIDER_KEY, "the pickled provider is missing"
+        return
+    try:
+        provider = type(dill.loads(base64.b64decode(pickled)))
+    except Exception:  # noqa: BLE001 (anything that is not a pickle of ours)
+        yield fallback_origin_waiter.PROVIDER_KEY, "not a pickled provider"
+        return
+    known = _dynamic_inputs()
+    if provider not in known:
+        yield fallback_origin_waiter.PROVIDER_KEY, f"a provider this table does not know: {provider.__qualname__}"
+        return
+    required, outputs = known[provider]
+    for key in sorted(set(resource.inputs) - {fallback_origin_waiter.PROVIDER_KEY, *required, *outputs}):
+        yield key, f"unknown property ({provider.__qualname__} does not read it)"
+    for key in sorted(required):
         value = resource.inputs.get(key)
         if not isinstance(value, str) or not value:
             yield key, f"required string input is missing or not a string: {value!r}"
+    for key in outputs:
+        if resource.inputs.get(key) is not None:
+            yield key, "an output of the provider, declared with a value"
 
 
 # Resources served by this project's own dynamic providers: no provider schema exists, so each
 # declares what its provider accepts (resource → (path, problem) pairs).
 OWN_PROVIDER_RESOURCES: dict[str, Callable[[DeclaredResource], Iterable[tuple[str, str]]]] = {
-    fallback_origin_waiter.WAITER_TYPE: fallback_origin_waiter_inputs,
+    fallback_origin_waiter.WAITER_TYPE: dynamic_resource_inputs,
 }
