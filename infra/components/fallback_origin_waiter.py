@@ -40,6 +40,7 @@ from infra.components.provider_api import (
     MissingProviderToken,
     config_token,
     provider_api,
+    said_plainly,
 )
 
 WAITER_TYPE = "pulumi-python:dynamic:Resource"  # what the engine records for a dynamic resource
@@ -159,6 +160,7 @@ class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         return dynamic.UpdateResult(_outputs(news))
 
+    @said_plainly(FallbackOriginWaitError)
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         try:
             api = provider_api(self._config_token, budget=self._budget(os.environ),

@@ -18,7 +18,13 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from infra.components.provider_api import CloudflareApiError, MissingProviderToken, config_token, provider_api
+from infra.components.provider_api import (
+    CloudflareApiError,
+    MissingProviderToken,
+    config_token,
+    provider_api,
+    said_plainly,
+)
 
 
 class OriginPullsOffError(Exception):
@@ -50,6 +56,7 @@ class OriginPullsOffProvider(dynamic.ResourceProvider):
         moved = olds.get("zone_id") != news.get("zone_id")
         return dynamic.DiffResult(changes=moved, replaces=["zone_id"] if moved else [], delete_before_replace=True)
 
+    @said_plainly(OriginPullsOffError)
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         zone_id = props["zone_id"]
         try:

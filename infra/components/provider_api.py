@@ -8,8 +8,10 @@ or from the stack's `cloudflare:apiToken` (a secret), which the engine hands the
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pulumi
 
@@ -51,3 +53,28 @@ def provider_api(token_from_config: str | None, *, needs: str, permission: str, 
         raise MissingProviderToken(
             f"{TOKEN_VARIABLE} is not set (nor {CONFIG_TOKEN_KEY}): {needs}. Export an API token scoped to the "
             f"SaaS zone with {permission}, then run the command again.") from None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def said_plainly(*expected: type[Exception]) -> Callable[[F], F]:
+    """Print an expected error's message as a line of its own (`error: ...`) before it propagates.
+
+    The engine's dynamic-provider host (pulumi/dynamic/__main__.py, `_abort_with_traceback`) turns every
+    exception of a provider into a Python traceback in the `pulumi` output, with our message at its end;
+    the line above it is what a person reads first.
+    """
+
+    def wrap(method: F) -> F:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except expected as err:
+                pulumi.log.error(str(err))
+                raise
+
+        return wrapper  # type: ignore[return-value]
+
+    return wrap

@@ -29,6 +29,7 @@ from infra.components.provider_api import (
     MissingProviderToken,
     config_token,
     provider_api,
+    said_plainly,
 )
 
 PHASE = "http_request_late_transform"
@@ -121,6 +122,7 @@ class SharedTransformRuleProvider(dynamic.ResourceProvider):
             raise SharedTransformRuleError(f"Cloudflare's answer holds no rule {RULE_REF!r}: run the command again")
         return {**{key: props[key] for key in INPUTS}, "ruleset_id": written.get("id"), "rule_id": rule.get("id")}
 
+    @said_plainly(SharedTransformRuleError)
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         outputs = self._place(props)
         return dynamic.CreateResult(f"{props['zone_id']}/{RULE_REF}", outputs)
@@ -130,9 +132,11 @@ class SharedTransformRuleProvider(dynamic.ResourceProvider):
         return dynamic.DiffResult(changes=bool(changed), replaces=["zone_id"] if "zone_id" in changed else [],
                                   delete_before_replace=True)
 
+    @said_plainly(SharedTransformRuleError)
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         return dynamic.UpdateResult(self._place(news))
 
+    @said_plainly(SharedTransformRuleError)
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         api = self._api()
         try:

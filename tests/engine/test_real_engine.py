@@ -231,3 +231,23 @@ def test_destroy_switches_authenticated_origin_pulls_off(real_pulumi, cloudflare
     assert answer.returncode == 0, answer.stdout + answer.stderr
     assert client.origin_tls_client_auth.settings.get(zone_id=zone).enabled is False
     assert real_pulumi.resources(stack) == []
+
+
+def test_a_failing_waiter_says_why_on_a_line_of_its_own(real_pulumi):
+    """The engine's dynamic-provider host wraps every provider error in a Python traceback; the waiter
+    prints its message first, so the person reads what to do before the stack frames."""
+    zone = emulated.ZONE_ID
+    for variable in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_URL"):
+        real_pulumi.env.pop(variable, None)
+    stack = real_pulumi.new_stack({"zone": emulated.ZONE_NAME, "zoneId": zone})
+    rendering = render(PROJECT_ROOT, stack, config=stack_config("dev", zone=emulated.ZONE_NAME, zoneId=zone))
+    edge = [r for r in rendering.resources if r.type in (EDGE_TYPE, WAITER_TYPE)]
+    real_pulumi.seed(stack, deployed_state(stack, edge, {}, {"pulumi-python": "0.1.0"}))
+
+    answer = real_pulumi.run("destroy", "--yes", "--stack", stack, check=False)
+
+    assert answer.returncode != 0
+    lines = [line.strip() for line in answer.stdout.splitlines()]
+    assert any(line.startswith("error: CLOUDFLARE_API_TOKEN is not set (nor cloudflare:apiToken): deleting the "
+                               "fallback-origin waiter") for line in lines), answer.stdout
+    assert len(real_pulumi.resources(stack)) == len(edge) + 2  # nothing deleted: the record stays protected
