@@ -1,7 +1,7 @@
 """The saas-domains policy pack: `pulumi preview --policy-pack policy` (see README.md in this folder).
 
 Constructing the PolicyPack starts the analyzer's gRPC server and never returns, so this file does
-nothing else; the policies live in saas_policies.py, where the tests import them.
+nothing else; the policies live in the package saas_policies/ beside it, where the tests import them.
 """
 
 from pulumi_policy import PolicyPack

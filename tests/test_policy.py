@@ -37,11 +37,10 @@ POLICY_DIR = PROJECT_ROOT / "policy"
 
 
 def _load_policies():
-    spec = importlib.util.spec_from_file_location("saas_policies", POLICY_DIR / "saas_policies.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("saas_policies", module)
-    spec.loader.exec_module(module)
-    return module
+    """The pack's package as Pulumi runs it: `__main__.py` in policy/ imports `saas_policies` beside it."""
+    if str(POLICY_DIR) not in sys.path:
+        sys.path.insert(0, str(POLICY_DIR))
+    return importlib.import_module("saas_policies")
 
 
 P = _load_policies()
