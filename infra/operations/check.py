@@ -4,6 +4,8 @@ Four questions support asks when "the domain does not work": does the hostname C
 through a chain) to the customer's target, do stray A/AAAA records send visitors elsewhere, do
 CAA records allow the certificate authority, and are the ownership / certificate TXT records
 present and right. Each answer is a Finding with ok / warn / fail / info and a sentence to act on.
+A hostname that does not exist is the customer's missing record only if the resolver knows a name
+that must exist (the SaaS zone): a resolver that denies that too is reported as the problem instead.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ class Finding:
 
 class ResolverFailure(Exception):
     """The resolver did not answer (timeout, SERVFAIL, refused, garbage): the DNS cannot be judged."""
+
+
+class ResolverDeniesEverything(ResolverFailure):
+    """The resolver says NXDOMAIN for a name that must exist too (the SaaS zone): its "no such name" for the
+    customer's hostname says nothing about the customer's DNS."""
+
+    def __init__(self, hostname: str, known: str) -> None:
+        super().__init__(f"it answers NXDOMAIN (no such name) for {hostname} and also for {known}, the SaaS zone, "
+                         "which exists: the resolver is the problem, not the customer's DNS (a filtering or "
+                         "split-horizon resolver, or a network that answers every name itself?)")
+        self.hostname, self.known = hostname, known
 
 
 class Lookup:
@@ -131,6 +144,7 @@ class Expectations:
 
     hostname: str
     target: str
+    zone: str | None = None  # the SaaS zone: a name that exists, to tell a broken resolver from a missing record
     certificate_authority: str | None = None  # as configured in customers.yaml
     chosen_authority: str | None = None  # what Cloudflare reports for the current order
     ownership_txt: tuple[str, str] | None = None  # (name, value) from the API
@@ -143,6 +157,8 @@ def diagnose(lookup: Lookup, expect: Expectations) -> list[Finding]:
     hostname = expect.hostname
     chain = lookup.cname_chain(hostname)
     if not chain and not lookup.exists(hostname):
+        if expect.zone and not lookup.exists(expect.zone):  # before blaming the customer, a name that must exist
+            raise ResolverDeniesEverything(hostname, expect.zone)
         return [Finding("cname", FAIL, f"{hostname} does not exist in DNS (NXDOMAIN): the customer has not "
                                        f"added the record yet: {hostname} CNAME {expect.target}")]
     findings = [check_target(lookup, expect.target)]
@@ -298,14 +314,14 @@ def cloudflare_view(settings: StackSettings, hostname: str,
 
 
 def expectations(hostname: str, target: str, configured_ca: str | None, item: dict[str, Any], *,
-                 declared_method: str | None = None) -> Expectations:
+                 declared_method: str | None = None, zone: str | None = None) -> Expectations:
     """The API's values where it gives them; its spec leaves ssl.method optional (then the file's stands)."""
     ssl = ssl_of(item)
     ownership = item.get("ownership_verification") or {}
     txt = tuple((r["txt_name"], r["txt_value"]) for r in ssl.get("validation_records") or []
                 if r.get("txt_name") and r.get("txt_value"))
     return Expectations(
-        hostname=hostname, target=target, certificate_authority=configured_ca,
+        hostname=hostname, target=target, zone=zone, certificate_authority=configured_ca,
         chosen_authority=ssl.get("certificate_authority"),
         ownership_txt=(ownership["name"], ownership["value"]) if ownership.get("name") and ownership.get("value")
         else None,
