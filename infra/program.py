@@ -19,6 +19,7 @@ from infra.components.edge import Edge, EdgeArgs, lookup_zone_id
 from infra.components.origin_auth import OriginAuth, OriginAuthArgs
 from infra.model import names
 from infra.model.customers import CustomerHostname, CustomersFile, CustomersFileError, load_customers
+from infra.model.examples import refuse_examples
 from infra.model.names import PROJECT
 from infra.model.settings import (
     ALB_ORIGIN,
@@ -50,6 +51,7 @@ def load_inputs(project_dir: Path) -> tuple[StackSettings, CustomersFile]:
     try:
         settings = settings_from(pulumi.Config(PROJECT).get)
         customers = load_customers(settings.customers_path(project_dir), settings.validation_rules())
+        refuse_examples(customers, pulumi.get_stack())
     except (SettingsError, CustomersFileError) as err:
         raise pulumi.RunError(str(err)) from None
     return settings, customers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -11,6 +12,25 @@ from infra.model.settings import read_stack_file
 from infra.offline import FakeCloud, Rendering, config_value, render
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The example customers the example stacks read (customers.yaml itself starts empty).
+EXAMPLE_CUSTOMERS = PROJECT_ROOT / "examples" / "customers.yaml"
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py")
+
+
+def copy_example_project(dest: Path, *stacks: str) -> Path:
+    """A copy of the project for a test to change: Pulumi.yaml, __main__.py, the example stack files
+    (dev unless named), each reading `customers.yaml` there, which holds the example customers (and
+    examples/customers.yaml, for example stack files the test copies as they are)."""
+    for name in PROJECT_FILES:
+        shutil.copy(PROJECT_ROOT / name, dest / name)
+    for stack in stacks or ("dev",):
+        text = (PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()
+        (dest / f"Pulumi.{stack}.yaml").write_text(text.replace(
+            "saas-domains:customersFile: examples/customers.yaml", "saas-domains:customersFile: customers.yaml"))
+    shutil.copy(EXAMPLE_CUSTOMERS, dest / "customers.yaml")
+    (dest / "examples").mkdir(exist_ok=True)  # for other example stack files a test copies as they are
+    shutil.copy(EXAMPLE_CUSTOMERS, dest / "examples" / "customers.yaml")
+    return dest
 
 
 def dev_config(**overrides: object) -> dict[str, str]:

@@ -31,7 +31,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from infra.model.settings import read_stack_file
 from infra.offline import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, config_value, render
-from tests.conftest import PROJECT_ROOT, run_program, run_stack
+from tests.conftest import EXAMPLE_CUSTOMERS, PROJECT_ROOT, run_program, run_stack
 
 POLICY_DIR = PROJECT_ROOT / "policy"
 
@@ -577,7 +577,7 @@ def _violations(rendering) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("mode", ["header", "mtls", "none"])
 def test_the_stack_the_program_declares_passes_every_mandatory_policy(mode):
-    found = _violations(run_program(PROJECT_ROOT / "customers.yaml", originAuth=mode))
+    found = _violations(run_program(EXAMPLE_CUSTOMERS, originAuth=mode))
     if mode == "none":  # the supported opt-out: an advisory reminder on the HTTPS listener, nothing blocks
         assert list(found) == ["origin-auth-https-listener"] and len(found["origin-auth-https-listener"]) == 1
     else:
@@ -586,9 +586,9 @@ def test_the_stack_the_program_declares_passes_every_mandatory_policy(mode):
 
 def test_a_stack_sharing_the_zones_transform_rules_passes_every_mandatory_policy():
     """transformRules shared: the header rule is a dynamic resource, which the pack takes for the ruleset."""
-    found = _violations(run_program(PROJECT_ROOT / "customers.yaml", transformRules="shared"))
+    found = _violations(run_program(EXAMPLE_CUSTOMERS, transformRules="shared"))
     assert found == {}
-    without = run_program(PROJECT_ROOT / "customers.yaml", transformRules="shared")
+    without = run_program(EXAMPLE_CUSTOMERS, transformRules="shared")
     without.resources = [r for r in without.resources if r.name != "origin-auth-header-rule"]
     assert "no Cloudflare ruleset in phase http_request_late_transform sets a request header" in " ".join(
         _violations(without)["origin-auth-complete"])
@@ -598,7 +598,7 @@ def test_a_stack_sharing_the_zones_transform_rules_passes_every_mandatory_policy
 def test_an_external_origin_stack_passes_every_mandatory_policy(mode):
     """The origin is outside the stack: the pack judges the zone's side (the ruleset, the zone's own client
     certificate), which is all the stack declares; what the origin checks is the team's (README)."""
-    found = _violations(run_stack("external-example", PROJECT_ROOT / "customers.yaml", originAuth=mode))
+    found = _violations(run_stack("external-example", EXAMPLE_CUSTOMERS, originAuth=mode))
     assert found == {}
 
 
@@ -710,7 +710,7 @@ def test_the_running_pack_sees_a_secret_webhook_url_decrypted(running_pack):
 
 
 def test_the_stack_with_certificate_alerts_passes_every_mandatory_policy():
-    rendering = run_program(PROJECT_ROOT / "customers.yaml", accountId=ALERT_ACCOUNT,
+    rendering = run_program(EXAMPLE_CUSTOMERS, accountId=ALERT_ACCOUNT,
                             alertWebhookUrl="https://hooks.example.com/cloudflare", alertEmails=["ops@mailito.com"])
     assert rendering.of_type(WEBHOOK)
     assert _violations(rendering) == {}
@@ -969,7 +969,7 @@ def _gcp_config(**overrides) -> dict[str, str]:
 
 def render_gcp(**overrides):
     return render(PROJECT_ROOT, "gcp-example", config=_gcp_config(
-        customersFile=str(PROJECT_ROOT / "customers.yaml"), **overrides))
+        customersFile=str(EXAMPLE_CUSTOMERS), **overrides))
 
 
 @pytest.mark.parametrize("mode", ["header", "mtls", "none"])

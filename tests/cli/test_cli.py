@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from infra.cli import main
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, copy_example_project
 
 BROKEN = "customers:\n  - id: mkdev\n    hostname: [mail.mkdev.me]\n  - id: Bad_Id\n    hostnames: [x.example.com]\n"
 
@@ -26,9 +25,7 @@ def cli(*args: str, cwd: Path = PROJECT_ROOT, env: dict | None = None) -> subpro
 @pytest.fixture
 def project(tmp_path):
     """A copy of the project whose customers file a test may break."""
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py", "customers.yaml"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
-    return tmp_path
+    return copy_example_project(tmp_path)
 
 
 def test_validate_accepts_the_example_file(capsys, monkeypatch):

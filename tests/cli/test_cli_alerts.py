@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from infra.cli import status_codes
 from tests.cli.helpers import run_cli
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import copy_example_project
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 ENCRYPTED = "\n    secure: v1:c2FsdA==:Y2lwaGVydGV4dA=="  # what `pulumi config set --secret` writes
@@ -18,11 +17,13 @@ ENCRYPTED = "\n    secure: v1:c2FsdA==:Y2lwaGVydGV4dA=="  # what `pulumi config 
 @pytest.fixture
 def project(tmp_path):
     """A project copy; `stack(name, url, emails)` writes Pulumi.<name>.yaml from the example stack."""
-    for name in ("Pulumi.yaml", "__main__.py", "customers.yaml"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    copy_example_project(tmp_path)
+    dev = (tmp_path / "Pulumi.dev.yaml").read_text()
+    (tmp_path / "Pulumi.dev.yaml").unlink()
+    (tmp_path / "customers.yaml").write_text("customers:\n  - id: initech\n    hostnames: [portal.initech.example]\n")
 
     def stack(name: str, url: str = '""', emails: str = "[]", account: str = ACCOUNT) -> str:
-        text = (PROJECT_ROOT / "Pulumi.dev.yaml").read_text()
+        text = dev
         text = (text.replace('saas-domains:accountId: ""', f"saas-domains:accountId: {account}")
                 .replace('saas-domains:alertWebhookUrl: ""', f"saas-domains:alertWebhookUrl: {url}")
                 .replace("saas-domains:alertEmails: []", f"saas-domains:alertEmails: {emails}"))

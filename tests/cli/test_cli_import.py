@@ -11,13 +11,13 @@ from infra.model.customers import EntryOverrides, ValidationRules, parse_custome
 from infra.offline import render
 from infra.operations import import_
 from tests.cli.helpers import run_cli
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import EXAMPLE_CUSTOMERS, PROJECT_ROOT
 from tests.fakes.cloudflare import ZONE_ID, custom_hostname
 
 # fixtures: cloudflare_api (the local API), fresh_dns (the local DNS server), project (a copy of the project)
 pytest_plugins = ["tests.fakes.ops_fixtures"]
 
-EXAMPLE = (PROJECT_ROOT / "customers.yaml").read_text()
+EXAMPLE = EXAMPLE_CUSTOMERS.read_text()  # what the `project` fixture's customers.yaml holds
 FALLBACK = {"origin": "proxy-fallback.mailito.com", "status": "active", "errors": []}
 IMPORTED = """
   # imported from Cloudflare by `saas-domains import`; review the ids and grouping

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from infra.components.certificate_alerts import SECRET_LENGTH
 from infra.model import names
 from infra.model.settings import SETTINGS
 from infra.offline import ProgramError, render
-from tests.conftest import PROJECT_ROOT, run_program, run_stack
+from tests.conftest import PROJECT_ROOT, copy_example_project, run_program, run_stack
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 WEBHOOK = "https://hooks.example.com/cloudflare?token=do-not-print-me"
@@ -131,9 +129,10 @@ def test_the_program_refuses_a_webhook_url_that_is_not_https_without_showing_it(
 @pytest.fixture
 def project_with_encrypted_url(tmp_path):
     """A project copy whose stack `alerts` holds the webhook URL as `pulumi config set --secret` writes it."""
-    for name in ("Pulumi.yaml", "__main__.py", "customers.yaml"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
-    dev = (PROJECT_ROOT / "Pulumi.dev.yaml").read_text()
+    copy_example_project(tmp_path)
+    (tmp_path / "customers.yaml").write_text("customers:\n  - id: initech\n    hostnames: [portal.initech.example]\n")
+    dev = (tmp_path / "Pulumi.dev.yaml").read_text()
+    (tmp_path / "Pulumi.dev.yaml").unlink()
     (tmp_path / "Pulumi.alerts.yaml").write_text(
         dev.replace('saas-domains:accountId: ""', f"saas-domains:accountId: {ACCOUNT}")
         .replace('saas-domains:alertWebhookUrl: ""',

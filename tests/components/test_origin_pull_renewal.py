@@ -12,7 +12,7 @@ import pulumi
 
 from infra.components.origin_auth import trust_store_key
 from infra.offline import FakeCloud
-from tests.conftest import PROJECT_ROOT, run_program
+from tests.conftest import EXAMPLE_CUSTOMERS, run_program
 
 TRUST_STORE = "aws:lb/trustStore:TrustStore"
 BUNDLE = "aws:s3/bucketObjectv2:BucketObjectv2"
@@ -30,7 +30,7 @@ class RenewedCa(FakeCloud):
 
 
 def trust_store_inputs(cloud=None):
-    rendering = run_program(PROJECT_ROOT / "customers.yaml", cloud=cloud, originAuth="mtls")
+    rendering = run_program(EXAMPLE_CUSTOMERS, cloud=cloud, originAuth="mtls")
     [store] = rendering.of_type(TRUST_STORE)
     [bundle] = rendering.of_type(BUNDLE)
     [ca] = rendering.of_type(CA)

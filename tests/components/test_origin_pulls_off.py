@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from infra.components.origin_pulls_off import OriginPullsOffError, OriginPullsOffProvider
-from tests.conftest import PROJECT_ROOT, run_program
+from tests.conftest import EXAMPLE_CUSTOMERS, run_program
 from tests.emulator import cloudflare as emulated
 
 pytest_plugins = ["tests.emulator.fixtures"]
@@ -20,14 +20,14 @@ CERTIFICATE = "cloudflare:index/authenticatedOriginPullsCertificate:Authenticate
 
 
 def test_the_switch_sits_between_the_certificate_and_the_settings_so_it_is_deleted_between_them():
-    rendering = run_program(PROJECT_ROOT / "customers.yaml", originAuth="mtls")
+    rendering = run_program(EXAMPLE_CUSTOMERS, originAuth="mtls")
     [settings] = rendering.of_type(SETTINGS)
     [certificate] = rendering.of_type(CERTIFICATE)
     [switch] = [r for r in rendering.resources if r.name == "origin-auth-zone-pulls-off"]
     assert switch.dependencies == [certificate.urn]  # created after it, deleted before it
     assert set(settings.dependencies) == {certificate.urn, switch.urn}  # deleted before the switch
     assert switch.inputs["zone_id"] == settings.inputs["zoneId"]
-    header = run_program(PROJECT_ROOT / "customers.yaml", originAuth="header")
+    header = run_program(EXAMPLE_CUSTOMERS, originAuth="header")
     assert not [r for r in header.resources if r.name == "origin-auth-zone-pulls-off"]  # gone with mtls
 
 

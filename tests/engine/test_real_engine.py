@@ -32,6 +32,12 @@ from tests.engine.real_pulumi import deployed_state
 pytest_plugins = ["tests.emulator.fixtures"]
 
 ZONE = "example.net"
+NO_CUSTOMERS = str(PROJECT_ROOT / "customers.yaml")  # the project's own, empty: the edge is what these tests use
+
+
+def edge_config(zone_id: str, **settings) -> dict[str, str]:
+    """The example stack's settings in the emulator's zone, with no customers (these tests take the edge)."""
+    return stack_config("dev", zone=emulated.ZONE_NAME, zoneId=zone_id, customersFile=NO_CUSTOMERS, **settings)
 ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353"
 
 
@@ -153,7 +159,7 @@ def test_destroy_waits_for_cloudflares_asynchronous_deletion_in_one_run(real_pul
     cf, zone = cloudflare_emulator, emulated.ZONE_ID
     real_pulumi.env.update(CLOUDFLARE_API_TOKEN=cf.token, CLOUDFLARE_BASE_URL=cf.base_url)  # the waiter reads them
     stack = real_pulumi.new_stack({"zone": emulated.ZONE_NAME, "zoneId": zone})
-    rendering = render(PROJECT_ROOT, stack, config=stack_config("dev", zone=emulated.ZONE_NAME, zoneId=zone))
+    rendering = render(PROJECT_ROOT, stack, config=edge_config(zone))
     edge = [r for r in rendering.resources if r.type in (EDGE_TYPE, WAITER_TYPE)]
     quick = serialize_provider(FallbackOriginWaiterProvider(deadline=60, interval=0.2))  # the test's deadline
     for resource in edge:
@@ -192,8 +198,7 @@ def test_destroy_takes_only_our_rule_out_of_the_zones_transform_rules(real_pulum
         {"action": "rewrite", "expression": 'http.host eq "www.mailito.com"',
          "action_parameters": {"headers": {"X-Team": {"operation": "set", "value": "web"}}}}]}]})
     stack = real_pulumi.new_stack({"zone": emulated.ZONE_NAME, "zoneId": zone, "transformRules": "shared"})
-    rendering = render(PROJECT_ROOT, stack, config=stack_config("dev", zone=emulated.ZONE_NAME, zoneId=zone,
-                                                                transformRules="shared"))
+    rendering = render(PROJECT_ROOT, stack, config=edge_config(zone, transformRules="shared"))
     [rule] = [r for r in rendering.resources if r.name == "origin-auth-header-rule"]
     [component] = [r for r in rendering.resources if r.urn == rule.parent]
     created = SharedTransformRuleProvider().create(rule.inputs)  # what `up` did: our rule beside theirs
@@ -220,8 +225,7 @@ def test_destroy_switches_authenticated_origin_pulls_off(real_pulumi, cloudflare
     client.api_key = client.api_email = client.user_service_key = None
     client.origin_tls_client_auth.settings.update(zone_id=zone, enabled=True)  # what `up` left
     stack = real_pulumi.new_stack({"zone": emulated.ZONE_NAME, "zoneId": zone, "originAuth": "mtls"})
-    rendering = render(PROJECT_ROOT, stack, config=stack_config("dev", zone=emulated.ZONE_NAME, zoneId=zone,
-                                                                originAuth="mtls"))
+    rendering = render(PROJECT_ROOT, stack, config=edge_config(zone, originAuth="mtls"))
     [switch] = [r for r in rendering.resources if r.name == "origin-auth-zone-pulls-off"]
     [component] = [r for r in rendering.resources if r.urn == switch.parent]
     real_pulumi.seed(stack, deployed_state(stack, [component, switch], {}, {"pulumi-python": "0.1.0"}))
@@ -240,7 +244,7 @@ def test_a_failing_waiter_says_why_on_a_line_of_its_own(real_pulumi):
     for variable in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_URL"):
         real_pulumi.env.pop(variable, None)
     stack = real_pulumi.new_stack({"zone": emulated.ZONE_NAME, "zoneId": zone})
-    rendering = render(PROJECT_ROOT, stack, config=stack_config("dev", zone=emulated.ZONE_NAME, zoneId=zone))
+    rendering = render(PROJECT_ROOT, stack, config=edge_config(zone))
     edge = [r for r in rendering.resources if r.type in (EDGE_TYPE, WAITER_TYPE)]
     real_pulumi.seed(stack, deployed_state(stack, edge, {}, {"pulumi-python": "0.1.0"}))
 

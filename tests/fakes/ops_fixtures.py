@@ -7,13 +7,12 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import copy_example_project
 from tests.fakes.cloudflare import FakeCloudflare, serve
 from tests.fakes.dns import FakeDns, serve_dns
 
@@ -45,7 +44,6 @@ def fresh_dns(dns_server: FakeDns) -> Iterator[FakeDns]:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "customers.yaml", "__main__.py"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    copy_example_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -12,13 +12,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from infra.model.customers import ValidationRules, load_customers
 from infra.model.sharding import hostname_key, jump_hash, shard_of
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import EXAMPLE_CUSTOMERS, PROJECT_ROOT
 
 HOSTNAMES = [f"mail.customer{n:05}.example{n % 7}.com" for n in range(20_000)]
 TOLERANCE = 0.015
@@ -70,7 +69,7 @@ def test_the_key_is_the_first_8_bytes_of_the_sha256():
 
 
 def test_the_example_file_over_three_shards():
-    customers = load_customers(Path(PROJECT_ROOT) / "customers.yaml", ValidationRules(zone="mailito.com"))
+    customers = load_customers(EXAMPLE_CUSTOMERS, ValidationRules(zone="mailito.com"))
     assignment = {h.hostname: shard_of(h.hostname, 3) for h in customers.hostnames}
     assert assignment == {"mail.acme-corp.com": 1, "mail.mkdev.me": 1, "newsletter.acme-corp.com": 0,
                           "post.globex.io": 2}

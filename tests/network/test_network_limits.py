@@ -29,7 +29,7 @@ from infra.operations.network_limits import (
     LimitsError,
     NetworkFailure,
 )
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, copy_example_project
 from tests.fakes.faults import Fault, faulty_cloudflare
 from tests.network.matrix import REQUEST, snapshot
 from tests.network.test_cloudflare_commands import zone
@@ -136,8 +136,7 @@ def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary_one(tmp
 def test_a_report_that_cannot_be_written_is_a_clear_error(tmp_path, monkeypatch, capsys):
     """status --save-report into a folder that does not exist: exit 2 naming the file, nothing half-written."""
     monkeypatch.chdir(tmp_path)
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "customers.yaml", "__main__.py"):
-        (tmp_path / name).write_bytes((PROJECT_ROOT / name).read_bytes())
+    copy_example_project(tmp_path)
     fake = zone()
     with faulty_cloudflare(fake) as _:
         monkeypatch.setenv("CLOUDFLARE_API_TOKEN", fake.token)
@@ -162,8 +161,7 @@ def console(project, fake, *argv: str, **env: str) -> tuple[subprocess.Completed
 
 @pytest.fixture
 def project(tmp_path):
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "customers.yaml", "__main__.py"):
-        (tmp_path / name).write_bytes((PROJECT_ROOT / name).read_bytes())
+    copy_example_project(tmp_path)
     (tmp_path / "report.json").write_text('{"the": "previous report"}\n')
     return tmp_path
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,7 +12,7 @@ import pytest
 from infra.model.customers import ValidationRules, parse_customers
 from infra.model.removal_guard import RemovalGuard
 from infra.operations.diff import Pricing, diff_customers, review_change
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, copy_example_project
 
 RULES = ValidationRules(zone="mailito.com")
 
@@ -128,8 +127,7 @@ def test_a_review_without_a_base_counts_every_hostname_as_added():
 @pytest.fixture
 def repo(tmp_path):
     """A git repository holding the project files, with BASE committed on `main`."""
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    copy_example_project(tmp_path)
     (tmp_path / "customers.yaml").write_text(BASE)
     git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
@@ -253,9 +251,8 @@ def test_a_file_new_at_head_counts_everything_as_added(repo):
 
 
 def test_readme_shows_the_real_pr_comment_for_the_example_change(tmp_path):
-    """The README's example comment is what the tool prints for that change to this repo's file."""
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "customers.yaml"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    """The README's example comment is what the tool prints for that change to the example customers."""
+    copy_example_project(tmp_path)
     git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
     subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
@@ -395,7 +392,8 @@ def test_ci_previews_only_the_touched_shards_unless_other_files_changed(sharded_
 
 def test_ci_runs_a_single_stack_as_before(repo):
     assert ci_stacks(repo, "dev") == {"role": "all", "core": "dev", "parallel": 4, "shards": [], "shard_count": 0,
-                                      "max_parallel": 1, "shard_parallel": 0, "preview_core": True}
+                                      "max_parallel": 1, "shard_parallel": 0, "preview_core": True,
+                                      "stack": "dev", "stack_from": "--stack"}
 
 
 def test_ci_refuses_a_core_whose_shard_files_are_missing(repo):
@@ -404,7 +402,7 @@ def test_ci_refuses_a_core_whose_shard_files_are_missing(repo):
     (repo / "Pulumi.s0.yaml").write_text(shard_stack_file(0, 2))
     result = subprocess.run([sys.executable, "-m", "infra", "stacks", "core"], cwd=repo,
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "no stack file for shard(s) 1" in result.stderr
+    assert result.returncode == 2 and "no stack file for shard 1" in result.stderr
 
 
 # --- what the provider does not carry out as the file says (infra/model/provider_caveats.py) ---------------

@@ -20,7 +20,7 @@ from infra.operations.status import (
     format_age,
     status_report,
 )
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import EXAMPLE_CUSTOMERS, PROJECT_ROOT
 from tests.fakes.cloudflare import custom_hostname
 
 TARGET = "mkdev.cname.mailito.com"
@@ -202,7 +202,7 @@ def test_an_api_hostname_is_compared_in_the_files_canonical_form():
 
 def test_the_status_report_shows_drift_both_ways_and_needs_attention_for_it():
     settings = settings_from_stack_config(read_stack_file(PROJECT_ROOT, "dev"))
-    customers = parse_customers((PROJECT_ROOT / "customers.yaml").read_bytes(), settings.validation_rules())
+    customers = parse_customers((EXAMPLE_CUSTOMERS).read_bytes(), settings.validation_rules())
     declared = [h for h in customers.hostnames if h.customer_id == "acme"]
     live = [custom_hostname("MAIL.acme-corp.com", created_at=RECENT), custom_hostname("stray.example.com")]
     fallback = {"origin": FALLBACK, "status": "active"}
@@ -224,7 +224,7 @@ def test_the_status_report_shows_drift_both_ways_and_needs_attention_for_it():
 
 def test_live_instructions_ask_for_each_hostname_and_match_it_in_canonical_form():
     settings = settings_from_stack_config(read_stack_file(PROJECT_ROOT, "dev"))
-    customers = parse_customers((PROJECT_ROOT / "customers.yaml").read_bytes(), settings.validation_rules())
+    customers = parse_customers((EXAMPLE_CUSTOMERS).read_bytes(), settings.validation_rules())
     entries = [h for h in customers.hostnames if h.customer_id == "acme"]
 
     class Api:
