@@ -12,7 +12,8 @@ Exit codes, for CI (defined once, in infra/cli/status_codes.py):
 Every network call ends in bounded time (infra/operations/network_limits.py; `--help` lists the limits
 and the environment variables that raise them).
 
-Commands raise their errors; `main()` alone turns them into one message on stderr and an exit code.
+Commands raise their errors; `main()` alone turns them into one message on stderr and an exit code. A usage
+error (an unknown option, a value out of range) prints the sub-command's usage before it and exits 2.
 """
 
 from __future__ import annotations
@@ -66,12 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(commands)
+    for sub in commands.choices.values():
+        sub.set_defaults(command_parser=sub)  # its usage goes with its usage errors
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the only place where an error becomes a message and an exit code."""
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:  # argparse leaves these to the top parser, whose usage says nothing of the sub-command's options
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.run(args)
     except KeyboardInterrupt:
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return status_codes.OK
     except Exception as err:
-        code = report_error(err, args.command)
+        code = report_error(err, args.command, usage=args.command_parser.format_usage())
         if code is None:
             raise
         return code

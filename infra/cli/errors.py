@@ -31,6 +31,14 @@ class CommandError(Exception):
         return f"saas-domains {command}: {self}"
 
 
+class UsageError(CommandError):
+    """The arguments are wrong (a value out of range, options that do not fit together): as argparse says it,
+    the sub-command's usage first, then `saas-domains <command>: error: <message>`; exit 2."""
+
+    def render(self, command: str, stream: TextIO) -> str:
+        return f"saas-domains {command}: error: {self}"
+
+
 class SetupError(CommandError):
     """The command cannot run: no project, no such stack, unreadable settings, a missing git revision."""
 
@@ -72,11 +80,16 @@ def as_command_error(err: Exception) -> CommandError | None:
     return None
 
 
-def report_error(err: Exception, command: str, stream: TextIO | None = None) -> int | None:
-    """Print the error's one message and return its exit code; None when it is not one of ours."""
+def report_error(err: Exception, command: str, stream: TextIO | None = None, usage: str = "") -> int | None:
+    """Print the error's one message and return its exit code; None when it is not one of ours.
+
+    `usage` is the sub-command's usage line, printed before a UsageError as argparse prints it."""
     failure = as_command_error(err)
     if failure is None:
         return None
     stream = stream or sys.stderr
-    print(failure.render(command, stream), file=stream)
+    message = failure.render(command, stream)
+    if isinstance(failure, UsageError) and usage:
+        message = usage.rstrip("\n") + "\n" + message
+    print(message, file=stream)
     return failure.code

@@ -1,7 +1,9 @@
-"""Output for people: aligned tables, colour only on a terminal (and never with NO_COLOR)."""
+"""Output for people and machines: `--format`, aligned tables, plurals, colour only on a terminal (and never
+with NO_COLOR)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -24,8 +26,31 @@ def style(text: str, name: str, stream: TextIO | None = None) -> str:
     return f"\033[{_STYLES[name]}m{text}\033[0m"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "") -> str:
-    """Columns padded to their widest cell (colour codes take no width); the last column is not padded."""
+TEXT, MARKDOWN, JSON = "text", "markdown", "json"
+FORMATS = (TEXT, MARKDOWN, JSON)
+_PURPOSES = {TEXT: "text for a terminal", MARKDOWN: "markdown for a ticket, a comment or a job summary",
+             JSON: "json for machines"}
+
+
+def add_format_arguments(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS, default: str = TEXT,
+                         purposes: str | None = None) -> None:
+    """`--format` and its alias `--json`, the same on every command that prints a report."""
+    shown = purposes or ", ".join(_PURPOSES[f] for f in formats)
+    parser.add_argument("--format", choices=tuple(formats), default=default, help=f"{shown} (default: {default})")
+    parser.add_argument("--json", dest="format", action="store_const", const=JSON, help="the same as --format json")
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`1 resource`, `2 resources`, `1,200 custom hostnames`."""
+    return f"{count:,} {singular if count == 1 else plural_form or singular + 's'}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "", empty: str | None = None) -> str:
+    """Columns padded to their widest cell (colour codes take no width); the last column is not padded.
+
+    With no rows and `empty` given, that line instead of headers over nothing."""
+    if not rows and empty is not None:
+        return indent + empty
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
     widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
