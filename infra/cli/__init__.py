@@ -6,7 +6,7 @@ Exit codes, for CI (defined once, in infra/cli/status_codes.py):
      hostname or its DNS has a problem, or records are not published yet
   2  cannot run: usage, no project or stack settings, a git revision missing, no CLOUDFLARE_API_TOKEN or
      GITHUB_TOKEN, the Cloudflare or GitHub API failed or the resolver does not answer
-  3  `diff` only: the change removes more hostnames than allowed without confirmation
+  3  `diff` and `validate` only: the change removes more hostnames than allowed without confirmation
   130  interrupted (Ctrl-C)
 
 Every network call ends in bounded time (infra/operations/network_limits.py; `--help` lists the limits

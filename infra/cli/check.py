@@ -14,9 +14,9 @@ from typing import Any
 
 from infra.cli import status_codes
 from infra.cli.cloud import load_stack
-from infra.cli.errors import CommandError
+from infra.cli.errors import CommandError, UsageError
 from infra.cli.project import add_project_arguments
-from infra.cli.terminal import print_json, style, table
+from infra.cli.terminal import JSON, MARKDOWN, add_format_arguments, plural, print_json, style, table
 from infra.model.hostnames import normalise_hostname
 from infra.operations import network_limits
 from infra.operations.check import (
@@ -26,6 +26,7 @@ from infra.operations.check import (
     WARN,
     Finding,
     Lookup,
+    ResolverDeniesEverything,
     ResolverFailure,
     cloudflare_view,
     diagnose,
@@ -34,8 +35,10 @@ from infra.operations.check import (
     passes,
 )
 from infra.operations.network_limits import Budget
+from infra.operations.status_markdown import cell, code
 
 DEFAULT_RESOLVER = "1.1.1.1"
+OTHER_RESOLVER = "8.8.8.8"
 STATUS_COLOURS = {OK: "green", WARN: "yellow", FAIL: "red", INFO: "dim"}
 
 
@@ -48,7 +51,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "certificate TXT records (compared with Cloudflare's values when CLOUDFLARE_API_TOKEN is "
                     f"set). Exit codes: {status_codes.OK} nothing fails (warnings allowed); {status_codes.PROBLEMS} at "
                     f"least one check fails; {status_codes.CANNOT_RUN} cannot run (usage, stack settings, or the "
-                    "resolver does not answer). A Cloudflare API that fails only makes the TXT values go "
+                    "resolver does not answer, or answers NXDOMAIN even for the SaaS zone). A Cloudflare API that "
+                    "fails only makes the TXT values go "
                     f"uncompared (said in the findings). {network_limits.short_help()}")
     parser.add_argument("hostname", help="a hostname of customers.yaml (or any, with --target)")
     add_project_arguments(parser)
@@ -60,7 +64,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                              "twice that, and the whole command at most SAAS_DOMAINS_COMMAND_TIMEOUT")
     parser.add_argument("--target", help="CNAME target to expect (default: <customer id>.<cnameSubdomain>.<zone>)")
     parser.add_argument("--no-api", action="store_true", help="do not ask Cloudflare for the TXT values")
-    parser.add_argument("--json", action="store_true", help="machine-readable findings on stdout")
+    add_format_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -73,26 +77,31 @@ def run(args: argparse.Namespace) -> int:
     target = args.target or stack.settings.cname_target(entry.customer_id)
     address, port = parse_resolver(args.resolver, args.resolver_port)
     if not 0 < args.timeout < float("inf"):
-        raise CommandError(f"--timeout must be a number of seconds above 0, got {args.timeout:g}")
+        raise UsageError(f"--timeout must be a number of seconds above 0, got {args.timeout:g}")
     budget = Budget.from_environment()  # the API request and every query share the command's deadline
     if args.no_api:
         item, api_note = {}, Finding("cloudflare", INFO, "not asked (--no-api)")
     else:
         item, api_note = cloudflare_view(stack.settings, hostname, budget)
     expect = expectations(hostname, target, entry.ssl.certificate_authority if entry else None, item,
-                          declared_method=entry.ssl.method if entry else None)
+                          declared_method=entry.ssl.method if entry else None, zone=stack.settings.zone)
     try:
         lookup = Lookup(make_resolver(address, port, args.timeout), budget)
         findings = diagnose(lookup, expect) + [api_note]
+    except ResolverDeniesEverything as err:
+        raise CommandError(f"resolver {_where(address, port)} failed: {err}; the customer's records were not "
+                           f"judged. Ask another resolver: {_another(address)}", status_codes.CANNOT_RUN) from None
     except ResolverFailure as err:
         raise CommandError(f"resolver {_where(address, port)} failed: {err}", status_codes.CANNOT_RUN) from None
     report = {"hostname": hostname, "customer": entry.customer_id if entry else None, "target": target,
-              "resolver": _where(address, port), "findings": [f.__dict__ for f in findings],
+              "resolver": _where(address, port), **stack.choice.to_json(), "findings": [f.__dict__ for f in findings],
               "ok": passes(findings)}
-    if args.json:
+    if args.format == JSON:
         print_json(report)
+    elif args.format == MARKDOWN:
+        print(markdown(report, stack.choice.describe()))
     else:
-        print_text(report)
+        print_text(report, stack.choice.describe())
     return status_codes.OK if report["ok"] else status_codes.PROBLEMS
 
 
@@ -100,7 +109,7 @@ def _hostname(raw: str) -> str:
     try:
         return normalise_hostname(raw, allow_wildcard=True)
     except ValueError as err:
-        raise CommandError(f"{raw!r} is not a hostname: {err}") from None
+        raise UsageError(f"{raw!r} is not a hostname: {err}") from None
 
 
 def parse_resolver(value: str, port: int | None) -> tuple[str | None, int]:
@@ -117,7 +126,7 @@ def parse_resolver(value: str, port: int | None) -> tuple[str | None, int]:
         ipaddress.ip_address(host)
         return host, port or (int(given) if given else 53)
     except ValueError:
-        raise CommandError(f"--resolver wants an IP address (optionally :port) or 'system', got {value!r}") from None
+        raise UsageError(f"--resolver wants an IP address (optionally :port) or 'system', got {value!r}") from None
 
 
 def _where(address: str | None, port: int) -> str:
@@ -126,15 +135,39 @@ def _where(address: str | None, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-def print_text(report: dict[str, Any]) -> None:
+def _another(address: str | None) -> str:
+    """Resolvers to try instead of the one that answers nothing but NXDOMAIN."""
+    if address == DEFAULT_RESOLVER:
+        return f"--resolver {OTHER_RESOLVER}"
+    return f"--resolver {DEFAULT_RESOLVER} (the default) or --resolver {OTHER_RESOLVER}"
+
+
+def _counts(report: dict[str, Any]) -> tuple[int, int]:
+    statuses = [f["status"] for f in report["findings"]]
+    return statuses.count(FAIL), statuses.count(WARN)
+
+
+def print_text(report: dict[str, Any], stack: str) -> None:
     customer = f"customer {report['customer']}, " if report["customer"] else ""
     print(style(f"saas-domains check {report['hostname']}: {customer}target {report['target']}, "
-                f"resolver {report['resolver']}", "bold"))
+                f"resolver {report['resolver']}, {stack}", "bold"))
     print(table(("", "CHECK", "FINDING"),
                 [(style(f["status"], STATUS_COLOURS[f["status"]]), f["check"], f["message"])
                  for f in report["findings"]], indent="  "))
-    failures = [f for f in report["findings"] if f["status"] == FAIL]
-    warnings = [f for f in report["findings"] if f["status"] == WARN]
+    failures, warnings = _counts(report)
     verdict = style("the DNS is right", "green") if not failures else style("fix the failing checks", "red")
-    print(f"{len(failures)} failing, {len(warnings)} warning(s): {verdict}")
+    print(f"{failures} failing, {plural(warnings, 'warning')}: {verdict}")
+
+
+def markdown(report: dict[str, Any], stack: str) -> str:
+    """For a support ticket: the findings as a table, hostnames and values in code spans."""
+    customer = f"customer {code(report['customer'])}, " if report["customer"] else ""
+    failures, warnings = _counts(report)
+    verdict = "the DNS is right" if not failures else "fix the failing checks"
+    lines = [f"### saas-domains check: {code(report['hostname'])}", "",
+             f"{customer}target {code(report['target'])}, resolver {code(report['resolver'])}, {cell(stack)}", "",
+             "| Status | Check | Finding |", "| --- | --- | --- |"]
+    lines += [f"| {f['status']} | {f['check']} | {cell(f['message'])} |" for f in report["findings"]]
+    lines += ["", f"**{failures} failing, {plural(warnings, 'warning')}: {verdict}**"]
+    return "\n".join(lines)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from infra.cli import status_codes
 from infra.cli.errors import SetupError
-from infra.cli.project import find_project_dir, stack_settings
+from infra.cli.project import StackChoice, chosen_stack_settings, find_project_dir, stack_choice, stack_settings
 from infra.cli.terminal import style
 from infra.model.customers import CustomerHostname, CustomersFile, load_customers
 from infra.model.names import PROJECT
@@ -45,6 +45,7 @@ class Stack:
     settings: StackSettings
     customers_path: Path
     customers: CustomersFile
+    choice: StackChoice  # the name again, and why this stack (said in every output)
 
     def declared(self, hostname: str) -> CustomerHostname | None:
         return next((h for h in self.customers.hostnames if h.hostname == hostname), None)
@@ -59,12 +60,13 @@ def load_stack(args: argparse.Namespace) -> Stack:
     Zone-wide from any role: the whole file, every hostname of every shard (see the module's note).
     For a shard whose core's stack file is in the project, both must name the same zone and file.
     """
+    choice = stack_choice(args)
     project_dir = find_project_dir(args.project_dir)
-    settings = stack_settings(project_dir, args.stack)
+    settings = chosen_stack_settings(project_dir, choice)
     if settings.role == SHARD_ROLE:
-        _same_zone_as_the_core(project_dir, args.stack, settings)
+        _same_zone_as_the_core(project_dir, choice.name, settings)
     path = settings.customers_path(project_dir)
-    return Stack(args.stack, project_dir, settings, path, load_customers(path, settings.validation_rules()))
+    return Stack(choice.name, project_dir, settings, path, load_customers(path, settings.validation_rules()), choice)
 
 
 def _same_zone_as_the_core(project_dir: Path, stack: str, settings: StackSettings) -> None:

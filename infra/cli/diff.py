@@ -18,9 +18,9 @@ from pathlib import Path
 from infra.cli import status_codes
 from infra.cli.errors import InputProblems, SetupError
 from infra.cli.git_revisions import read_at_revision
-from infra.cli.project import add_project_arguments, find_project_dir, stack_settings
+from infra.cli.project import StackChoice, add_project_arguments, chosen_stack_settings, find_project_dir, stack_choice
 from infra.cli.stacks import shard_layout
-from infra.cli.terminal import print_json, style, table
+from infra.cli.terminal import JSON, MARKDOWN, add_format_arguments, print_json, style, table
 from infra.model.customers import CustomersFileError, parse_customers
 from infra.model.removal_guard import RemovalGuard
 from infra.model.settings import StackSettings
@@ -28,9 +28,10 @@ from infra.operations.diff import Pricing, Review, ShardCounts, review_change, s
 
 COMMENT_MARKER = "<!-- saas-domains-diff -->"  # lets CI find and update its one pull-request comment
 COLLAPSE_OVER_ROWS = 10
-CONFIRM_IN_DIFF = ("re-run with `--allow-removals {count}`; in a pull request, set "
-                   "`saas-domains:allowRemovals: {count}` in the stack's Pulumi.<stack>.yaml in the same change "
-                   "(the deploy checks it too)")
+CONFIRM_REMOVALS = ("re-run with `--allow-removals {count}`; in a pull request, set "
+                    "`saas-domains:allowRemovals: {count}` in the stack's Pulumi.<stack>.yaml in the same change "
+                    "(the deploy checks it too)")
+GUARD_PREFIX = "removal guard: "  # how RemovalGuard's refusal starts; a heading that says so drops it
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -44,12 +45,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--base", required=True, help="git revision before the change, e.g. origin/main")
     parser.add_argument("--head", default=None, help="git revision after the change (default: the working tree)")
     add_project_arguments(parser)
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
-                        help="text for a terminal, markdown for a pull-request comment, json for machines")
-    parser.add_argument("--max-removals", type=int, default=None,
-                        help="removals allowed without confirmation (default: saas-domains:maxRemovals, 5)")
-    parser.add_argument("--allow-removals", type=int, default=None, metavar="N",
-                        help="confirm removing up to N hostnames (default: saas-domains:allowRemovals)")
+    add_format_arguments(parser, purposes="text for a terminal, markdown for a pull-request comment, json for "
+                                          "machines")
+    add_removal_guard_arguments(parser)
     parser.add_argument("--included-hostnames", type=int, default=Pricing.included_hostnames,
                         help="hostnames included in the plan (default: %(default)s)")
     parser.add_argument("--price-per-hostname", type=float, default=Pricing.monthly_price_per_hostname,
@@ -57,9 +55,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def add_removal_guard_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-removals", type=int, default=None, metavar="N",
+                        help="removals allowed without confirmation (default: saas-domains:maxRemovals, 5)")
+    parser.add_argument("--allow-removals", type=int, default=None, metavar="N",
+                        help="confirm removing up to N hostnames (default: saas-domains:allowRemovals)")
+
+
+def removal_guard(settings: StackSettings, args: argparse.Namespace) -> RemovalGuard:
+    """The stack's guard, with the command line's --max-removals and --allow-removals over its settings."""
+    return RemovalGuard(
+        max_removals=settings.max_removals if args.max_removals is None else args.max_removals,
+        allow_removals=settings.allow_removals if args.allow_removals is None else args.allow_removals)
+
+
 def run(args: argparse.Namespace) -> int:
+    choice = stack_choice(args)
     project_dir = find_project_dir(args.project_dir)
-    settings = stack_settings(project_dir, args.stack)
+    settings = chosen_stack_settings(project_dir, choice)
     path = Path(os.path.relpath(settings.customers_path(project_dir), project_dir))
     base_bytes = read_at_revision(args.base, path, project_dir)
     head_bytes = _read_head(args.head, path, project_dir)
@@ -83,20 +96,17 @@ def run(args: argparse.Namespace) -> int:
 
     pricing = Pricing(included_hostnames=args.included_hostnames,
                       monthly_price_per_hostname=args.price_per_hostname)
-    guard = RemovalGuard(
-        max_removals=settings.max_removals if args.max_removals is None else args.max_removals,
-        allow_removals=settings.allow_removals if args.allow_removals is None else args.allow_removals)
-    review = review_change(base, head, max_hostnames=settings.max_hostnames, pricing=pricing, guard=guard,
-                           how_to_confirm=CONFIRM_IN_DIFF)
+    review = review_change(base, head, max_hostnames=settings.max_hostnames, pricing=pricing,
+                           guard=removal_guard(settings, args), how_to_confirm=CONFIRM_REMOVALS)
 
     shards = None
-    layout = shard_layout(project_dir, args.stack)
+    layout = shard_layout(project_dir, choice.name)
     if layout is not None:
         shards = shard_counts(review.diff, head, layout.shards, layout.stacks)
-    report = Report(review, settings, str(path), args.base, head_name, notes, shards=shards)
-    if args.format == "json":
+    report = Report(review, settings, choice, str(path), args.base, head_name, notes, shards=shards)
+    if args.format == JSON:
         print_json(report.to_json())
-    elif args.format == "markdown":
+    elif args.format == MARKDOWN:
         print(report.markdown())
     else:
         print(report.text())
@@ -118,10 +128,11 @@ def _read_head(revision: str | None, path: Path, project_dir: Path) -> bytes:
 class Report:
     """One diff, rendered for a terminal, a pull-request comment or a machine."""
 
-    def __init__(self, review: Review, settings: StackSettings, path: str, base: str, head: str,
+    def __init__(self, review: Review, settings: StackSettings, stack: StackChoice, path: str, base: str, head: str,
                  notes: list[str], shards: tuple[ShardCounts, ...] | None = None):
         self.diff, self.guard, self.refusal = review.diff, review.guard, review.refusal
         self.settings, self.path, self.base, self.head, self.notes = settings, path, base, head, notes
+        self.stack = stack  # whose settings (zone, cap, guard) the comparison used, and why that stack
         self.shards = shards  # None: one stack for the zone (role all), and nothing per shard to show
 
     def shard_rows(self) -> list[tuple[str, str, str, str, str, str]]:
@@ -175,6 +186,7 @@ class Report:
 
     def text(self) -> str:
         lines = [style(f"{self.path}: {self.base} → {self.head}", "bold"), self.summary(), self.totals()]
+        lines.append(f"with the settings of {self.stack.describe()}")
         if self.customers_line():
             lines.append(self.customers_line())
         lines += self.notes
@@ -200,7 +212,7 @@ class Report:
         for note in self.notes:
             lines += ["", f"> {note}"]
         if self.refusal:
-            lines += ["", f"> **Removal guard:** {self.refusal}"]
+            lines += ["", f"> **Removal guard:** {self.refusal.removeprefix(GUARD_PREFIX)}"]
         for note in self.diff.provider_notes:
             lines += ["", f"> **Provider:** {note}"]
         if rows:
@@ -217,13 +229,15 @@ class Report:
                       "| ---: | --- | ---: | ---: | ---: | ---: |"]
             lines += [f"| {n} | `{stack}` | {a} | {r} | {c} | {after} |"
                       for n, stack, a, r, c, after in self.shard_rows()]
-        lines += ["", "<sub>Rendered by `saas-domains diff` from the customers file alone; "
+        lines += ["", f"<sub>Rendered by `saas-domains diff` with the settings of {self.stack.describe()} from the "
+                      "customers file alone; "
                       "`pulumi preview` shows the cloud's view.</sub>"]
         return "\n".join(lines)
 
     def to_json(self) -> dict:
         document = self.diff.to_json()
         document.update({
+            **self.stack.to_json(),
             "file": self.path, "base": self.base, "head": self.head, "notes": self.notes,
             "removal_guard": {"max_removals": self.guard.max_removals,
                               "allow_removals": self.guard.allow_removals,

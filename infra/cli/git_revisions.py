@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from infra.cli.errors import SetupError
@@ -11,8 +13,7 @@ from infra.cli.errors import SetupError
 def read_at_revision(revision: str, path: Path, project_dir: Path) -> bytes | None:
     """The file's bytes at `revision`, or None when the file does not exist there."""
     relative = path.resolve().relative_to(project_dir.resolve()) if path.is_absolute() else path
-    run = _git(project_dir, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
-    if run.returncode != 0:
+    if not revision_exists(revision, project_dir):
         raise SetupError(f"git revision {revision!r} not found (in CI, fetch it first, e.g. "
                          f"`git fetch origin {revision}` or checkout with fetch-depth: 0)")
     shown = _git(project_dir, "show", f"{revision}:./{relative.as_posix()}", text=False)
@@ -21,8 +22,27 @@ def read_at_revision(revision: str, path: Path, project_dir: Path) -> bytes | No
     return shown.stdout
 
 
+def revision_exists(revision: str, project_dir: Path) -> bool:
+    return _git(project_dir, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").returncode == 0
+
+
+def ci_base_branch(environ: Mapping[str, str] | None = None) -> str:
+    """The branch the pull-request workflow compares with: GITHUB_BASE_REF in a pull request's job, else main."""
+    return ((os.environ if environ is None else environ).get("GITHUB_BASE_REF") or "").strip() or "main"
+
+
+def ci_base(project_dir: Path, environ: Mapping[str, str] | None = None) -> str | None:
+    """`origin/<that branch>`, the revision CI compares with, when this repository has it (None without git)."""
+    revision = f"origin/{ci_base_branch(environ)}"
+    try:
+        return revision if revision_exists(revision, project_dir) else None
+    except SetupError:  # no git at all: nothing to compare with
+        return None
+
+
 def _git(cwd: Path, *args: str, text: bool = True) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=text, check=False)
     except FileNotFoundError:
-        raise SetupError("git is not installed; `diff` reads the customers file at git revisions") from None
+        raise SetupError("git is not installed; `diff` and `validate` read the customers file at git "
+                         "revisions") from None

@@ -18,7 +18,7 @@ from infra.cli import status_codes
 from infra.cli.cloud import Stack, connect, list_zone_hostnames, load_stack
 from infra.cli.errors import CommandError
 from infra.cli.project import add_project_arguments
-from infra.cli.terminal import print_json, style, table
+from infra.cli.terminal import JSON, TEXT, add_format_arguments, plural, print_json, style, table
 from infra.model.customers import CustomersFileError
 from infra.model.settings import ALL_ROLE
 from infra.operations import network_limits
@@ -57,7 +57,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--import-file", type=Path, metavar="PATH",
                         help="where to write the pulumi import input (default: Pulumi.<stack>.import.json)")
     parser.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
-    parser.add_argument("--json", action="store_true", help="machine-readable result on stdout")
+    add_format_arguments(parser, formats=(TEXT, JSON))
     parser.set_defaults(run=run)
 
 
@@ -88,10 +88,10 @@ def run(args: argparse.Namespace) -> int:
             write_import(plan, document, import_path, stack.customers_path)
         except OSError as err:
             raise CommandError(f"cannot write {err.filename or import_path}: {err.strerror or err}") from None
-    if args.json:
+    if args.format == JSON:
         print_json(report)
     else:
-        print_text(report)
+        print_text(report, stack.choice.describe())
     return status_codes.OK
 
 
@@ -108,7 +108,7 @@ def _report(stack: Stack, plan: ImportPlan, document: dict[str, Any], fallback: 
         warnings.append(f"the fallback origin is {fallback.get('origin')} in Cloudflare, the stack sets "
                         f"{stack.settings.fallback_hostname}: `pulumi up` will change it")
     return {
-        "stack": stack.name, "zone": stack.settings.zone, "dry_run": args.dry_run,
+        **stack.choice.to_json(), "zone": stack.settings.zone, "dry_run": args.dry_run,
         "customers_file": stack.shown_path(), "customers_file_changed": plan.changed and not args.dry_run,
         "import_file": os.path.relpath(import_path) if resources else None,
         "adopted": [a.__dict__ for a in plan.adopted], "already_declared": plan.already_declared,
@@ -119,12 +119,12 @@ def _report(stack: Stack, plan: ImportPlan, document: dict[str, Any], fallback: 
     }
 
 
-def print_text(report: dict[str, Any]) -> None:
-    print(style(f"saas-domains import: zone {report['zone']} (stack {report['stack']})"
+def print_text(report: dict[str, Any], stack: str) -> None:
+    print(style(f"saas-domains import: zone {report['zone']}, {stack}"
                 + (" — dry run, nothing written" if report["dry_run"] else ""), "bold"))
     adopted = report["adopted"]
     if adopted:
-        print(f"Adopting {len(adopted)} hostname(s) into {report['customers_file']}:")
+        print(f"Adopting {plural(len(adopted), 'hostname')} into {report['customers_file']}:")
         print(table(("HOSTNAME", "CUSTOMER", ""),
                     [(a["hostname"], a["customer"], "new customer" if a["new_customer"] else "existing customer")
                      for a in adopted], indent="  "))
@@ -144,6 +144,7 @@ def print_text(report: dict[str, Any]) -> None:
     if report["pulumi_command"]:
         verb = "Would write" if report["dry_run"] else "Wrote"
         changed = f"{report['customers_file']} and " if adopted else ""
-        print(f"{verb} {changed}{report['import_file']} ({report['resources_to_import']} resources). Next:")
+        print(f"{verb} {changed}{report['import_file']} ({plural(report['resources_to_import'], 'resource')}). "
+              "Next:")
         print(f"  {report['pulumi_command']}")
         print("  pulumi preview --diff    # then review: adopted hostnames must show no replacement")

@@ -3,7 +3,8 @@
 The CNAME comes from the stack; the ownership TXT and certificate-validation records come live
 from the API, because Cloudflare makes them when the hostname is created (and the certificate
 records only some minutes later). What is not there yet is said on stderr, and the exit code is 1,
-so support knows to run the command again before sending.
+so support knows to run the command again before sending. The text and Markdown on stdout are for
+the customer, so the stack they were read with is said on stderr (and in the JSON).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from infra.cli import status_codes
 from infra.cli.cloud import EXIT_CODES_HELP, Stack, connect, load_stack
 from infra.cli.errors import CommandError
 from infra.cli.project import add_project_arguments
-from infra.cli.terminal import print_json, style, table
+from infra.cli.terminal import JSON, MARKDOWN, add_format_arguments, print_json, style, table
 from infra.model.customers import CustomerHostname
 from infra.model.hostnames import normalise_hostname, registrable_domain
 from infra.operations.instructions import Instructions, live_instructions
@@ -32,8 +33,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     + EXIT_CODES_HELP)
     parser.add_argument("target", metavar="HOSTNAME|CUSTOMER", help="a hostname or a customer id of customers.yaml")
     add_project_arguments(parser)
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
-                        help="text for a plain e-mail (default), markdown, or json for machines")
+    add_format_arguments(parser, purposes="text for a plain e-mail, markdown for a ticket or an HTML e-mail, json "
+                                          "for machines")
     parser.set_defaults(run=run)
 
 
@@ -42,11 +43,12 @@ def run(args: argparse.Namespace) -> int:
     entries = select_hostnames(stack, args.target)
     api, zone_id = connect(stack.settings)
     results = live_instructions(api, zone_id, entries, stack.settings)
-    if args.format == "json":
-        print_json(as_json(results))
+    if args.format == JSON:
+        print_json({**stack.choice.to_json(), **as_json(results)})
     else:
-        render = render_markdown if args.format == "markdown" else render_text
+        render = render_markdown if args.format == MARKDOWN else render_text
         print("\n\n".join(render(r) for r in results))
+        print(style(f"read with the settings of {stack.choice.describe()}", "dim", sys.stderr), file=sys.stderr)
     for result in results:
         for missing in result.not_yet:
             print(style(f"not available yet for {result.hostname}: {missing}", "yellow", sys.stderr),

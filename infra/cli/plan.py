@@ -12,8 +12,8 @@ from collections import defaultdict
 from typing import Any
 
 from infra.cli import status_codes
-from infra.cli.project import add_project_arguments, find_project_dir
-from infra.cli.terminal import print_json, progress, style, table
+from infra.cli.project import add_project_arguments, find_project_dir, read_stack, stack_choice
+from infra.cli.terminal import JSON, TEXT, add_format_arguments, plural, print_json, progress, style, table
 from infra.model import names
 from infra.model.provider_caveats import standing_caveat
 
@@ -37,23 +37,25 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                            f"with an error (e.g. an invalid customers file), {status_codes.CANNOT_RUN} when the "
                            "stack cannot be read.")
     add_project_arguments(parser)
-    parser.add_argument("--json", action="store_true", help="machine-readable plan on stdout")
+    add_format_arguments(parser, formats=(TEXT, JSON))
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    choice = stack_choice(args)
     project_dir = find_project_dir(args.project_dir)
-    progress(f"Rendering stack {args.stack} under Pulumi's mock engine…")
+    read_stack(project_dir, choice)  # no such stack file, or not YAML: exit 2 here, not "the program stopped"
+    progress(f"Rendering {choice.describe()} under Pulumi's mock engine…")
     started = time.monotonic()
     from infra.offline import render  # imports Pulumi: only the plan pays for it
 
-    rendering = render(project_dir, args.stack)  # a ProgramError reaches main(): exit 1, nothing declared
-    summary = summarise(rendering)
+    rendering = render(project_dir, choice.name)  # a ProgramError reaches main(): exit 1, nothing declared
+    summary = {**choice.to_json(), **summarise(rendering)}
     summary["seconds"] = round(time.monotonic() - started, 2)
-    if args.json:
+    if args.format == JSON:
         print_json(summary)
     else:
-        print_text(summary)
+        print_text(summary, choice.why)
     return status_codes.OK
 
 
@@ -119,9 +121,9 @@ def role_of(config: dict[str, str]) -> dict[str, Any]:
     return role
 
 
-def print_text(summary: dict[str, Any]) -> None:
+def print_text(summary: dict[str, Any], why: str) -> None:
     counts = summary["counts"]
-    print(style(f"saas-domains plan: stack {summary['stack']}", "bold"))
+    print(style(f"saas-domains plan: stack {summary['stack']} ({why})", "bold"))
     role = summary.get("role") or {"name": "all"}
     if role["name"] == "core":
         print("Role core: origin, edge and zone-wide settings; the shard stacks declare the customer hostnames.")
@@ -134,16 +136,16 @@ def print_text(summary: dict[str, Any]) -> None:
     print()
     for component in summary["components"]:
         resources = component["resources"]
-        print(style(f"{component['title']}: {len(resources)} resources", "bold"))
+        print(style(f"{component['title']}: {plural(len(resources), 'resource')}", "bold"))
         if component["type"] == names.CUSTOMER_HOSTNAMES_TYPE:
             per_customer: dict[str, list[str]] = defaultdict(list)
             for resource in resources:
                 per_customer[resource["customer"] or "?"].append(resource["name"])
             print(table(("CUSTOMER", "HOSTNAMES"),
                         [(cid, ", ".join(sorted(hosts))) for cid, hosts in sorted(per_customer.items())],
-                        indent="  "))
+                        indent="  ", empty="none"))
         else:
-            print(table(("TYPE", "NAME"), [(r["type"], r["name"]) for r in resources], indent="  "))
+            print(table(("TYPE", "NAME"), [(r["type"], r["name"]) for r in resources], indent="  ", empty="none"))
         print()
 
     print(style("What each customer must add to their DNS", "bold"))
@@ -153,13 +155,18 @@ def print_text(summary: dict[str, Any]) -> None:
             rows.append((customer["id"], host["cname"]["name"], "CNAME", host["cname"]["target"]))
             txt = host["ownershipTxt"]
             rows.append(("", txt["name"] or "", "TXT", txt["value"] or "(known once Cloudflare made it)"))
-    print(table(("CUSTOMER", "NAME", "TYPE", "CONTENT"), rows, indent="  "))
-    print("  The CNAME is what makes a hostname live; the TXT record only pre-validates it "
-          "before the CNAME moves.")
+    if rows:
+        print(table(("CUSTOMER", "NAME", "TYPE", "CONTENT"), rows, indent="  "))
+        print("  The CNAME is what makes a hostname live; the TXT record only pre-validates it "
+              "before the CNAME moves.")
+    elif role["name"] == "core":
+        print("  nothing: this stack declares no custom hostname (its shard stacks do)")
+    else:
+        print("  nothing: this stack declares no custom hostname")
     print()
     print(style("Stack outputs (values the clouds assign are placeholders here)", "bold"))
-    print(table(("OUTPUT", "VALUE"), sorted(summary["outputs"].items()), indent="  "))
+    print(table(("OUTPUT", "VALUE"), sorted(summary["outputs"].items()), indent="  ", empty="none"))
     print()
-    print(f"{counts['resources']} resources in {counts['components']} components; {counts['customers']} "
-          f"customers, {counts['customHostnames']} custom hostnames; {counts['providerLookups']} provider "
-          f"lookups; rendered in {summary['seconds']} s")
+    print(f"{plural(counts['resources'], 'resource')} in {plural(counts['components'], 'component')}; "
+          f"{plural(counts['customers'], 'customer')}, {plural(counts['customHostnames'], 'custom hostname')}; "
+          f"{plural(counts['providerLookups'], 'provider lookup')}; rendered in {summary['seconds']} s")

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli import status_codes
-from infra.cli.errors import CommandError, SetupError
-from infra.cli.project import find_project_dir, stack_settings
-from infra.cli.terminal import print_json, style, table
+from infra.cli.errors import CommandError, SetupError, UsageError
+from infra.cli.project import add_project_dir_argument, find_project_dir, stack_settings
+from infra.cli.terminal import JSON, TEXT, add_format_arguments, plural, print_json, style, table
 from infra.model.customers import load_customers
 from infra.model.names import PROJECT
 from infra.model.settings import ALL_ROLE, CORE_ROLE, SHARD_ROLE, StackSettings
@@ -86,19 +86,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--from-batch", type=int, default=1, metavar="K",
                         help="with --execute: start at batch K (1-based), to resume after a failed batch")
     parser.add_argument("--pulumi", default="pulumi", metavar="PATH", help="the Pulumi CLI (default: pulumi)")
-    parser.add_argument("--project-dir", type=Path, default=None,
-                        help="folder holding Pulumi.yaml (default: the nearest one above the current folder)")
-    parser.add_argument("--json", action="store_true", help="machine-readable plan on stdout")
+    add_project_dir_argument(parser)
+    add_format_arguments(parser, formats=(TEXT, JSON))
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.to < 1:
-        raise CommandError(f"--to must be at least 1, got {args.to}")
+        raise UsageError(f"--to must be at least 1, got {args.to}")
     if args.batch < 1:
-        raise CommandError(f"--batch must be at least 1, got {args.batch}")
+        raise UsageError(f"--batch must be at least 1, got {args.batch}")
     if args.shard_stacks and len(args.shard_stacks) != args.to:
-        raise CommandError(f"--shard-stacks names {len(args.shard_stacks)} stacks for --to {args.to}")
+        raise UsageError(f"--shard-stacks names {plural(len(args.shard_stacks), 'stack')} for --to {args.to}")
     project_dir = find_project_dir(args.project_dir)
     current, core, settings, organization = _current_layout(project_dir, args)
     target = Layout.shards(_target_names(args, current))
@@ -109,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_reshard(hostnames, current, target, core=core)
     batches = plan.batches(args.batch)
     report = _report(project_dir, plan, hostnames, batches, settings, organization, args)
-    if args.json:
+    if args.format == JSON:
         print_json(report)
     else:
         print_text(report)
@@ -182,7 +181,7 @@ def _target_names(args: argparse.Namespace, current: Layout) -> list[str]:
         if len(found) == 1 and all(s == f"{p}{i}" for p in found for i, s in enumerate(current.stacks)):
             prefix = found.pop()
     if prefix is None:
-        raise CommandError("name the shard stacks: --stack-prefix PREFIX (PREFIX0 .. PREFIX<N-1>) or --shard-stacks")
+        raise UsageError("name the shard stacks: --stack-prefix PREFIX (PREFIX0 .. PREFIX<N-1>) or --shard-stacks")
     return [f"{prefix}{i}" for i in range(args.to)]
 
 
@@ -239,8 +238,9 @@ def print_text(report: dict[str, Any]) -> None:
     mode = "executing" if report["execute"] else "dry run, nothing moved"
     print(style(f"saas-domains reshard: zone {report['zone']}, from {report['from']['layout']} to "
                 f"{report['to']['shards']} shard stacks ({mode})", "bold"))
-    print(f"{report['hostnames']} hostnames: {report['moves']} move ({report['moved_fraction']:.1%}), "
-          f"{report['stay']} stay where they are.")
+    print(f"{plural(report['hostnames'], 'hostname')}: {report['moves']:,} "
+          f"{'moves' if report['moves'] == 1 else 'move'} ({report['moved_fraction']:.1%}), {report['stay']:,} "
+          f"{'stays where it is' if report['stay'] == 1 else 'stay where they are'}.")
     if report["per_move"]:
         print(table(("FROM", "TO", "HOSTNAMES"), [(m["source"], m["dest"], m["hostnames"])
                                                   for m in report["per_move"]], indent="  "))
@@ -249,7 +249,8 @@ def print_text(report: dict[str, Any]) -> None:
         print("Nothing to move.")
         return
     print()
-    print(style(f"1. Move ({len(report['batches'])} `pulumi state move` batches). {BACKEND_NOTE}", "bold"))
+    batches = plural(len(report["batches"]), "`pulumi state move` batch", "`pulumi state move` batches")
+    print(style(f"1. Move ({batches}). {BACKEND_NOTE}", "bold"))
     if report["new_stacks"]:
         print("   First create the new stacks (state move needs the destination to exist; --execute does it):")
         for stack in report["new_stacks"]:
@@ -291,7 +292,7 @@ def _execute(report: dict[str, Any], args: argparse.Namespace) -> None:
     _check_pulumi_version(args.pulumi)
     batches = report["batches"]
     if not 1 <= args.from_batch <= len(batches):
-        raise CommandError(f"--from-batch must be 1 to {len(batches)}, got {args.from_batch}")
+        raise UsageError(f"--from-batch must be 1 to {len(batches)}, got {args.from_batch}")
     _create_missing_stacks(report["new_stacks"], args.pulumi)
     for batch in batches[args.from_batch - 1:]:
         print(f"batch {batch['number']}/{len(batches)}: {len(batch['hostnames'])} from {batch['source']} to "

@@ -5,7 +5,8 @@ shard's `--parallel` and the matrix's `max-parallel`, so that all shards togethe
 Cloudflare's rate. For a pull request, `--touched-from` (the change's `diff --format json`) keeps only
 the shards whose hostnames the change touches, and `--changed-files` (the changed paths, one a line)
 decides the rest: a change to any other file than the customers file changes the program or a
-stack's settings, so the core and every shard are previewed (`preview_core`). Prints one JSON object.
+stack's settings, so the core and every shard are previewed (`preview_core`). Prints one JSON object
+(the workflows read it with jq), or with --format text the same for people.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.cli import status_codes
-from infra.cli.errors import SetupError
-from infra.cli.project import find_project_dir, stack_settings
-from infra.cli.terminal import print_json
+from infra.cli.errors import SetupError, UsageError
+from infra.cli.project import (
+    add_project_arguments,
+    chosen_stack_settings,
+    find_project_dir,
+    stack_choice,
+    stack_settings,
+)
+from infra.cli.terminal import JSON, TEXT, add_format_arguments, plural, print_json, table
 from infra.model.settings import ALL_ROLE, CORE_ROLE, SHARD_ROLE
 
 
@@ -27,12 +34,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "stacks", help="the zone's stacks as CI deploys and previews them (JSON)",
         description=__doc__.split("\n\n", 1)[1].replace("\n", " ")
-        + f" Exit codes: {status_codes.OK} printed; {status_codes.CANNOT_RUN} the stack files do not describe "
-          "one layout.")
-    parser.add_argument("stack", help="PULUMI_STACK: the single stack or the core")
-    parser.add_argument("--touched-from", type=Path, default=None, metavar="DIFF.json")
-    parser.add_argument("--changed-files", type=Path, default=None, metavar="FILE")
-    parser.add_argument("--project-dir", type=Path, default=None)
+        + f" Exit codes: {status_codes.OK} printed; {status_codes.CANNOT_RUN} cannot run (usage, no such stack "
+          "file, or the stack files do not describe one layout).")
+    parser.add_argument("stack_argument", nargs="?", metavar="STACK",
+                        help="the same as --stack (the workflows pass PULUMI_STACK so): the single stack or the core")
+    add_project_arguments(parser)
+    parser.add_argument("--touched-from", type=Path, default=None, metavar="DIFF.json",
+                        help="the change's `diff --format json`: only the shards it touches")
+    parser.add_argument("--changed-files", type=Path, default=None, metavar="FILE",
+                        help="the changed paths, one a line: any other than the customers file previews everything")
+    add_format_arguments(parser, formats=(JSON, TEXT), default=JSON,
+                         purposes="json for the workflows (jq), text for people")
     parser.set_defaults(run=run)
 
 
@@ -97,8 +109,8 @@ def deploy_plan(project_dir: Path, stack: str) -> dict:
                 "shard_count": 0, "max_parallel": 1, "shard_parallel": 0}
     if sorted(layout.stacks) != list(range(layout.shards)):
         missing = sorted(set(range(layout.shards)) - set(layout.stacks))
-        raise SetupError(f"{stack} has {layout.shards} shards but no stack file for shard(s) "
-                         + ", ".join(map(str, missing)))
+        raise SetupError(f"{stack} has {plural(layout.shards, 'shard')} but no stack file for "
+                         f"{'shard' if len(missing) == 1 else 'shards'} " + ", ".join(map(str, missing)))
     parallel = max(1, REQUESTS_PER_SECOND // layout.shards)
     max_parallel = max(1, min(layout.shards, REQUESTS_PER_SECOND // parallel))
     return {"role": settings.role, "core": stack, "parallel": REQUESTS_PER_SECOND,
@@ -107,10 +119,15 @@ def deploy_plan(project_dir: Path, stack: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.stack_argument:
+        if args.stack and args.stack != args.stack_argument:
+            raise UsageError(f"STACK {args.stack_argument} and --stack {args.stack} name two stacks; give one")
+        args.stack = args.stack_argument
+    choice = stack_choice(args)
     project_dir = find_project_dir(args.project_dir)
-    plan = deploy_plan(project_dir, args.stack)
-    customers = Path(os.path.relpath(stack_settings(project_dir, args.stack).customers_path(project_dir),
+    customers = Path(os.path.relpath(chosen_stack_settings(project_dir, choice).customers_path(project_dir),
                                      project_dir)).as_posix()
+    plan = deploy_plan(project_dir, choice.name)
     everything = True
     if args.changed_files is not None:
         changed = {line.strip() for line in args.changed_files.read_text().splitlines() if line.strip()}
@@ -119,5 +136,21 @@ def run(args: argparse.Namespace) -> int:
         touched = set(json.loads(args.touched_from.read_text()).get("shards", {}).get("touched", []))
         plan["shards"] = [s for s in plan["shards"] if s["shard"] in touched]
     plan["preview_core"] = everything or plan["role"] != CORE_ROLE
-    print_json(plan)
+    if args.format == JSON:
+        print_json({**plan, **choice.to_json()})
+    else:
+        print_text(plan, choice.describe())
     return status_codes.OK
+
+
+def print_text(plan: dict, stack: str) -> None:
+    print(f"saas-domains stacks: {stack}, role {plan['role']}")
+    if plan["role"] != CORE_ROLE:
+        print(f"  deployed alone, {plural(plan['parallel'], 'operation')} in parallel")
+        return
+    previewed = "previewed" if plan["preview_core"] else "not previewed (only the customers file changed)"
+    print(f"  the core {plan['core']}: {previewed}, {plural(plan['parallel'], 'operation')} in parallel")
+    print(f"  {plural(plan['shard_count'], 'shard stack')}, at most {plan['max_parallel']:,} at once, "
+          f"{plural(plan['shard_parallel'], 'operation')} in parallel each:")
+    print(table(("SHARD", "STACK"), [(s["shard"], s["stack"]) for s in plan["shards"]], indent="    ",
+                empty="none touched by the change"))

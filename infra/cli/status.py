@@ -14,9 +14,9 @@ from typing import Any
 
 from infra.cli import status_codes
 from infra.cli.cloud import EXIT_CODES_HELP, Stack, connect, list_zone_hostnames, load_stack
-from infra.cli.errors import CommandError
-from infra.cli.project import add_project_arguments
-from infra.cli.terminal import print_json, style, table, write_json_file
+from infra.cli.errors import CommandError, UsageError
+from infra.cli.project import StackChoice, add_project_arguments
+from infra.cli.terminal import JSON, MARKDOWN, add_format_arguments, plural, print_json, style, table, write_json_file
 from infra.model.customers import CustomerHostname
 from infra.operations.status import LIVE, PROBLEM, WAITING, status_report
 from infra.operations.status_markdown import DEFAULT_MAX_ROWS, render_markdown
@@ -39,11 +39,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--stale-after-days", type=float, default=3.0, metavar="DAYS",
                         help="a hostname still pending after this long needs attention (default: 3; "
                              "Cloudflare deletes it after 7)")
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
-                        help="text for a terminal, markdown for a ticket or a job summary (counts per state, "
-                             "then only what needs attention), json for machines")
-    parser.add_argument("--json", dest="format", action="store_const", const="json",
-                        help="the same as --format json")
+    add_format_arguments(parser, purposes="text for a terminal, markdown for a ticket or a job summary (counts per "
+                                          "state, then only what needs attention), json for machines")
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, metavar="N",
                         help=f"markdown: at most N hostnames in the attention table (default: {DEFAULT_MAX_ROWS}); "
                              "the rest are counted")
@@ -55,7 +52,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.max_rows < 0:
-        raise CommandError(f"--max-rows must be 0 or more, got {args.max_rows}")
+        raise UsageError(f"--max-rows must be 0 or more, got {args.max_rows}")
     stack = load_stack(args)
     declared = _declared(stack, args.customer)
     api, zone_id = connect(stack.settings)
@@ -63,14 +60,16 @@ def run(args: argparse.Namespace) -> int:
     fallback = api.fallback_origin(zone_id)
     report = status_report(stack.name, stack.settings, stack.customers, declared, live, fallback,
                            customer=args.customer, stale_after=timedelta(days=args.stale_after_days))
+    report.update(stack.choice.to_json())
     if args.save_report is not None:
         write_json_file(args.save_report, report, "the report")
-    if args.format == "json":
+    if args.format == JSON:
         print_json(report)
-    elif args.format == "markdown":
+    elif args.format == MARKDOWN:
         print(render_markdown(report, max_rows=args.max_rows))
+        print(f"\n<sub>Read with the settings of {stack.choice.describe()}.</sub>")
     else:
-        print_text(report)
+        print_text(report, stack.choice)
     return status_codes.PROBLEMS if report["attention"] else status_codes.OK
 
 
@@ -86,12 +85,12 @@ def _declared(stack: Stack, customer: str | None) -> list[CustomerHostname]:
 # -- text --------------------------------------------------------------------------------------------
 
 
-def print_text(report: dict[str, Any]) -> None:
+def print_text(report: dict[str, Any], choice: StackChoice) -> None:
     summary = report["summary"]
     scope = f", customer {report['customer']}" if report["customer"] else ""
-    print(style(f"saas-domains status: zone {report['zone']} (stack {report['stack']}{scope}): "
-                f"{summary['declared']} declared hostnames, {summary['in_cloudflare']} custom hostnames "
-                "in Cloudflare", "bold"))
+    print(style(f"saas-domains status: zone {report['zone']}, {choice.describe()}{scope}: "
+                f"{plural(summary['declared'], 'declared hostname')}, "
+                f"{plural(summary['in_cloudflare'], 'custom hostname')} in Cloudflare", "bold"))
     if report["hostnames"]:
         print(table(("HOSTNAME", "CUSTOMER", "STATUS", "CERTIFICATE", "AGE", "NEXT STEP"),
                     [(r["hostname"], r["customer"], r["status"], r["ssl_status"], r["age"],
@@ -104,7 +103,7 @@ def print_text(report: dict[str, Any]) -> None:
     for error in origin["errors"]:
         print(f"  ! {error}")
     verdict = style("needs attention", "red") if report["attention"] else style("nothing needs attention", "green")
-    print(f"{summary['live']} live, {summary['waiting']} waiting, {summary['problem']} problem; drift: "
+    print(f"{summary['live']} live, {summary['waiting']} waiting, {plural(summary['problem'], 'problem')}; drift: "
           f"{summary['missing_in_cloudflare']} missing in Cloudflare, {summary['not_in_customers_file']} not in "
           f"the customers file; {verdict}")
 

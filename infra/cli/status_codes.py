@@ -20,7 +20,8 @@ MEANINGS: dict[int, str] = {
     CANNOT_RUN: "cannot run: usage, no project or stack settings, a git revision missing, no "
                 "CLOUDFLARE_API_TOKEN or GITHUB_TOKEN, the Cloudflare or GitHub API failed or the resolver does "
                 "not answer",
-    REMOVAL_GUARD: "`diff` only: the change removes more hostnames than allowed without confirmation",
+    REMOVAL_GUARD: "`diff` and `validate` only: the change removes more hostnames than allowed without "
+                   "confirmation",
     INTERRUPTED: "interrupted (Ctrl-C)",
 }
 

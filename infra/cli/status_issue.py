@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli import status_codes
-from infra.cli.errors import CommandError
-from infra.cli.terminal import print_json, write_json_file
+from infra.cli.errors import CommandError, UsageError
+from infra.cli.terminal import JSON, TEXT, add_format_arguments, plural, print_json, write_json_file
 from infra.operations import network_limits
 from infra.operations.github_api import (
     API_URL_VARIABLE,
@@ -70,20 +70,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                              "the body would exceed GitHub's 65,536 characters")
     parser.add_argument("--dry-run", action="store_true",
                         help="read GitHub, write nothing: print the calls it would make")
-    parser.add_argument("--json", action="store_true", help="print what happened as JSON")
+    add_format_arguments(parser, formats=(TEXT, JSON), purposes="what happened: text for a person or a log, json "
+                                                                "for machines")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     repo = (args.repo or os.environ.get("GITHUB_REPOSITORY") or "").strip()
     if not repo:
-        raise CommandError("no repository: pass --repo OWNER/NAME (in a workflow GITHUB_REPOSITORY is set)")
+        raise UsageError("no repository: pass --repo OWNER/NAME (in a workflow GITHUB_REPOSITORY is set)")
     if not _REPO.match(repo):
-        raise CommandError(f"--repo must be OWNER/NAME, got {repo!r}")
+        raise UsageError(f"--repo must be OWNER/NAME, got {repo!r}")
     if args.max_rows < 0:
-        raise CommandError(f"--max-rows must be 0 or more, got {args.max_rows}")
+        raise UsageError(f"--max-rows must be 0 or more, got {args.max_rows}")
     if not args.title.strip():
-        raise CommandError("--title must not be empty")
+        raise UsageError("--title must not be empty")
     try:
         report = load_report(args.report)
         previous = load_previous(args.previous, report["zone"])
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
               "attention": report["attention"], "compared_with_previous": previous.report is not None,
               "news": change.counts() if change else None,
               "calls": [call.describe(api) for call in calls]}
-    if args.json:
+    if args.format == JSON:
         print_json(result)
     else:
         _print_text(result, found, previous.why_none, lines, args.dry_run)
@@ -127,8 +128,8 @@ def _said(call: Call, api: GitHubApi, dry_run: bool) -> str:
 
 
 def _print_text(result: dict[str, Any], found: Any, why_none: str, lines: list[str], dry_run: bool) -> None:
-    where = {"number": "by the previous state's number", "listing": f"by listing ({found.pages} page(s))",
-             "none": f"none found ({found.pages} listing page(s) read)"}[found.how]
+    where = {"number": "by the previous state's number", "listing": f"by listing ({plural(found.pages, 'page')})",
+             "none": f"none found ({plural(found.pages, 'listing page')} read)"}[found.how]
     issue = f"#{found.issue['number']} ({found.issue.get('state')})" if found.issue else "no issue"
     print(f"saas-domains status-issue: {result['repo']}: {issue}, {where}")
     if found.others:

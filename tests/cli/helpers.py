@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -23,3 +24,8 @@ def run_cli(capsys: pytest.CaptureFixture, *argv: str) -> Result:
     captured = capsys.readouterr()
     return Result(code, captured.out, captured.err)
 
+
+
+def with_customers_file(stack_file: str, path: str = "customers.yaml") -> str:
+    """A stack file's text (`Pulumi.<stack>.yaml`) made to read the customers file `path` beside it."""
+    return re.sub(r"(?m)^(\s*saas-domains:customersFile:).*$", rf"\g<1> {path}", stack_file)

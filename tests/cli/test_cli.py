@@ -41,7 +41,8 @@ def test_validate_reports_every_problem_and_exits_1(tmp_path, capsys, monkeypatc
     broken.write_text(BROKEN)
     assert main(["validate", str(broken)]) == 1
     err = capsys.readouterr().err
-    assert "3 problem(s)" in err
+    assert err.splitlines()[0] == (f"{broken}: 3 problems, with the rules of stack dev (the default; set --stack or "
+                                   "PULUMI_STACK)")
     assert f"{broken}:2: customer 'mkdev' (entry 1): missing required key 'hostnames'" in err
     assert f"{broken}:3: customer 'mkdev' (entry 1)" in err and "did you mean 'hostnames'" in err
     assert f"{broken}:4:" in err and "Bad_Id" in err
@@ -53,14 +54,17 @@ def test_validate_json_lists_problems_for_machines(tmp_path, capsys, monkeypatch
     broken.write_text(BROKEN)
     assert main(["validate", str(broken), "--json"]) == 1
     document = json.loads(capsys.readouterr().out)
-    assert document["valid"] is False
+    assert document["valid"] is False and (document["stack"], document["stack_from"]) == ("dev", "default")
     assert [p["line"] for p in document["problems"]] == [2, 3, 4]
     assert document["problems"][0]["entry"] == "customer 'mkdev' (entry 1)"
 
-    assert main(["validate", "--json"]) == 0
+    assert main(["validate", "--json", "--no-base"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document == {"valid": True, "file": "customers.yaml", "customers": 3, "hostnames": 4,
-                        "maxHostnames": 5000, "problems": []}
+    assert document == {"valid": True, "file": "examples/customers.yaml", "stack": "dev", "stack_from": "default",
+                        "customers": 3, "hostnames": 4, "maxHostnames": 5000, "problems": [],
+                        "removal_guard": {"base": None, "compared": False, "removed": None, "max_removals": 5,
+                                          "allow_removals": 0, "refused": False, "message": None,
+                                          "note": "--no-base"}}
 
 
 def test_validate_applies_the_stack_rules(project, capsys, monkeypatch):

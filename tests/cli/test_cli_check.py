@@ -51,7 +51,8 @@ def test_a_cname_chain_to_the_target_and_the_right_txt_pass(project, cloudflare_
     result = check(capsys, fresh_dns, "mail.mkdev.me")
     assert result.code == 0, result.out
     assert result.out.splitlines()[0] == (f"saas-domains check mail.mkdev.me: customer mkdev, target "
-                                          f"mkdev.cname.mailito.com, resolver {fresh_dns.resolver_argument}")
+                                          f"mkdev.cname.mailito.com, resolver {fresh_dns.resolver_argument}, "
+                                          "stack dev (the default; set --stack or PULUMI_STACK)")
     assert rows(result.out) == [
         ("ok", "target", "mkdev.cname.mailito.com resolves (A 104.16.1.1; AAAA 2606:4700::1)"),
         ("ok", "cname", "CNAME chain reaches the target: mail.mkdev.me → edge.mkdev.me → mkdev.cname.mailito.com"),
@@ -59,7 +60,7 @@ def test_a_cname_chain_to_the_target_and_the_right_txt_pass(project, cloudflare_
         ("ok", "ownership_txt", "_cf-custom-hostname.mail.mkdev.me TXT holds Cloudflare's token"),
         ("info", "cloudflare", "hostname pending, certificate pending_validation"),
     ]
-    assert result.out.splitlines()[-1] == "0 failing, 0 warning(s): the DNS is right"
+    assert result.out.splitlines()[-1] == "0 failing, 0 warnings: the DNS is right"
 
 
 def test_a_cname_to_another_target_fails(project, cloudflare_api, fresh_dns, capsys):
@@ -69,7 +70,7 @@ def test_a_cname_to_another_target_fails(project, cloudflare_api, fresh_dns, cap
     assert ("fail", "cname", "mail.acme-corp.com is a CNAME to mkdev.cname.mailito.com (chain: "
             "mkdev.cname.mailito.com), not to acme.cname.mailito.com: point it at acme.cname.mailito.com"
             ) in rows(result.out)
-    assert result.out.splitlines()[-1] == "1 failing, 0 warning(s): fix the failing checks"
+    assert result.out.splitlines()[-1] == "1 failing, 0 warnings: fix the failing checks"
 
 
 def test_a_caa_record_that_excludes_the_configured_ca_fails_with_the_record_to_add(project, cloudflare_api,
@@ -98,7 +99,7 @@ def test_caa_allowing_only_some_of_cloudflares_cas_is_a_warning(project, cloudfl
     assert result.code == 0  # the closest CAA set walking up from the hostname is the relevant one
     assert ("warn", "caa", 'CAA at shop.globex.io allows pki.goog; Cloudflare may pick another CA at renewal: add '
             'shop.globex.io CAA 0 issue "letsencrypt.org"; shop.globex.io CAA 0 issue "ssl.com"') in rows(result.out)
-    assert result.out.splitlines()[-1] == "0 failing, 1 warning(s): the DNS is right"
+    assert result.out.splitlines()[-1] == "0 failing, 1 warning: the DNS is right"
 
 
 def test_an_apex_with_flattening_passes_but_a_stray_aaaa_fails(project, cloudflare_api, fresh_dns, capsys):
@@ -161,6 +162,38 @@ def test_a_hostname_that_does_not_exist_says_so(project, cloudflare_api, fresh_d
     assert rows(result.out)[0] == ("fail", "cname", "mail.mkdev.me does not exist in DNS (NXDOMAIN): the customer "
                                                     "has not added the record yet: mail.mkdev.me CNAME "
                                                     "mkdev.cname.mailito.com")
+
+
+def test_a_resolver_that_denies_every_name_is_blamed_not_the_customer(project, cloudflare_api, fresh_dns, capsys):
+    """A resolver answering NXDOMAIN for everything (a filtering one, a captive portal): even the SaaS zone
+    "does not exist", so its NXDOMAIN for the hostname says nothing about the customer's records."""
+    result = check(capsys, fresh_dns, "mail.mkdev.me", "--no-api")  # fresh_dns knows no name at all
+    assert result.code == 2 and result.out == ""
+    assert result.err == (
+        f"saas-domains check: resolver {fresh_dns.resolver_argument} failed: it answers NXDOMAIN (no such name) for "
+        "mail.mkdev.me and also for mailito.com, the SaaS zone, which exists: the resolver is the problem, not the "
+        "customer's DNS (a filtering or split-horizon resolver, or a network that answers every name itself?); the "
+        "customer's records were not judged. Ask another resolver: --resolver 1.1.1.1 (the default) or --resolver "
+        "8.8.8.8\n")
+    assert "has not added the record" not in result.err
+    assert ("mailito.com", "SOA") in fresh_dns.zone.queries  # the name that must exist was asked
+
+    fresh_dns.load("mailito.com. 300 IN SOA ns.mailito.com. dns.mailito.com. 1 3600 600 86400 300")
+    known = check(capsys, fresh_dns, "mail.mkdev.me", "--no-api", "--format", "json")
+    assert known.code == 1  # the zone resolves: now the missing record is the customer's
+    assert json.loads(known.out)["findings"][0]["message"].startswith("mail.mkdev.me does not exist in DNS (NXDOMAIN)")
+
+
+def test_check_markdown_is_a_table_for_a_ticket(project, cloudflare_api, fresh_dns, capsys):
+    fresh_dns.load(OUR_SIDE + "mail.acme-corp.com. 300 IN CNAME mkdev.cname.mailito.com.")
+    result = check(capsys, fresh_dns, "mail.acme-corp.com", "--no-api", "--format", "markdown")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == "### saas-domains check: `mail.acme-corp.com`"
+    assert lines[2] == (f"customer `acme`, target `acme.cname.mailito.com`, resolver `{fresh_dns.resolver_argument}`, "
+                        "stack dev (the default; set --stack or PULUMI_STACK)")
+    assert "| ok | target | acme.cname.mailito.com resolves (A 104.16.1.2) |" in lines
+    assert lines[-1] == "**1 failing, 0 warnings: fix the failing checks**"
 
 
 def test_without_a_token_the_txt_is_shown_but_not_compared(project, cloudflare_api, fresh_dns, capsys, monkeypatch):

@@ -16,7 +16,9 @@ def test_text_is_ready_to_paste_with_the_live_ownership_token(project, cloudflar
     cloudflare_api.hostnames = [item]
     token = item["ownership_verification"]["value"]
     result = run_cli(capsys, "instructions", "mail.mkdev.me")
-    assert result.code == 0 and result.err == ""
+    # stdout is the e-mail alone; the stack it was read with is said beside it
+    assert result.code == 0
+    assert result.err == "read with the settings of stack dev (the default; set --stack or PULUMI_STACK)\n"
     assert result.out.splitlines()[:8] == [
         "DNS records for mail.mkdev.me",
         "",
@@ -37,6 +39,7 @@ def test_a_customer_id_gives_every_hostname_of_that_customer(project, cloudflare
     result = run_cli(capsys, "instructions", "acme", "--format", "json")
     assert result.code == 0
     document = json.loads(result.out)
+    assert (document["stack"], document["stack_from"]) == ("dev", "default")
     assert [h["hostname"] for h in document["hostnames"]] == ["mail.acme-corp.com", "newsletter.acme-corp.com"]
     first = document["hostnames"][0]
     assert first["records"][0] == {"type": "CNAME", "name": "mail.acme-corp.com", "value": "acme.cname.mailito.com",
@@ -52,6 +55,7 @@ def test_records_not_there_yet_are_named_on_stderr_and_exit_1(project, cloudflar
     assert result.code == 1
     assert "  CNAME  post.globex.io  globex.cname.mailito.com" in result.out.splitlines()
     assert result.err.splitlines() == [
+        "read with the settings of stack dev (the default; set --stack or PULUMI_STACK)",
         "not available yet for post.globex.io: the ownership TXT record: Cloudflare has not published it yet",
         "not available yet for post.globex.io: the certificate validation TXT record: Cloudflare publishes it a few "
         "minutes after the hostname is created; run this command again later"]

@@ -179,7 +179,7 @@ def test_nothing_to_move_when_the_count_does_not_change(project, capsys):
     (("--to", "3", "--from-all", "shard-0", "--stack-prefix", "s-"), 1, "its saas-domains:role is shard, not all"),
     (("--to", "4"), 0, "no stack file of role shard here"),
     (("--to", "0", "--from-all", "dev", "--stack-prefix", "s-"), 0, "--to must be at least 1"),
-    (("--to", "2", "--shard-stacks", "a"), 1, "--shard-stacks names 1 stacks for --to 2"),
+    (("--to", "2", "--shard-stacks", "a"), 1, "--shard-stacks names 1 stack for --to 2"),
     (("--to", "2", "--from-all", "dev"), 0, "name the shard stacks"),
 ])
 def test_refusals_exit_2(project, capsys, argv, files, message):

@@ -41,8 +41,8 @@ def test_status_lists_every_hostname_with_its_next_step_and_the_drift(project, c
     result = run_cli(capsys, "status")
     assert result.code == 1
     lines = result.out.splitlines()
-    assert lines[0] == ("saas-domains status: zone mailito.com (stack dev): 4 declared hostnames, "
-                        "4 custom hostnames in Cloudflare")
+    assert lines[0] == ("saas-domains status: zone mailito.com, stack dev (the default; set --stack or PULUMI_STACK): "
+                        "4 declared hostnames, 4 custom hostnames in Cloudflare")
     assert lines[1].split() == ["HOSTNAME", "CUSTOMER", "STATUS", "CERTIFICATE", "AGE", "NEXT", "STEP"]
     row = next(line for line in lines if line.startswith("mail.acme-corp.com "))
     assert row.split()[:6] == ["mail.acme-corp.com", "acme", "pending", "pending_validation", "2h", "10m"]
@@ -123,7 +123,7 @@ def test_everything_live_exits_0(project, cloudflare_api, capsys):
                                                              "newsletter.acme-corp.com", "post.globex.io")]
     result = run_cli(capsys, "status")
     assert result.code == 0
-    assert result.out.splitlines()[-1] == ("4 live, 0 waiting, 0 problem; drift: 0 missing in Cloudflare, 0 not in "
+    assert result.out.splitlines()[-1] == ("4 live, 0 waiting, 0 problems; drift: 0 missing in Cloudflare, 0 not in "
                                            "the customers file; nothing needs attention")
 
 

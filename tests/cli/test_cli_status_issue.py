@@ -75,7 +75,7 @@ def test_the_issue_lives_through_a_zone_going_wrong_and_right_again(github, runs
     assert "[status workflow](https://github.com/mailito/saas-domains/actions/runs/4242)" in issue["body"]
     assert json.loads(runs.state(1).read_text())["issue"] == {"number": 1}
     assert result.out.splitlines()[0] == "saas-domains status-issue: mailito/saas-domains: no issue, none found " \
-                                         "(1 listing page(s) read)"
+                                         "(1 listing page read)"
 
     # An hour later a hostname starts failing, one becomes active: the body is updated, one comment notifies.
     github.requests.clear()
@@ -140,7 +140,7 @@ def test_without_the_state_the_issue_is_found_by_listing_not_duplicated(github, 
     result = runs.run(at(1, {"b.example.com": "problem"}), previous=False)  # the artifact expired
     assert github.calls() == [("GET", ISSUES), ("PATCH", f"{ISSUES}/2")]
     assert github.issues[2]["state"] == "open" and len(github.issues) == 2
-    assert "#2 (closed), by listing (1 page(s))" in result.out
+    assert "#2 (closed), by listing (1 page)" in result.out
 
 
 def test_a_state_for_another_zone_is_ignored_and_said(github, runs):
