@@ -21,6 +21,7 @@ from infra.cli.git_revisions import ci_base, ci_base_branch, read_at_revision
 from infra.cli.project import StackChoice, add_project_arguments, chosen_stack_settings, find_project_dir, stack_choice
 from infra.cli.terminal import JSON, MARKDOWN, add_format_arguments, plural, print_json, style
 from infra.model.customers import CustomersFile, CustomersFileError, load_customers, parse_customers
+from infra.model.examples import refuse_examples
 from infra.model.removal_guard import RemovalGuard
 from infra.model.settings import StackSettings
 from infra.operations.diff import Pricing, review_change
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         customers = load_customers(path, settings.validation_rules())
+        refuse_examples(customers, choice.name)  # what the program refuses, said before the pull request
     except CustomersFileError as err:  # the problems are validate's result, not an error: a report
         print_problems(shown, choice, err, args.format)
         return status_codes.PROBLEMS

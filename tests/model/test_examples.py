@@ -44,3 +44,15 @@ def test_the_program_refuses_them_before_declaring_anything():
     with pytest.raises(ProgramError, match="mail.mkdev.me is one of the examples this repository ships"):
         render(PROJECT_ROOT, "prod", config=stack_config("dev", customersFile=str(EXAMPLE_CUSTOMERS)))
     assert run_stack("dev", EXAMPLE_CUSTOMERS).of_type("cloudflare:index/customHostname:CustomHostname")
+
+
+def test_validate_refuses_them_for_a_stack_of_your_own(tmp_path, capsys, monkeypatch):
+    from infra.cli import main
+    from tests.conftest import copy_example_project
+
+    copy_example_project(tmp_path)
+    (tmp_path / "Pulumi.prod.yaml").write_text((tmp_path / "Pulumi.dev.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "--stack", "prod", "--no-base"]) == 1
+    assert "mail.mkdev.me is one of the examples this repository ships" in capsys.readouterr().err
+    assert main(["validate", "--stack", "dev", "--no-base"]) == 0
