@@ -26,8 +26,10 @@ from pulumi.runtime import rpc
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import run_in_stack
 
+from infra.errors import ProgramError
 from infra.model.names import NOTIFICATION_POLICY_RESOURCE, NOTIFICATION_WEBHOOK_RESOURCE, PROJECT
-from infra.model.settings import SETTINGS, SettingsError, is_encrypted, read_stack_file
+from infra.model.settings import SETTINGS, SettingsError, is_encrypted
+from infra.stack_files import read_stack_file
 
 SECRET_PLACEHOLDER = "[secret]"
 PENDING_TXT_VALUE = "(assigned by Cloudflare when the hostname is created)"
@@ -62,10 +64,6 @@ GCP_COLLECTIONS = {
     "gcp:certificatemanager/trustConfig:TrustConfig": "trustConfigs",
     "gcp:networksecurity/serverTlsPolicy:ServerTlsPolicy": "serverTlsPolicies",
 }
-
-
-class ProgramError(Exception):
-    """The program stopped with an error (as `pulumi up` would report it) before or while declaring."""
 
 
 @dataclass

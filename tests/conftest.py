@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.model.settings import read_stack_file
 from infra.offline import FakeCloud, Rendering, config_value, render
+from infra.stack_files import read_stack_file
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The example customers the example stacks read (customers.yaml itself starts empty).

@@ -29,8 +29,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from infra.model.settings import read_stack_file
 from infra.offline import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, config_value, render
+from infra.stack_files import read_stack_file
 from tests.conftest import EXAMPLE_CUSTOMERS, PROJECT_ROOT, run_program, run_stack
 
 POLICY_DIR = PROJECT_ROOT / "policy"
@@ -138,6 +138,20 @@ def test_the_packs_google_cloud_types_are_the_ones_the_locked_sdk_registers():
 
 def test_built_in_cloudflare_ranges_match_the_ones_the_program_is_tested_with():
     assert P.CLOUDFLARE_IPV4 == CLOUDFLARE_IPV4 and P.CLOUDFLARE_IPV6 == CLOUDFLARE_IPV6
+
+
+@pytest.mark.parametrize(("name", "zone"), [
+    ("mailito.com", "mailito.com"), ("a.mailito.com", "mailito.com"), ("a.b.mailito.com", "mailito.com"),
+    ("notmailito.com", "mailito.com"), ("mailito.com.evil.io", "mailito.com"), ("com", "mailito.com"),
+    ("mailito.co", "mailito.com"), ("x.cname.mailito.com", "cname.mailito.com"),
+])
+def test_the_packs_inside_the_zone_rule_is_the_programs(name, zone):
+    """The pack runs in its own virtualenv without `infra`, so it keeps a copy; this keeps it equal."""
+    from saas_policies.props import _in_zone
+
+    from infra.model.hostnames import in_zone
+
+    assert _in_zone(name, zone) == in_zone(name, zone)
 
 
 # --------------------------------------------------------------------------

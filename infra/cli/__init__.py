@@ -9,7 +9,7 @@ Exit codes, for CI (defined once, in infra/cli/status_codes.py):
   3  `diff` and `validate` only: the change removes more hostnames than allowed without confirmation
   130  interrupted (Ctrl-C)
 
-Every network call ends in bounded time (infra/operations/network_limits.py; `--help` lists the limits
+Every network call ends in bounded time (infra/clients/network_limits.py; `--help` lists the limits
 and the environment variables that raise them).
 
 Commands raise their errors; `main()` alone turns them into one message on stderr and an exit code. A usage
@@ -38,7 +38,8 @@ from infra.cli import (
     validate,
 )
 from infra.cli.errors import report_error
-from infra.operations import network_limits
+from infra.clients import network_limits
+from infra.clients.environment import Clients
 
 # Each command is a module with add_parser(commands), which sets `run` as the parser's default.
 COMMANDS = (validate, plan, diff, status, status_issue, instructions, check, import_, reshard, stacks)
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args, unknown = build_parser().parse_known_args(argv)
     if unknown:  # argparse leaves these to the top parser, whose usage says nothing of the sub-command's options
         args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.clients = Clients()  # every client of this command, made on first use, sharing one deadline
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -13,32 +13,16 @@ import ipaddress
 from typing import Any
 
 from infra.cli import status_codes
-from infra.cli.cloud import load_stack
-from infra.cli.errors import CommandError, UsageError
+from infra.cli.cloud import chosen_zone_stack
+from infra.cli.errors import UsageError
+from infra.cli.markdown import check_markdown
 from infra.cli.project import add_project_arguments
 from infra.cli.terminal import JSON, MARKDOWN, add_format_arguments, plural, print_json, style, table
+from infra.clients import network_limits
+from infra.clients.resolver import DEFAULT_RESOLVER
 from infra.model.hostnames import normalise_hostname
-from infra.operations import network_limits
-from infra.operations.check import (
-    FAIL,
-    INFO,
-    OK,
-    WARN,
-    Finding,
-    Lookup,
-    ResolverDeniesEverything,
-    ResolverFailure,
-    cloudflare_view,
-    diagnose,
-    expectations,
-    make_resolver,
-    passes,
-)
-from infra.operations.network_limits import Budget
-from infra.operations.status_markdown import cell, code
+from infra.operations.check import FAIL, INFO, OK, WARN, ResolverChoice, check_hostname, failing_and_warnings
 
-DEFAULT_RESOLVER = "1.1.1.1"
-OTHER_RESOLVER = "8.8.8.8"
 STATUS_COLOURS = {OK: "green", WARN: "yellow", FAIL: "red", INFO: "dim"}
 
 
@@ -69,39 +53,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stack = load_stack(args)
+    stack, choice = chosen_zone_stack(args)
     hostname = _hostname(args.hostname)
-    entry = stack.declared(hostname)
-    if entry is None and not args.target:
-        raise CommandError(f"{hostname} is not in {stack.shown_path()}; pass --target to check it anyway")
-    target = args.target or stack.settings.cname_target(entry.customer_id)
     address, port = parse_resolver(args.resolver, args.resolver_port)
     if not 0 < args.timeout < float("inf"):
         raise UsageError(f"--timeout must be a number of seconds above 0, got {args.timeout:g}")
-    budget = Budget.from_environment()  # the API request and every query share the command's deadline
-    if args.no_api:
-        item, api_note = {}, Finding("cloudflare", INFO, "not asked (--no-api)")
-    else:
-        item, api_note = cloudflare_view(stack.settings, hostname, budget)
-    expect = expectations(hostname, target, entry.ssl.certificate_authority if entry else None, item,
-                          declared_method=entry.ssl.method if entry else None, zone=stack.settings.zone)
-    try:
-        lookup = Lookup(make_resolver(address, port, args.timeout), budget)
-        findings = diagnose(lookup, expect) + [api_note]
-    except ResolverDeniesEverything as err:
-        raise CommandError(f"resolver {_where(address, port)} failed: {err}; the customer's records were not "
-                           f"judged. Ask another resolver: {_another(address)}", status_codes.CANNOT_RUN) from None
-    except ResolverFailure as err:
-        raise CommandError(f"resolver {_where(address, port)} failed: {err}", status_codes.CANNOT_RUN) from None
-    report = {"hostname": hostname, "customer": entry.customer_id if entry else None, "target": target,
-              "resolver": _where(address, port), **stack.choice.to_json(), "findings": [f.__dict__ for f in findings],
-              "ok": passes(findings)}
+    report = check_hostname(args.clients, stack, hostname, ResolverChoice(address, port, args.timeout),
+                            target=args.target, ask_cloudflare=not args.no_api)
+    report.update(choice.to_json())
     if args.format == JSON:
         print_json(report)
     elif args.format == MARKDOWN:
-        print(markdown(report, stack.choice.describe()))
+        print(check_markdown(report, choice.describe()))
     else:
-        print_text(report, stack.choice.describe())
+        print_text(report, choice.describe())
     return status_codes.OK if report["ok"] else status_codes.PROBLEMS
 
 
@@ -129,24 +94,6 @@ def parse_resolver(value: str, port: int | None) -> tuple[str | None, int]:
         raise UsageError(f"--resolver wants an IP address (optionally :port) or 'system', got {value!r}") from None
 
 
-def _where(address: str | None, port: int) -> str:
-    if address is None:
-        return "system resolver"
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
-def _another(address: str | None) -> str:
-    """Resolvers to try instead of the one that answers nothing but NXDOMAIN."""
-    if address == DEFAULT_RESOLVER:
-        return f"--resolver {OTHER_RESOLVER}"
-    return f"--resolver {DEFAULT_RESOLVER} (the default) or --resolver {OTHER_RESOLVER}"
-
-
-def _counts(report: dict[str, Any]) -> tuple[int, int]:
-    statuses = [f["status"] for f in report["findings"]]
-    return statuses.count(FAIL), statuses.count(WARN)
-
-
 def print_text(report: dict[str, Any], stack: str) -> None:
     customer = f"customer {report['customer']}, " if report["customer"] else ""
     print(style(f"saas-domains check {report['hostname']}: {customer}target {report['target']}, "
@@ -154,20 +101,6 @@ def print_text(report: dict[str, Any], stack: str) -> None:
     print(table(("", "CHECK", "FINDING"),
                 [(style(f["status"], STATUS_COLOURS[f["status"]]), f["check"], f["message"])
                  for f in report["findings"]], indent="  "))
-    failures, warnings = _counts(report)
+    failures, warnings = failing_and_warnings(report)
     verdict = style("the DNS is right", "green") if not failures else style("fix the failing checks", "red")
     print(f"{failures} failing, {plural(warnings, 'warning')}: {verdict}")
-
-
-def markdown(report: dict[str, Any], stack: str) -> str:
-    """For a support ticket: the findings as a table, hostnames and values in code spans."""
-    customer = f"customer {code(report['customer'])}, " if report["customer"] else ""
-    failures, warnings = _counts(report)
-    verdict = "the DNS is right" if not failures else "fix the failing checks"
-    lines = [f"### saas-domains check: {code(report['hostname'])}", "",
-             f"{customer}target {code(report['target'])}, resolver {code(report['resolver'])}, {cell(stack)}", "",
-             "| Status | Check | Finding |", "| --- | --- | --- |"]
-    lines += [f"| {f['status']} | {f['check']} | {cell(f['message'])} |" for f in report["findings"]]
-    lines += ["", f"**{failures} failing, {plural(warnings, 'warning')}: {verdict}**"]
-    return "\n".join(lines)
-

@@ -1,9 +1,9 @@
 """The one error path of the command line: commands raise, `main()` prints one message and exits.
 
 A command never turns an error into an exit code itself. It raises a CommandError (adding what
-only it knows, e.g. which revision of which file), or lets the error of a lower layer through;
-`report_error` is the single place where either becomes a message on stderr and a status code.
-Anything else is a bug and keeps its traceback.
+only it knows, e.g. which revision of which file), or lets the error of a lower layer through: every
+error of ours has a root in infra/errors.py, and `as_command_error` maps those roots, and only those,
+to a message and a status code. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import TextIO
 
 from infra.cli import status_codes
 from infra.cli.terminal import style
+from infra.errors import InputInvalid, ProgramError, SaasDomainsError
 from infra.model.customers import CustomersFileError
-from infra.operations.import_ import GroupingError
 
 
-class CommandError(Exception):
+class CommandError(SaasDomainsError):
     """Stops a command: `saas-domains <command>: <message>` on stderr, and the exit code."""
 
     code = status_codes.CANNOT_RUN
@@ -56,14 +56,6 @@ class InputProblems(CommandError):
         return f"{style(self.headline, self.colour, stream)}\n{self.problems}"
 
 
-def _raised(err: BaseException, module: str, name: str) -> bool:
-    """isinstance against a class of a module that is loaded only on demand (the Cloudflare SDK,
-    Pulumi): if its module was never imported, the error cannot have been raised."""
-    loaded = sys.modules.get(module)
-    kind = getattr(loaded, name, None) if loaded is not None else None
-    return kind is not None and isinstance(err, kind)
-
-
 def as_command_error(err: Exception) -> CommandError | None:
     """The error as the user sees it; None for anything unexpected (a bug: keep its traceback)."""
     if isinstance(err, CommandError):
@@ -71,12 +63,12 @@ def as_command_error(err: Exception) -> CommandError | None:
     if isinstance(err, CustomersFileError):
         return CommandError(f"the customers file is invalid; fix it first (`saas-domains validate`):\n{err}",
                             status_codes.PROBLEMS)
-    if isinstance(err, GroupingError) or _raised(err, "infra.operations.cloudflare_api", "CloudflareApiError"):
+    if isinstance(err, ProgramError):
+        return InputProblems(ProgramError.headline, str(err))
+    if isinstance(err, InputInvalid):
+        return InputProblems(err.headline, err.problems, colour="yellow" if err.about_the_base else "red")
+    if isinstance(err, SaasDomainsError):  # a client, an operation, the stack files or settings: cannot run
         return CommandError(str(err))
-    if _raised(err, "infra.operations.network_limits", "LimitsError"):
-        return CommandError(str(err))
-    if _raised(err, "infra.offline", "ProgramError"):
-        return InputProblems("The program stopped; it declares nothing:", str(err))
     return None
 
 

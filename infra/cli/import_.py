@@ -9,28 +9,16 @@ declares are never added twice.
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 from pathlib import Path
 from typing import Any
 
 from infra.cli import status_codes
-from infra.cli.cloud import Stack, connect, list_zone_hostnames, load_stack
-from infra.cli.errors import CommandError
+from infra.cli.cloud import chosen_zone_stack
 from infra.cli.project import add_project_arguments
-from infra.cli.terminal import JSON, TEXT, add_format_arguments, plural, print_json, style, table
-from infra.model.customers import CustomersFileError
-from infra.model.settings import ALL_ROLE
-from infra.operations import network_limits
-from infra.operations.import_ import (
-    GROUP_RULES,
-    ImportPlan,
-    edge_records,
-    hostnames_to_import,
-    import_file,
-    plan_import,
-    write_import,
-)
+from infra.cli.terminal import JSON, TEXT, PageProgress, add_format_arguments, plural, print_json, style, table
+from infra.clients import network_limits
+from infra.operations.import_ import ImportOptions, import_hostnames
+from infra.operations.import_plan import GROUP_RULES
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -62,61 +50,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stack = load_stack(args)
-    if stack.settings.role != ALL_ROLE:
-        # One import file adopts everything into one stack; a sharded zone would need one per shard.
-        raise CommandError(
-            f"stack {stack.name} has role {stack.settings.role}: import adopts hostnames into one stack, so run it "
-            "on a single stack (role all) before sharding, then spread them with `saas-domains reshard`")
-    api, zone_id = connect(stack.settings)
-    live = list_zone_hostnames(api, zone_id, stack.settings)
-    fallback = api.fallback_origin(zone_id)
-    records = edge_records(api, zone_id, stack.settings.fallback_hostname, stack.settings.cname_domain,
-                           stack.settings.origin)
-    text = stack.customers_path.read_text(encoding="utf-8")
-    try:  # a GroupingError (a bad --group-by) goes up to main() as it is: exit 2
-        plan = plan_import(text, stack.shown_path(), stack.settings.validation_rules(), live,
-                           group_by=args.group_by, customer=args.customer)
-    except CustomersFileError as err:  # not the file as it is, but as the import would write it
-        raise CommandError(f"the import would make the customers file invalid:\n{err}", status_codes.PROBLEMS) from None
-    to_import = hostnames_to_import(plan, live, only_new=args.only_new)
-    document = import_file(zone_id, to_import, fallback_origin=fallback is not None, records=records)
-    import_path = args.import_file or stack.project_dir / f"Pulumi.{stack.name}.import.json"
-    report = _report(stack, plan, document, fallback, records, import_path, args)
-    if not args.dry_run:  # only now, with everything read from Cloudflare: a failure above writes nothing
-        try:
-            write_import(plan, document, import_path, stack.customers_path)
-        except OSError as err:
-            raise CommandError(f"cannot write {err.filename or import_path}: {err.strerror or err}") from None
+    stack, choice = chosen_zone_stack(args)
+    options = ImportOptions(group_by=args.group_by, customer=args.customer, only_new=args.only_new,
+                            import_path=args.import_file, dry_run=args.dry_run)
+    with PageProgress("Listing custom hostnames") as progress:
+        report = import_hostnames(args.clients.cloudflare(), stack, options, on_page=progress)
+    report = {**choice.to_json(), **report}
     if args.format == JSON:
         print_json(report)
     else:
-        print_text(report, stack.choice.describe())
+        print_text(report, choice.describe())
     return status_codes.OK
-
-
-def pulumi_command(stack: str, import_path: Path) -> str:
-    return (f"pulumi import --stack {shlex.quote(stack)} --file {shlex.quote(os.path.relpath(import_path))} "
-            "--protect=false --generate-code=false")
-
-
-def _report(stack: Stack, plan: ImportPlan, document: dict[str, Any], fallback: dict[str, Any] | None,
-            records: dict[str, str], import_path: Path, args: argparse.Namespace) -> dict[str, Any]:
-    resources = [r for r in document["resources"] if not r.get("component")]
-    warnings = list(plan.differences)
-    if fallback and fallback.get("origin") != stack.settings.fallback_hostname:
-        warnings.append(f"the fallback origin is {fallback.get('origin')} in Cloudflare, the stack sets "
-                        f"{stack.settings.fallback_hostname}: `pulumi up` will change it")
-    return {
-        **stack.choice.to_json(), "zone": stack.settings.zone, "dry_run": args.dry_run,
-        "customers_file": stack.shown_path(), "customers_file_changed": plan.changed and not args.dry_run,
-        "import_file": os.path.relpath(import_path) if resources else None,
-        "adopted": [a.__dict__ for a in plan.adopted], "already_declared": plan.already_declared,
-        "skipped": [{"hostname": h, "reason": why} for h, why in plan.skipped],
-        "fallback_origin": fallback.get("origin") if fallback else None, "dns_records": sorted(records),
-        "resources_to_import": len(resources), "warnings": warnings,
-        "pulumi_command": pulumi_command(stack.name, import_path) if resources else None,
-    }
 
 
 def print_text(report: dict[str, Any], stack: str) -> None:

@@ -27,7 +27,6 @@ COMPONENT_TITLES = {
     names.CUSTOMER_HOSTNAMES_TYPE: "Customer hostnames (Cloudflare)",
     names.CERTIFICATE_ALERTS_TYPE: "Certificate alerts (Cloudflare account)",
 }
-SECRET_SHOWN_AS = "[secret]"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -61,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
 def summarise(rendering: Any) -> dict[str, Any]:
     """Resources grouped by component (and, for hostnames, by customer), counts, DNS instructions."""
+    from infra.offline import SECRET_PLACEHOLDER  # the runner's word for a secret, shown as the runner shows it
+
     instructions: dict[str, dict] = rendering.outputs.get("customerHostnames") or {}
     secret_outputs = set(getattr(rendering, "secret_outputs", ()))  # never printed, even as placeholders
 
@@ -97,7 +98,7 @@ def summarise(rendering: Any) -> dict[str, Any]:
         "role": role_of(rendering.config),
         "note": NOTE,
         "provider_notes": [caveat] if caveat else [],
-        "outputs": {k: SECRET_SHOWN_AS if k in secret_outputs else v
+        "outputs": {k: SECRET_PLACEHOLDER if k in secret_outputs else v
                     for k, v in rendering.outputs.items() if k != "customerHostnames"},
         "components": ordered,
         "counts": {

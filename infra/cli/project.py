@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli.errors import SetupError
-from infra.model.settings import SettingsError, StackSettings, read_stack_file, settings_from_stack_config
+from infra.model.settings import SettingsError, StackSettings
+from infra.stack_files import read_stack_file, stack_settings
 
 STACK_VARIABLE = "PULUMI_STACK"
 DEFAULT_STACK = "dev"
@@ -92,30 +93,24 @@ def find_project_dir(start: Path | None) -> Path:
     raise SetupError("no Pulumi.yaml in this folder or above it; run inside the project or pass --project-dir")
 
 
-def stack_settings(project_dir: Path, stack: str) -> StackSettings:
-    try:
-        return settings_from_stack_config(read_stack_file(project_dir, stack))
-    except SettingsError as err:
-        raise SetupError(str(err)) from None
-
-
 def chosen_stack_settings(project_dir: Path, choice: StackChoice) -> StackSettings:
     """The chosen stack's settings; an error names the choice when the name was not given."""
     try:
         return stack_settings(project_dir, choice.name)
-    except SetupError as err:
+    except SettingsError as err:
         raise _naming(err, choice) from None
 
 
 def read_stack(project_dir: Path, choice: StackChoice) -> dict[str, Any]:
-    """The chosen stack file's `config:` as written, or exit 2 when there is no such file or it is not YAML."""
+    """The chosen stack file's `config:` as written; no such file or no YAML is a SettingsError."""
     try:
         return read_stack_file(project_dir, choice.name)
     except SettingsError as err:
-        raise _naming(SetupError(str(err)), choice) from None
+        raise _naming(err, choice) from None
 
 
-def _naming(err: SetupError, choice: StackChoice) -> SetupError:
+def _naming(err: SettingsError, choice: StackChoice) -> SettingsError:
+    """The error, with how the stack was chosen when the user did not name it (only the CLI knows that)."""
     if choice.source == FROM_OPTION:
         return err
-    return SetupError(f"{err}; {choice.describe()}")
+    return SettingsError(f"{err}; {choice.describe()}")

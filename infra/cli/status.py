@@ -13,15 +13,23 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli import status_codes
-from infra.cli.cloud import EXIT_CODES_HELP, Stack, connect, list_zone_hostnames, load_stack
-from infra.cli.errors import CommandError, UsageError
+from infra.cli.cloud import EXIT_CODES_HELP, chosen_zone_stack
+from infra.cli.errors import UsageError
+from infra.cli.markdown import DEFAULT_MAX_ROWS, status_markdown
 from infra.cli.project import StackChoice, add_project_arguments
-from infra.cli.terminal import JSON, MARKDOWN, add_format_arguments, plural, print_json, style, table, write_json_file
-from infra.model.customers import CustomerHostname
-from infra.operations.status import LIVE, PROBLEM, WAITING, status_report
-from infra.operations.status_markdown import DEFAULT_MAX_ROWS, render_markdown
-
-LEVEL_COLOURS = {LIVE: "green", WAITING: "yellow", PROBLEM: "red"}
+from infra.cli.terminal import (
+    JSON,
+    MARKDOWN,
+    PageProgress,
+    add_format_arguments,
+    level_style,
+    plural,
+    print_json,
+    style,
+    table,
+)
+from infra.operations.files import write_json_document
+from infra.operations.status import status
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -53,33 +61,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.max_rows < 0:
         raise UsageError(f"--max-rows must be 0 or more, got {args.max_rows}")
-    stack = load_stack(args)
-    declared = _declared(stack, args.customer)
-    api, zone_id = connect(stack.settings)
-    live = list_zone_hostnames(api, zone_id, stack.settings)
-    fallback = api.fallback_origin(zone_id)
-    report = status_report(stack.name, stack.settings, stack.customers, declared, live, fallback,
-                           customer=args.customer, stale_after=timedelta(days=args.stale_after_days))
-    report.update(stack.choice.to_json())
+    stack, choice = chosen_zone_stack(args)
+    with PageProgress("Listing custom hostnames") as progress:
+        report = status(args.clients.cloudflare(), stack, customer=args.customer,
+                        stale_after=timedelta(days=args.stale_after_days), on_page=progress)
+    report.update(choice.to_json())
     if args.save_report is not None:
-        write_json_file(args.save_report, report, "the report")
+        write_json_document(args.save_report, report, "the report")
     if args.format == JSON:
         print_json(report)
     elif args.format == MARKDOWN:
-        print(render_markdown(report, max_rows=args.max_rows))
-        print(f"\n<sub>Read with the settings of {stack.choice.describe()}.</sub>")
+        print(status_markdown(report, max_rows=args.max_rows))
+        print(f"\n<sub>Read with the settings of {choice.describe()}.</sub>")
     else:
-        print_text(report, stack.choice)
+        print_text(report, choice)
     return status_codes.PROBLEMS if report["attention"] else status_codes.OK
-
-
-def _declared(stack: Stack, customer: str | None) -> list[CustomerHostname]:
-    if customer is None:
-        return list(stack.customers.hostnames)
-    if customer not in {c.id for c in stack.customers.customers}:
-        known = ", ".join(sorted(c.id for c in stack.customers.customers)) or "none"
-        raise CommandError(f"no customer {customer!r} in {stack.shown_path()} (customers: {known})")
-    return [h for h in stack.customers.hostnames if h.customer_id == customer]
 
 
 # -- text --------------------------------------------------------------------------------------------
@@ -94,12 +90,12 @@ def print_text(report: dict[str, Any], choice: StackChoice) -> None:
     if report["hostnames"]:
         print(table(("HOSTNAME", "CUSTOMER", "STATUS", "CERTIFICATE", "AGE", "NEXT STEP"),
                     [(r["hostname"], r["customer"], r["status"], r["ssl_status"], r["age"],
-                      style(r["next_step"], LEVEL_COLOURS[r["level"]])) for r in report["hostnames"]]))
+                      level_style(r["next_step"], r["level"])) for r in report["hostnames"]]))
     _print_errors(report["hostnames"])
     _print_drift(report)
     origin = report["fallback_origin"]
     print(f"Fallback origin: {origin['origin'] or '(none)'}: "
-          f"{style(origin['next_step'], LEVEL_COLOURS[origin['level']])}")
+          f"{level_style(origin['next_step'], origin['level'])}")
     for error in origin["errors"]:
         print(f"  ! {error}")
     verdict = style("needs attention", "red") if report["attention"] else style("nothing needs attention", "green")

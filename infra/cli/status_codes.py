@@ -1,7 +1,7 @@
 """The exit codes of `saas-domains`, defined once with their meaning, for people and CI.
 
 `--help` lists them (see `epilog`), the README's Commands section repeats them word for word
-(tests/test_cli_status_codes.py holds both to this table), and only `main()` returns them for an
+(tests/cli/test_cli_status_codes.py holds both to this table), and only `main()` returns them for an
 error; a command returns OK, PROBLEMS or REMOVAL_GUARD for the result it printed.
 """
 

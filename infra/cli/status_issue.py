@@ -16,30 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli import status_codes
-from infra.cli.errors import CommandError, UsageError
-from infra.cli.terminal import JSON, TEXT, add_format_arguments, plural, print_json, write_json_file
-from infra.operations import network_limits
-from infra.operations.github_api import (
-    API_URL_VARIABLE,
-    TOKEN_VARIABLE,
-    GitHubApi,
-    GitHubApiError,
-)
-from infra.operations.status_issue import (
-    TITLE,
-    Call,
-    ReportError,
-    Run,
-    bounded_body,
-    find_issue,
-    load_previous,
-    load_report,
-    news,
-    perform,
-    plan,
-    state_document,
-)
-from infra.operations.status_markdown import DEFAULT_MAX_ROWS
+from infra.cli.errors import UsageError
+from infra.cli.markdown import DEFAULT_MAX_ROWS, bounded_issue_body, failing_comment
+from infra.cli.terminal import JSON, TEXT, add_format_arguments, plural, print_json
+from infra.clients import network_limits
+from infra.clients.github import API_URL_VARIABLE, TOKEN_VARIABLE, GitHubApi
+from infra.operations.files import write_json_document
+from infra.operations.status_changes import changes_between
+from infra.operations.status_issue import TITLE, FoundIssue, IssueWrite, WorkflowRun, update_status_issue
+from infra.operations.status_reports import load_previous, load_report, state_document
 
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -85,33 +70,27 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-rows must be 0 or more, got {args.max_rows}")
     if not args.title.strip():
         raise UsageError("--title must not be empty")
-    try:
-        report = load_report(args.report)
-        previous = load_previous(args.previous, report["zone"])
-    except ReportError as err:
-        raise CommandError(str(err)) from None
-    change = news(previous.report, report) if previous.report is not None else None
-    run_link = Run.from_environment(os.environ)
-    new_body = bounded_body(report, previous, change, run_link, max_rows=args.max_rows)
+    report = load_report(args.report)
+    previous = load_previous(args.previous, report["zone"])
+    changes = changes_between(previous.report, report) if previous.report is not None else None
+    run_link = WorkflowRun.from_environment(os.environ)
+    new_body = bounded_issue_body(report, previous, changes, run_link, max_rows=args.max_rows)
+    comment = failing_comment(changes, run_link) if changes is not None and changes.alarming else None
 
-    try:
-        api = GitHubApi.from_environment(repo, notify=lambda message: print(message, file=sys.stderr, flush=True))
-        found = find_issue(api, args.title, previous.issue_number)
-        summary, calls = plan(found.issue, report, new_body, change, run_link, title=args.title)
-        lines: list[str] = []
-        number, url = perform(api, calls, found.issue, dry_run=args.dry_run,
-                              on_call=lambda call: lines.append(_said(call, api, args.dry_run)))
-    except GitHubApiError as err:
-        raise CommandError(str(err)) from None
-
+    github = args.clients.github(repo, notify=lambda message: print(message, file=sys.stderr, flush=True))
+    lines: list[str] = []
+    outcome = update_status_issue(github, report, new_body, comment, title=args.title,
+                                  issue_number=previous.issue_number, dry_run=args.dry_run,
+                                  on_write=lambda write: lines.append(_said(write, github, args.dry_run)))
     if args.save_state is not None:
-        write_json_file(args.save_state, state_document(report, number), "the state")
+        write_json_document(args.save_state, state_document(report, outcome.number), "the state")
+    found = outcome.found
     result = {"repo": repo, "dry_run": args.dry_run, "found_by": found.how, "listing_pages": found.pages,
-              "ignored_duplicates": found.others, "summary": summary,
-              "issue": {"number": number, "url": url} if number is not None else None,
+              "ignored_duplicates": found.others, "summary": outcome.summary,
+              "issue": {"number": outcome.number, "url": outcome.url} if outcome.number is not None else None,
               "attention": report["attention"], "compared_with_previous": previous.report is not None,
-              "news": change.counts() if change else None,
-              "calls": [call.describe(api) for call in calls]}
+              "news": changes.counts() if changes else None,
+              "calls": [write.describe(github) for write in outcome.writes]}
     if args.format == JSON:
         print_json(result)
     else:
@@ -119,15 +98,15 @@ def run(args: argparse.Namespace) -> int:
     return status_codes.OK
 
 
-def _said(call: Call, api: GitHubApi, dry_run: bool) -> str:
-    described = call.describe(api)
+def _said(write: IssueWrite, api: GitHubApi, dry_run: bool) -> str:
+    described = write.describe(api)
     extras = ", ".join(f"{key}={described[key]}" for key in ("state", "state_reason") if key in described)
     verb = "would call" if dry_run else "called"
     return (f"  {verb} {described['method']} {described['path']} ({described['operation']}; body keys: "
             f"{', '.join(described['keys'])}{'; ' + extras if extras else ''})")
 
 
-def _print_text(result: dict[str, Any], found: Any, why_none: str, lines: list[str], dry_run: bool) -> None:
+def _print_text(result: dict[str, Any], found: FoundIssue, why_none: str, lines: list[str], dry_run: bool) -> None:
     where = {"number": "by the previous state's number", "listing": f"by listing ({plural(found.pages, 'page')})",
              "none": f"none found ({plural(found.pages, 'listing page')} read)"}[found.how]
     issue = f"#{found.issue['number']} ({found.issue.get('state')})" if found.issue else "no issue"

@@ -9,8 +9,9 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, TextIO
+
+from infra.operations.status import LIVE, PROBLEM, WAITING
 
 _ANSI = re.compile(r"\033\[[0-9;]*m")
 _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -24,6 +25,20 @@ def style(text: str, name: str, stream: TextIO | None = None) -> str:
     if not use_colour(stream or sys.stdout):
         return text
     return f"\033[{_STYLES[name]}m{text}\033[0m"
+
+
+# How a hostname's level looks: its colour on a terminal and its mark in Markdown, one table for both.
+LEVELS = {LIVE: ("green", "🟢"), WAITING: ("yellow", "🟡"), PROBLEM: ("red", "🔴")}
+
+
+def level_style(text: str, level: str, stream: TextIO | None = None) -> str:
+    """`text` in the colour of a level (live, waiting, problem)."""
+    return style(text, LEVELS[level][0], stream)
+
+
+def mark(level: str) -> str:
+    """The level's mark in Markdown: a coloured circle."""
+    return LEVELS[level][1]
 
 
 TEXT, MARKDOWN, JSON = "text", "markdown", "json"
@@ -70,22 +85,43 @@ def print_json(document: Any, stream: TextIO | None = None) -> None:
     stream.write("\n")
 
 
-def write_json_file(path: Path, document: Any, what: str) -> None:
-    """A JSON document for the next step or run (`status --save-report`, `status-issue --save-state`).
-
-    Written only once everything it holds was read, and atomically: the next run finds the old file or
-    the new one, never a half-written one."""
-    from infra.cli.errors import CommandError  # errors.py imports this module: import when needed
-    from infra.operations.files import write_atomically
-
-    try:
-        write_atomically(path, json.dumps(document, indent=1, sort_keys=True) + "\n")
-    except OSError as err:
-        raise CommandError(f"cannot write {what} to {path}: {err.strerror or err}") from None
-
-
 def progress(message: str, stream: TextIO | None = None) -> None:
     """A one-line note before slow work, on a terminal only: pipes and CI logs stay clean."""
     stream = stream or sys.stderr
     if stream.isatty():
         print(style(message, "dim", stream), file=stream, flush=True)
+
+
+class PageProgress:
+    """A one-line progress bar on a terminal (stderr); silent in pipes and CI logs."""
+
+    WIDTH = 24
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.active = self.stream.isatty()
+        self.drawn = False
+
+    def __call__(self, page: int, total: int | None) -> None:
+        if not self.active:
+            return
+        if total:
+            filled = round(self.WIDTH * page / total)
+            bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] page {page}/{total}"
+        else:
+            bar = f"page {page}"
+        self.stream.write(f"\r{style(self.label, 'dim', self.stream)} {bar}")
+        self.stream.flush()
+        self.drawn = True
+
+    def __enter__(self) -> PageProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()

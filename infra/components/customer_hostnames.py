@@ -42,23 +42,13 @@ def shard_aliases() -> list[pulumi.Alias]:
     `pulumi state move` (pkg/cmd/pulumi/state/state_move.go) re-parents a moved resource whose parent is
     not moved along to the destination's root stack, and since Pulumi 3.224.0 rebuilds its URN from that
     parent: a hostname `saas-domains reshard` moves out of another stack's `customers` component arrives as
-    a child of the root stack (urn_at_stack_root, what tests/engine/test_real_engine.py sees the real CLI do),
-    which this alias makes the engine accept as the declared hostname (declared_urn): renamed at the next
+    a child of the root stack (names.custom_hostname_urn(parented=False), what tests/engine/test_real_engine.py
+    sees the real CLI do), which this alias makes the engine accept as the declared hostname: renamed at the next
     `up`, never replaced. (3.127 to 3.223 kept the old type chain, which is the declared URN itself;
-    infra/operations/reshard.py moved_urn models both.) Shard role only: it changes no URN, but the `all`
+    infra/model/names.py moved_urn models both.) Shard role only: it changes no URN, but the `all`
     rendering stays byte for byte what it was.
     """
     return [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
-
-
-def declared_urn(stack: str, hostname: str, project: str = names.PROJECT) -> str:
-    """The URN the program declares for a custom hostname: a child of the `customers` component."""
-    return f"urn:pulumi:{stack}::{project}::{COMPONENT_TYPE}${names.CUSTOM_HOSTNAME_RESOURCE}::{hostname}"
-
-
-def urn_at_stack_root(stack: str, hostname: str, project: str = names.PROJECT) -> str:
-    """A custom hostname's URN as a child of the root stack: what shard_aliases() makes the engine accept."""
-    return f"urn:pulumi:{stack}::{project}::{names.CUSTOM_HOSTNAME_RESOURCE}::{hostname}"
 
 
 @dataclass

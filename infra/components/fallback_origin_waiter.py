@@ -24,7 +24,6 @@ request, so a misbehaving network fails `pulumi destroy` with a message instead 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +36,7 @@ from infra.components.provider_api import (
     Budget,  # network_limits' clock, as the API client uses it
     CloudflareApi,
     CloudflareApiError,
+    Limits,
     MissingProviderToken,
     config_token,
     provider_api,
@@ -163,7 +163,7 @@ class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
     @said_plainly(FallbackOriginWaitError)
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         try:
-            api = provider_api(self._config_token, budget=self._budget(os.environ),
+            api = provider_api(self._config_token, budget_for=self._budget,
                                notify=lambda message: _log(message),
                                needs="deleting the fallback-origin waiter asks Cloudflare (read-only) whether the "
                                      "fallback origin is gone before its DNS record is deleted",
@@ -182,9 +182,8 @@ class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
                 f"{props['hostname']} is gone, so its DNS record is left in place: run the same pulumi command "
                 "again (it waits again)") from None
 
-    def _budget(self, environ: dict[str, str]) -> Budget:
+    def _budget(self, limits: Limits) -> Budget:
         """The delete's time: its own deadline plus one request, each request held to the request timeout."""
-        limits = Budget.from_environment(environ).limits
         return Budget(limits, seconds=self.deadline + limits.request_seconds,
                       deadline_name=f"the waiter's deadline of {self.deadline:g} s",
                       advice="run the same pulumi command again later")

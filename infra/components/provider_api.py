@@ -17,7 +17,7 @@ import pulumi
 
 # The one door from the components to the API client (tests/test_layout.py states it): what the
 # dynamic providers use of it is re-exported here.
-from infra.operations.cloudflare_api import (
+from infra.clients.cloudflare import (
     BASE_URL_VARIABLE,
     TOKEN_VARIABLE,
     Budget,
@@ -25,8 +25,10 @@ from infra.operations.cloudflare_api import (
     CloudflareApiError,
     MissingTokenError,
 )
+from infra.clients.environment import Clients
+from infra.clients.network_limits import Limits
 
-__all__ = ["BASE_URL_VARIABLE", "Budget", "CloudflareApi", "CloudflareApiError", "MissingProviderToken",
+__all__ = ["BASE_URL_VARIABLE", "Budget", "CloudflareApi", "CloudflareApiError", "Limits", "MissingProviderToken",
            "config_token", "provider_api"]
 CONFIG_TOKEN_KEY = "cloudflare:apiToken"
 
@@ -41,14 +43,19 @@ def config_token(config: Any) -> str | None:
     return token if isinstance(token, str) and token.strip() else None
 
 
-def provider_api(token_from_config: str | None, *, needs: str, permission: str, **options: Any) -> CloudflareApi:
-    """An API client for a dynamic provider; MissingProviderToken names what `needs` it and the `permission`."""
+def provider_api(token_from_config: str | None, *, needs: str, permission: str,
+                 budget_for: Callable[[Limits], Budget] | None = None, **options: Any) -> CloudflareApi:
+    """An API client for a dynamic provider, made by infra/clients/environment.py like every other.
+
+    `budget_for` turns the environment's network limits into the call's deadline (the default: the
+    limits' own); MissingProviderToken names what `needs` the token and the `permission`.
+    """
     environ = dict(os.environ)
     if not (environ.get(TOKEN_VARIABLE) or "").strip() and token_from_config:
         environ[TOKEN_VARIABLE] = token_from_config
     options.setdefault("notify", lambda message: pulumi.log.info(message))
     try:
-        return CloudflareApi.from_environment(environ, **options)
+        return Clients(environ, budget_for=budget_for or Budget).cloudflare(**options)
     except MissingTokenError:
         raise MissingProviderToken(
             f"{TOKEN_VARIABLE} is not set (nor {CONFIG_TOKEN_KEY}): {needs}. Export an API token scoped to the "

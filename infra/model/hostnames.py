@@ -292,6 +292,13 @@ def _check_single_script(label: str, shown_as: str | None = None) -> None:
         )
 
 
+def label_from(text: str) -> str:
+    """The DNS label a name or a phrase suggests ('Initrode Inc' -> 'initrode-inc', 'mkdev.me' -> 'mkdev-me'):
+    accents folded, every run of other characters one hyphen, at most MAX_LABEL_LENGTH; '' when nothing is left."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:MAX_LABEL_LENGTH].rstrip("-")
+
+
 def in_zone(hostname: str, zone: str) -> bool:
     return hostname == zone or hostname.endswith("." + zone)
 

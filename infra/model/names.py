@@ -3,8 +3,8 @@
 A URN is `stack::project::<parent type>$<type>::<name>`, so renaming a component type, a component
 or a child replaces resources; `saas-domains import` and the policy pack name the same resources, so
 each reads the names here (the policy pack, in its own environment, keeps a copy that
-tests/test_names.py holds equal). Changing a value here is a deliberate change of the stack: the
-pinned rendering (tests/test_rendering_snapshot.py) says exactly what it replaces.
+tests/model/test_names.py holds equal). Changing a value here is a deliberate change of the stack: the
+pinned rendering (tests/components/test_rendering_snapshot.py) says exactly what it replaces.
 """
 
 from __future__ import annotations
@@ -58,3 +58,27 @@ CUSTOM_HOSTNAME_CERTIFICATE_ALERT = "custom_ssl_certificate_event_type"
 def child(component: str, suffix: str) -> str:
     """The name of a component's child: `edge` + `fallback` → `edge-fallback`."""
     return f"{component}-{suffix}"
+
+
+def bare_stack(stack: str) -> str:
+    """The stack part of a possibly fully qualified name (`organization/project/stack`): what URNs carry."""
+    return stack.rsplit("/", 1)[-1]
+
+
+def custom_hostname_urn(stack: str, hostname: str, *, parented: bool = True, project: str = PROJECT) -> str:
+    """A custom hostname's URN in `stack` (bare or fully qualified): a child of the `customers` component, as
+    the program declares it, or (parented=False) of the root stack, where `pulumi state move` puts it."""
+    type_ = f"{CUSTOMER_HOSTNAMES_TYPE}${CUSTOM_HOSTNAME_RESOURCE}" if parented else CUSTOM_HOSTNAME_RESOURCE
+    return f"urn:pulumi:{bare_stack(stack)}::{project}::{type_}::{hostname}"
+
+
+def moved_urn(source_urn: str, dest_stack: str, *, keep_parent_type: bool = False) -> str:
+    """The URN `pulumi state move` gives a resource moved into `dest_stack` (a bare stack name), its parent
+    not moved along: at the destination's root stack, as Pulumi 3.224.0 and later make it. keep_parent_type=True
+    is what 3.127 to 3.223 did (only the stack renamed, the old type chain kept).
+    """
+    prefix, project, qualified_type, name = source_urn.split("::", 3)
+    if not prefix.startswith("urn:pulumi:"):
+        raise ValueError(f"not a Pulumi URN: {source_urn!r}")
+    type_ = qualified_type if keep_parent_type else qualified_type.rsplit("$", 1)[-1]
+    return f"urn:pulumi:{dest_stack}::{project}::{type_}::{name}"

@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
+from infra.errors import SaasDomainsError
 from infra.model.customers import DEFAULT_MAX_HOSTNAMES, ValidationRules
 from infra.model.hostnames import in_zone, normalise_hostname
 from infra.model.names import PROJECT
 from infra.model.removal_guard import DEFAULT_MAX_REMOVALS, RemovalGuard
 
 
-class SettingsError(ValueError):
+class SettingsError(SaasDomainsError, ValueError):
     """A stack setting is missing or has a value of the wrong shape."""
 
 
@@ -519,22 +518,6 @@ def settings_from(get: Callable[[str], Any]) -> StackSettings:
 def _attribute(key: str) -> str:
     """The StackSettings field of a config key: maxHostnames -> max_hostnames."""
     return re.sub(r"(?<!^)([A-Z])", lambda m: "_" + m.group(1).lower(), key)
-
-
-def read_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
-    """The `config:` mapping of Pulumi.<stack>.yaml, values as YAML typed them."""
-    path = Path(project_dir) / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in Path(project_dir).glob("Pulumi.*.yaml"))
-        raise SettingsError(f"{path.name}: no such stack file (stacks here: {', '.join(known) or 'none'})")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise SettingsError(f"{path.name}: not readable YAML: {err}") from None
-    config = document.get("config", {}) if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise SettingsError(f"{path.name}: `config:` must be a mapping of settings")
-    return config
 
 
 def settings_from_stack_config(config: Mapping[str, Any]) -> StackSettings:

@@ -14,12 +14,56 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.clients.environment import Clients
+from infra.clients.resolver import Lookup
+from infra.errors import OperationError
 from infra.model.settings import StackSettings
-from infra.operations.network_limits import Budget
-from infra.operations.status import CA_CAA_DOMAINS, api_hostname, certificate_status, hostname_status, ssl_of
+from infra.operations.custom_hostname_fields import (
+    CA_CAA_DOMAINS,
+    api_hostname,
+    certificate_status,
+    hostname_status,
+    ssl_of,
+)
+from infra.operations.zone import ZoneStack, zone_id
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
-MAX_CNAME_HOPS = 10
+
+
+class NotDeclared(OperationError):
+    """The hostname is not in the customers file and no target was given to check it against."""
+
+
+@dataclass(frozen=True)
+class ResolverChoice:
+    """Which resolver to ask (address None: the system's) and how long one query may take."""
+
+    address: str | None
+    port: int = 53
+    timeout: float = 3.0
+
+
+def check_hostname(clients: Clients, stack: ZoneStack, hostname: str, resolver: ResolverChoice, *,
+                   target: str | None = None, ask_cloudflare: bool = True) -> dict[str, Any]:
+    """`saas-domains check`: the hostname's DNS judged, as a report (`ok` False when a check fails).
+
+    The CNAME target and the CA come from the stack; the TXT values from Cloudflare when asked and
+    reachable. The API request and every DNS query share the command's deadline (the clients' budget).
+    """
+    entry = stack.declared(hostname)
+    if entry is None and not target:
+        raise NotDeclared(f"{hostname} is not in {stack.shown_path()}; pass --target to check it anyway")
+    target = target or stack.settings.cname_target(entry.customer_id)
+    lookup = clients.resolver(resolver.address, resolver.port, resolver.timeout)
+    if ask_cloudflare:
+        item, api_note = cloudflare_view(clients, stack.settings, hostname)
+    else:
+        item, api_note = {}, Finding("cloudflare", INFO, "not asked (--no-api)")
+    expect = expectations(hostname, target, entry.ssl.certificate_authority if entry else None, item,
+                          declared_method=entry.ssl.method if entry else None, zone=stack.settings.zone)
+    findings = judge_dns(lookup, expect) + [api_note]
+    return {"hostname": hostname, "customer": entry.customer_id if entry else None, "target": target,
+            "resolver": lookup.where, "findings": [f.__dict__ for f in findings], "ok": passes(findings)}
 
 
 @dataclass(frozen=True)
@@ -28,114 +72,6 @@ class Finding:
     status: str
     message: str
     details: dict[str, Any] = field(default_factory=dict)
-
-
-class ResolverFailure(Exception):
-    """The resolver did not answer (timeout, SERVFAIL, refused, garbage): the DNS cannot be judged."""
-
-
-class ResolverDeniesEverything(ResolverFailure):
-    """The resolver says NXDOMAIN for a name that must exist too (the SaaS zone): its "no such name" for the
-    customer's hostname says nothing about the customer's DNS."""
-
-    def __init__(self, hostname: str, known: str) -> None:
-        super().__init__(f"it answers NXDOMAIN (no such name) for {hostname} and also for {known}, the SaaS zone, "
-                         "which exists: the resolver is the problem, not the customer's DNS (a filtering or "
-                         "split-horizon resolver, or a network that answers every name itself?)")
-        self.hostname, self.known = hostname, known
-
-
-class Lookup:
-    """The few queries the diagnosis needs, over a dnspython resolver; NXDOMAIN reads as "nothing".
-
-    Each query may take the resolver's `lifetime` in all (dnspython's total for one question, retries
-    and servers included), never more than what is left of the command's `budget`.
-    """
-
-    def __init__(self, resolver: Any, budget: Budget | None = None) -> None:
-        self.resolver = resolver
-        self.budget = budget
-        self.lifetime = resolver.lifetime
-
-    def _answer(self, name: str, rdtype: str) -> Any | None:
-        """The resolver's answer (possibly empty), None for NXDOMAIN; no answer at all is a failure."""
-        import dns.exception
-        import dns.resolver
-
-        question = f"{name} {rdtype}"
-        if self.budget is not None:
-            left = self.budget.remaining()
-            if left <= 0:
-                raise ResolverFailure(f"the resolver gave no answer for {question}: {self.budget.deadline_name} "
-                                      f"passed; {self.budget.advice}")
-            self.resolver.lifetime = min(self.lifetime, left)
-        try:
-            return self.resolver.resolve(name, rdtype, raise_on_no_answer=False, search=False)
-        except dns.resolver.NXDOMAIN:
-            return None
-        except dns.exception.Timeout:
-            within = f"{self.resolver.lifetime:.2g} s"
-            if self.budget is not None and self.resolver.lifetime < self.lifetime:
-                raise ResolverFailure(f"the resolver gave no answer for {question} within {within}, what was left "
-                                      f"of {self.budget.deadline_name}; {self.budget.advice}") from None
-            raise ResolverFailure(f"the resolver gave no answer for {question} within {within}; "
-                                  f"{self._advice()}") from None
-        except dns.exception.DNSException as err:  # SERVFAIL, REFUSED, a malformed answer...
-            raise ResolverFailure(f"the resolver gave no answer for {question}: {err}; {self._advice()}") from None
-
-    def _advice(self) -> str:
-        return ("try again, ask another DNS resolver (--resolver 8.8.8.8, or --resolver system), or raise --timeout "
-                f"(now {self.resolver.timeout:g} s a query)")
-
-    def records(self, name: str, rdtype: str) -> list[Any]:
-        """The rdatas of one type at a name (after any CNAMEs the resolver follows); [] if none."""
-        answer = self._answer(name, rdtype)
-        return list(answer.rrset) if answer is not None and answer.rrset is not None else []
-
-    def exists(self, name: str) -> bool:
-        return self._answer(name, "SOA") is not None
-
-    def is_zone_apex(self, name: str) -> bool:
-        """True when the name carries its own SOA: an apex, where most providers allow no CNAME."""
-        answer = self._answer(name, "SOA")
-        return answer is not None and answer.rrset is not None and _plain(answer.rrset.name) == name
-
-    def cname_chain(self, name: str) -> list[str]:
-        """The names a CNAME chain passes through after `name` (loops and long chains stop it)."""
-        chain: list[str] = []
-        current = name
-        for _ in range(MAX_CNAME_HOPS):
-            targets = self.records(current, "CNAME")
-            if not targets:
-                break
-            current = _plain(targets[0].target)
-            if current in chain or current == name:
-                break
-            chain.append(current)
-        return chain
-
-    def addresses(self, name: str) -> dict[str, set[str]]:
-        return {family: {rdata.address for rdata in self.records(name, family)} for family in ("A", "AAAA")}
-
-    def texts(self, name: str) -> list[str]:
-        return [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in self.records(name, "TXT")]
-
-    def caa(self, name: str) -> tuple[str | None, list[Any]]:
-        """The relevant CAA set (RFC 8659): the closest one walking up from the name."""
-        labels = name.lstrip("*.").split(".")
-        for start in range(len(labels) - 1):
-            candidate = ".".join(labels[start:])
-            found = self.records(candidate, "CAA")
-            if found:
-                return candidate, found
-        return None, []
-
-
-def _plain(name: object) -> str:
-    return str(name).rstrip(".").lower()
-
-
-# -- the checks -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -153,12 +89,12 @@ class Expectations:
     compared_with_cloudflare: bool = False
 
 
-def diagnose(lookup: Lookup, expect: Expectations) -> list[Finding]:
+def judge_dns(lookup: Lookup, expect: Expectations) -> list[Finding]:
     hostname = expect.hostname
     chain = lookup.cname_chain(hostname)
     if not chain and not lookup.exists(hostname):
         if expect.zone and not lookup.exists(expect.zone):  # before blaming the customer, a name that must exist
-            raise ResolverDeniesEverything(hostname, expect.zone)
+            raise lookup.denies_everything(hostname, expect.zone)
         return [Finding("cname", FAIL, f"{hostname} does not exist in DNS (NXDOMAIN): the customer has not "
                                        f"added the record yet: {hostname} CNAME {expect.target}")]
     findings = [check_target(lookup, expect.target)]
@@ -288,19 +224,17 @@ def check_certificate_txt(lookup: Lookup, expect: Expectations) -> list[Finding]
     return findings
 
 
-def cloudflare_view(settings: StackSettings, hostname: str,
-                    budget: Budget | None = None) -> tuple[dict[str, Any], Finding]:
+def cloudflare_view(clients: Clients, settings: StackSettings, hostname: str) -> tuple[dict[str, Any], Finding]:
     """The custom hostname as Cloudflare has it ({} when unknown or unreadable) and a finding saying so.
 
     One filtered API request, for the TXT values to compare; without a token or when the API fails,
-    the DNS is still judged, only less precisely (within the same command `budget`).
+    the DNS is still judged, only less precisely (within the same command deadline).
     """
-    from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError, MissingTokenError
+    from infra.clients.cloudflare import CloudflareApiError, MissingTokenError
 
     try:
-        api = CloudflareApi.from_environment(budget=budget)
-        zone_id = api.zone_id(settings.zone, settings.zone_id)
-        live = api.custom_hostnames(zone_id, hostname=hostname)
+        api = clients.cloudflare()
+        live = api.custom_hostnames(zone_id(api, settings), hostname=hostname)
     except MissingTokenError:
         return {}, Finding("cloudflare", INFO, "no CLOUDFLARE_API_TOKEN: TXT values not compared with Cloudflare's")
     except CloudflareApiError as err:
@@ -329,6 +263,12 @@ def expectations(hostname: str, target: str, configured_ca: str | None, item: di
         compared_with_cloudflare=bool(item))
 
 
+def failing_and_warnings(report: dict[str, Any]) -> tuple[int, int]:
+    """How many checks of a report fail, and how many warn."""
+    statuses = [f["status"] for f in report["findings"]]
+    return statuses.count(FAIL), statuses.count(WARN)
+
+
 def passes(findings: Sequence[Finding]) -> bool:
     """Warnings and notes are allowed; one failing check is not."""
     return not any(f.status == FAIL for f in findings)
@@ -340,23 +280,3 @@ def _listed(found: dict[str, set[str]]) -> dict[str, list[str]]:
 
 def _show(found: dict[str, set[str]]) -> str:
     return "; ".join(f"{family} {', '.join(sorted(v))}" for family, v in found.items() if v) or "nothing"
-
-
-def make_resolver(address: str | None, port: int = 53, timeout: float = 3.0) -> Any:
-    """A dnspython resolver asking one server (None: the system's, from /etc/resolv.conf)."""
-    import dns.resolver  # loaded by `check` only: the other commands start faster without it
-
-    if address is None:
-        try:
-            resolver = dns.resolver.Resolver()
-        except dns.resolver.NoResolverConfiguration:
-            raise ResolverFailure("no DNS resolver is configured on this machine (/etc/resolv.conf): pass "
-                                  "--resolver ADDRESS") from None
-    else:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [address]
-        resolver.port = port
-    resolver.timeout = timeout
-    resolver.lifetime = timeout * 2
-    resolver.cache = None
-    return resolver

@@ -1,6 +1,8 @@
 """What a change to the customers file does, hostname by hostname, without any cloud call.
 
-Pure: compares two validated `CustomersFile`s. Resources are keyed by hostname, so only an added
+`diff_change` is the `diff` command: the customers file at two git revisions (infra/clients/git.py),
+both validated with the stack's rules, compared, guarded and counted per shard, as a DiffReport. The
+rest is pure: it compares two validated `CustomersFile`s. Resources are keyed by hostname, so only an added
 or removed hostname, or a change of its SSL settings, metadata or origin, changes anything at
 Cloudflare; a hostname that moves to another customer (or whose customer is renamed) only changes
 the CNAME target its customer is told to use.
@@ -9,11 +11,27 @@ the CNAME target its customer is told to use.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from infra.model.customers import CustomerHostname, CustomersFile
+from infra.clients.git import read_at_revision
+from infra.errors import InputInvalid, OperationError
+from infra.model.customers import CustomerHostname, CustomersFile, CustomersFileError, parse_customers
 from infra.model.provider_caveats import Caveat, removal_caveats, revalidation_note
 from infra.model.removal_guard import RemovalGuard
+from infra.model.settings import StackSettings
+from infra.stack_files import shard_layout
+
+CONFIRM_REMOVALS = ("re-run with `--allow-removals {count}`; in a pull request, set "
+                    "`saas-domains:allowRemovals: {count}` in the stack's Pulumi.<stack>.yaml in the same change "
+                    "(the deploy checks it too)")
+GUARD_PREFIX = "removal guard: "  # how RemovalGuard's refusal starts; a heading that says so drops it
+
+
+class NothingToCompare(OperationError):
+    """The customers file does not exist on the side after the change."""
 
 
 @dataclass(frozen=True)
@@ -226,3 +244,128 @@ def shard_counts(diff: CustomersDiff, after: CustomersFile, shards: int,
     for hostname in after.hostnames:
         counts[shard_of(hostname.hostname, shards)]["hostnames_after"] += 1
     return tuple(ShardCounts(shard=i, stack=stacks.get(i), **counts[i]) for i in range(shards))
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    """One `diff`: the review, where it was read, and each shard's share (None: one stack for the zone).
+    Rows and sentences are shared by every rendering (infra/cli/diff.py, infra/cli/markdown.py)."""
+
+    review: Review
+    settings: StackSettings
+    path: str
+    base: str
+    head: str
+    notes: list[str]
+    shards: tuple[ShardCounts, ...] | None = None
+
+    @property
+    def diff(self) -> CustomersDiff:
+        return self.review.diff
+
+    @property
+    def refusal(self) -> str | None:
+        return self.review.refusal
+
+    def shard_rows(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(shard, stack, added, removed, changed, hostnames after) for every shard, touched or not."""
+        return [(str(c.shard), c.stack or "(no stack file)", str(c.added), str(c.removed), str(c.changed),
+                 f"{c.hostnames_after:,}") for c in self.shards or ()]
+
+    def shard_summary(self) -> str:
+        touched = [c for c in self.shards or () if c.touched]
+        return (f"{len(touched)} of {len(self.shards or ())} shard stacks touched; the cap is zone-wide: "
+                f"{self.diff.hostnames_after:,} of {self.diff.max_hostnames:,} custom hostnames in the zone "
+                f"({self.diff.quota_used_after:.1%})")
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(change, hostname, customer, details), in review order: removals first."""
+        diff = self.diff
+        rows = [("removed", c.hostname, c.customer, "custom hostname and certificate deleted")
+                for c in diff.removed]
+        rows += [("added", c.hostname, c.customer, f"customer sets CNAME → {self.settings.cname_target(c.customer)}")
+                 for c in diff.added]
+        rows += [("changed", c.hostname, c.customer, "updates " + ", ".join(c.fields)) for c in diff.changed]
+        rows += [("renamed" if c.renamed else "moved", c.hostname, c.customer,
+                  f"from {c.previous_customer}; no cloud change, new CNAME target "
+                  f"{self.settings.cname_target(c.customer)}") for c in diff.moved]
+        return rows
+
+    def summary(self) -> str:
+        d = self.diff
+        parts = [f"{len(d.added)} added", f"{len(d.removed)} removed", f"{len(d.changed)} changed"]
+        if d.moved:
+            parts.append(f"{len(d.moved)} moved between customers (no cloud change)")
+        return ", ".join(parts)
+
+    def totals(self) -> str:
+        d = self.diff
+        delta = d.monthly_cost_after - d.monthly_cost_before
+        return (f"hostnames {d.hostnames_before:,} → {d.hostnames_after:,} of the {d.max_hostnames:,} cap "
+                f"({d.quota_used_after:.1%}); monthly cost ${d.monthly_cost_before:,.2f} → "
+                f"${d.monthly_cost_after:,.2f} ({'+' if delta >= 0 else '-'}${abs(delta):,.2f})")
+
+    def customers_line(self) -> str | None:
+        d = self.diff
+        parts = []
+        if d.customers_added:
+            parts.append("added " + ", ".join(d.customers_added))
+        if d.customers_removed:
+            parts.append("removed " + ", ".join(d.customers_removed))
+        if d.customers_renamed:
+            parts.append("renamed " + ", ".join(f"{old} → {new}" for old, new in d.customers_renamed))
+        return "customers " + "; ".join(parts) if parts else None
+
+    def to_json(self) -> dict[str, Any]:
+        guard = self.review.guard
+        document = self.diff.to_json()
+        document.update({
+            "file": self.path, "base": self.base, "head": self.head, "notes": self.notes,
+            "removal_guard": {"max_removals": guard.max_removals, "allow_removals": guard.allow_removals,
+                              "refused": self.refusal is not None, "message": self.refusal},
+        })
+        if self.shards is not None:
+            document["shards"] = {"count": len(self.shards), "per_shard": [c.to_json() for c in self.shards],
+                                  "touched": [c.shard for c in self.shards if c.touched]}
+        return document
+
+
+def diff_change(project_dir: Path, stack: str, settings: StackSettings, *, base: str, head: str | None,
+                guard: RemovalGuard, pricing: Pricing) -> DiffReport:
+    """`saas-domains diff`: the stack's customers file at `base` against `head` (None: the working tree).
+
+    An invalid side is an InputInvalid (nothing can be compared); a missing revision a GitError.
+    """
+    path = Path(os.path.relpath(settings.customers_path(project_dir), project_dir))
+    base_bytes = read_at_revision(base, path, project_dir)
+    head_bytes = _read_head(head, path, project_dir)
+    head_name = head or "working tree"
+    rules = settings.validation_rules()
+    try:
+        after = parse_customers(head_bytes, rules, path=str(path))
+    except CustomersFileError as err:
+        raise InputInvalid(f"{path} at {head_name} is invalid; nothing can be compared:", str(err)) from None
+    notes, before = [], None
+    if base_bytes is None:
+        notes.append(f"{path} does not exist at {base}: every hostname counts as added.")
+    else:
+        try:
+            before = parse_customers(base_bytes, rules, path=f"{base}:{path}")
+        except CustomersFileError as err:
+            raise InputInvalid(f"note: {path} at the base revision {base} does not pass validation, so this "
+                               "change cannot be compared with it. Fix the base branch first (or compare with an "
+                               "older revision); its problems:", str(err), about_the_base=True) from None
+    review = review_change(before, after, max_hostnames=settings.max_hostnames, pricing=pricing, guard=guard,
+                           how_to_confirm=CONFIRM_REMOVALS)
+    layout = shard_layout(project_dir, stack)
+    shards = shard_counts(review.diff, after, layout.shards, layout.stacks) if layout is not None else None
+    return DiffReport(review, settings, str(path), base, head_name, notes, shards=shards)
+
+
+def _read_head(revision: str | None, path: Path, project_dir: Path) -> bytes:
+    """The file after the change: at `revision`, or in the working tree when there is none."""
+    data = (read_at_revision(revision, path, project_dir) if revision is not None
+            else (project_dir / path).read_bytes() if (project_dir / path).is_file() else None)
+    if data is None:
+        raise NothingToCompare(f"{path} does not exist at {revision or 'the working tree'}; nothing to compare")
+    return data

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
+
+from infra.errors import OperationError
+
+
+class FileWriteError(OperationError):
+    """A file the command was asked to write could not be written; the message names it and why."""
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -25,3 +33,12 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def write_json_document(path: Path, document: Any, what: str) -> None:
+    """A JSON document for the next step or run (`status --save-report`, `status-issue --save-state`),
+    written only once everything it holds was read, and atomically."""
+    try:
+        write_atomically(path, json.dumps(document, indent=1, sort_keys=True) + "\n")
+    except OSError as err:
+        raise FileWriteError(f"cannot write {what} to {path}: {err.strerror or err}") from None

@@ -1,4 +1,10 @@
-"""What `instructions` tells a customer to put in DNS, read from the live custom hostname."""
+"""`saas-domains instructions`: what a customer must put in DNS, read from the live custom hostname.
+
+The CNAME comes from the stack; the ownership TXT and certificate-validation records come live from
+the API, because Cloudflare makes them when the hostname is created (and the certificate records only
+some minutes later). What is not there yet is listed in `not_yet`, so support runs it again before
+sending.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from infra.errors import OperationError
 from infra.model.customers import CustomerHostname
-from infra.model.hostnames import is_apex
+from infra.model.hostnames import is_apex, normalise_hostname
 from infra.model.settings import StackSettings
-from infra.operations.status import api_hostname, blocks_ca, caa_domains, certificate_status, hostname_status, ssl_of
+from infra.operations.custom_hostname_fields import (
+    api_hostname,
+    blocks_ca,
+    caa_domains,
+    certificate_status,
+    hostname_status,
+    ssl_of,
+)
+from infra.operations.zone import ZoneStack, zone_id
 
 if TYPE_CHECKING:
-    from infra.operations.cloudflare_api import CloudflareApi
+    from infra.clients.cloudflare import CloudflareApi
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,31 @@ class Instructions:
             "records": [record.__dict__ for record in self.records],
             "not_yet_available": self.not_yet, "notes": self.notes,
         }
+
+
+class NotACustomerOrHostname(OperationError):
+    """What `instructions` was asked for is neither a customer id nor a declared hostname."""
+
+
+def select_hostnames(stack: ZoneStack, target: str) -> list[CustomerHostname]:
+    """A customer id selects all its hostnames; anything else must be a declared hostname."""
+    owned = [h for h in stack.customers.hostnames if h.customer_id == target]
+    if owned:
+        return owned
+    try:
+        hostname = normalise_hostname(target, allow_wildcard=True)
+    except ValueError:
+        hostname = None
+    entry = stack.declared(hostname) if hostname else None
+    if entry is None:
+        raise NotACustomerOrHostname(f"{target!r} is neither a customer id nor a hostname in {stack.shown_path()}")
+    return [entry]
+
+
+def instructions(api: CloudflareApi, stack: ZoneStack, target: str) -> list[Instructions]:
+    """The instructions for a customer's hostnames, or one hostname's (`target` is either)."""
+    entries = select_hostnames(stack, target)
+    return live_instructions(api, zone_id(api, stack.settings), entries, stack.settings)
 
 
 def live_instructions(api: CloudflareApi, zone_id: str, entries: Sequence[CustomerHostname],
@@ -144,3 +184,7 @@ def _add_certificate_records(result: Instructions, item: Mapping[str, Any], decl
         allowed = " and ".join(caa_domains(ssl.get("certificate_authority")))
         result.notes.append(f"A CAA record on your domain blocks our certificate authority: add CAA issue "
                             f"records for {allowed}, or remove the CAA records.")
+
+
+def needed(required: bool) -> str:
+    return "required" if required else "optional"

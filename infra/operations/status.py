@@ -1,27 +1,42 @@
-"""What `status` (and `check`) make of a custom hostname: where it stands and what comes next.
+"""`saas-domains status`: every declared hostname as Cloudflare sees it, what comes next, and drift.
 
-Pure functions over dicts shaped like the Cloudflare API's custom-hostname JSON (`status`,
-`ssl.status`, `ssl.method`, `ssl.validation_records`, `ssl.validation_errors`,
-`verification_errors`, `ownership_verification`, `created_at`...), so support's wording can be
-tested without a network or the SDK. The states come from Cloudflare for SaaS: hostname
-(ownership) validation and certificate (DCV) validation are separate, each with its own status.
+`status` is the command: one paginated listing of the zone's custom hostnames (1,000 per request)
+plus the fallback origin, so the request count grows with pages, never per hostname. The rest is
+pure, over dicts shaped like the API's custom-hostname JSON (read through custom_hostname_fields.py),
+so support's wording can be tested without a network: `assess_hostname` says where a hostname stands
+(live, waiting, problem) and the next step. Hostname (ownership) validation and certificate (DCV)
+validation are separate in Cloudflare for SaaS, each with its own status.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from infra.errors import OperationError
 from infra.model.customers import CustomerHostname, CustomersFile
-from infra.model.hostnames import normalise_hostname
+from infra.model.names import custom_hostname_urn
 from infra.model.settings import StackSettings
+from infra.operations.custom_hostname_fields import (
+    age,
+    api_hostname,
+    blocks_ca,
+    certificate_status,
+    format_age,
+    hostname_status,
+    ssl_of,
+    validation_errors,
+    verification_errors,
+)
+from infra.operations.zone import ZoneStack, zone_hostnames, zone_id
+
+if TYPE_CHECKING:
+    from infra.clients.cloudflare import CloudflareApi
 
 LIVE, WAITING, PROBLEM = "live", "waiting", "problem"
-# The CAs Cloudflare for SaaS issues from, as the API names them and as CAA records name them.
-CA_CAA_DOMAINS = {"google": "pki.goog", "lets_encrypt": "letsencrypt.org", "ssl_com": "ssl.com"}
 DEFAULT_STALE_AFTER = timedelta(days=3)  # Cloudflare retries validation for 7 days, then deletes
 GIVE_UP_DAYS = 7
 
@@ -40,107 +55,75 @@ _SSL_WAITING = {
 
 
 @dataclass(frozen=True)
-class Diagnosis:
+class Assessment:
     """How urgent (live / waiting / problem) and the plain-language next step for support."""
 
     level: str
     next_step: str
 
 
-def api_hostname(item: Mapping[str, Any]) -> str:
-    """The API's hostname in the customers file's canonical form, so both sides compare."""
-    raw = str(item.get("hostname", ""))
-    try:
-        return normalise_hostname(raw, allow_wildcard=True)
-    except ValueError:
-        return raw.strip().lower().rstrip(".")
-
-
-def ssl_of(item: Mapping[str, Any]) -> Mapping[str, Any]:
-    return item.get("ssl") or {}
-
-
-def hostname_status(item: Mapping[str, Any]) -> str | None:
-    return item.get("status")
-
-
-def certificate_status(item: Mapping[str, Any]) -> str | None:
-    return ssl_of(item).get("status")
-
-
-def verification_errors(item: Mapping[str, Any]) -> list[str]:
-    return [str(e) for e in item.get("verification_errors") or []]
-
-
-def validation_errors(item: Mapping[str, Any]) -> list[str]:
-    """Certificate (DCV) errors; the API gives objects whose `message` the spec makes optional."""
-    errors = ssl_of(item).get("validation_errors") or []
-    messages = (e.get("message") if isinstance(e, Mapping) else e for e in errors)
-    return [str(message) for message in messages if message]
-
-
-def diagnose(item: Mapping[str, Any], *, cname_target: str, now: datetime | None = None,
-             stale_after: timedelta = DEFAULT_STALE_AFTER) -> Diagnosis:
+def assess_hostname(item: Mapping[str, Any], *, cname_target: str, now: datetime | None = None,
+             stale_after: timedelta = DEFAULT_STALE_AFTER) -> Assessment:
     """The next step for one custom hostname; waiting turns into a problem once it is stale."""
-    diagnosis = _diagnose_state(item, cname_target)
-    if diagnosis.level != WAITING:
-        return diagnosis
+    assessment = _assess_state(item, cname_target)
+    if assessment.level != WAITING:
+        return assessment
     waited = age(item, now)
     if waited is not None and waited > stale_after:
-        return Diagnosis(PROBLEM, f"pending for {format_age(waited)} (Cloudflare gives up after "
-                                  f"{GIVE_UP_DAYS} days): {diagnosis.next_step}")
-    return diagnosis
+        return Assessment(PROBLEM, f"pending for {format_age(waited)} (Cloudflare gives up after "
+                                  f"{GIVE_UP_DAYS} days): {assessment.next_step}")
+    return assessment
 
 
-def _diagnose_state(item: Mapping[str, Any], cname_target: str) -> Diagnosis:
+def _assess_state(item: Mapping[str, Any], cname_target: str) -> Assessment:
     """Most severe first: the hostname's fate, then certificate blockers, then who we wait for."""
     hostname = item.get("hostname", "the hostname")
     status = hostname_status(item)
     if status == "moved":
-        return Diagnosis(PROBLEM, f"moved: the customer's DNS no longer points here; it will be deleted after "
+        return Assessment(PROBLEM, f"moved: the customer's DNS no longer points here; it will be deleted after "
                                   f"{GIVE_UP_DAYS} days unless {hostname} CNAMEs to {cname_target} again")
     if status in _BLOCKED:
-        return Diagnosis(PROBLEM, "blocked by Cloudflare (the hostname may be on a blocklist or claimed by "
+        return Assessment(PROBLEM, "blocked by Cloudflare (the hostname may be on a blocklist or claimed by "
                                   "another Cloudflare account): contact Cloudflare support")
     if status in _DELETING:
-        return Diagnosis(PROBLEM, f"being deleted in Cloudflare ({status}); `pulumi up` recreates it once "
+        return Assessment(PROBLEM, f"being deleted in Cloudflare ({status}); `pulumi up` recreates it once "
                                   "it is gone if customers.yaml still lists it")
     if status == "test_failed":
-        return Diagnosis(PROBLEM, "Cloudflare's pre-activation test failed: run `saas-domains check "
+        return Assessment(PROBLEM, "Cloudflare's pre-activation test failed: run `saas-domains check "
                                   f"{hostname}` and fix the customer's DNS")
     if blocks_ca(item):
-        return Diagnosis(PROBLEM, "CAA record blocks the CA: the customer must allow the certificate "
+        return Assessment(PROBLEM, "CAA record blocks the CA: the customer must allow the certificate "
                                   f"authority in their CAA records (`saas-domains check {hostname}` shows which)")
     certificate = _certificate_step(item, cname_target)
     if certificate is not None and certificate.level == PROBLEM:
         return certificate
     if status == "active":
-        return certificate or Diagnosis(LIVE, "live")
+        return certificate or Assessment(LIVE, "live")
     if status == "pending":
-        return Diagnosis(WAITING, _waiting_for_customer(item, cname_target))
-    return Diagnosis(WAITING, f"Cloudflare is provisioning the hostname ({status or 'no status yet'})")
+        return Assessment(WAITING, _waiting_for_customer(item, cname_target))
+    return Assessment(WAITING, f"Cloudflare is provisioning the hostname ({status or 'no status yet'})")
 
 
-def _certificate_step(item: Mapping[str, Any], cname_target: str) -> Diagnosis | None:
+def _certificate_step(item: Mapping[str, Any], cname_target: str) -> Assessment | None:
     """None when the certificate is active; otherwise what it waits for or what broke."""
     ssl_status, hostname = certificate_status(item), item.get("hostname", "the hostname")
     if ssl_status == "active":
         return None
     if ssl_status and ssl_status.endswith("_timed_out") and ssl_status != "deletion_timed_out":
         phase = ssl_status[: -len("_timed_out")]
-        return Diagnosis(PROBLEM, f"certificate {phase} timed out: fix the customer's DNS (`saas-domains check "
+        return Assessment(PROBLEM, f"certificate {phase} timed out: fix the customer's DNS (`saas-domains check "
                                   f"{hostname}`), then restart validation by sending the same ssl settings "
                                   "again (PATCH the custom hostname, or Refresh in the dashboard)")
     if ssl_status == "expired":
-        return Diagnosis(PROBLEM, "certificate expired: renewal failed; check the customer's CNAME and CAA "
+        return Assessment(PROBLEM, "certificate expired: renewal failed; check the customer's CNAME and CAA "
                                   f"records (`saas-domains check {hostname}`)")
     if ssl_status in _SSL_REMOVING:
-        return Diagnosis(PROBLEM, f"certificate is being removed ({ssl_status})")
+        return Assessment(PROBLEM, f"certificate is being removed ({ssl_status})")
     if ssl_status in _SSL_WAITING:
-        return Diagnosis(WAITING, _SSL_WAITING[ssl_status])
+        return Assessment(WAITING, _SSL_WAITING[ssl_status])
     if ssl_status == "pending_validation":
-        return Diagnosis(WAITING, _waiting_for_validation(item, cname_target))
-    return Diagnosis(WAITING, f"certificate status {ssl_status or 'unknown'}: waiting for Cloudflare")
+        return Assessment(WAITING, _waiting_for_validation(item, cname_target))
+    return Assessment(WAITING, f"certificate status {ssl_status or 'unknown'}: waiting for Cloudflare")
 
 
 def _waiting_for_customer(item: Mapping[str, Any], cname_target: str) -> str:
@@ -167,18 +150,6 @@ def _waiting_for_validation(item: Mapping[str, Any], cname_target: str) -> str:
     return prefix + f"waiting for validation over HTTP: {hostname} must CNAME to {cname_target}"
 
 
-def caa_domains(certificate_authority: str | None) -> list[str]:
-    """The CAA issuer domains to allow: the chosen CA's, or all Cloudflare may choose from."""
-    if certificate_authority in CA_CAA_DOMAINS:
-        return [CA_CAA_DOMAINS[certificate_authority]]
-    return list(CA_CAA_DOMAINS.values())
-
-
-def blocks_ca(item: Mapping[str, Any]) -> bool:
-    """Cloudflare reports a CAA refusal among the certificate's validation errors."""
-    return any("caa" in message.lower() for message in validation_errors(item))
-
-
 # -- the report ------------------------------------------------------------------------------------
 
 # A declared hostname Cloudflare does not have: never created, or deleted by Cloudflare, which removes a
@@ -196,9 +167,7 @@ def recreate_commands(stack: str, hostnames: Sequence[str]) -> list[str]:
     """`pulumi refresh` of just the missing hostnames (it drops what Cloudflare deleted), then `pulumi up`."""
     if not hostnames:
         return []
-    from infra.operations.reshard import bare, custom_hostname_urn
-
-    targets = " ".join(f"--target '{custom_hostname_urn(bare(stack), h)}'" for h in hostnames)
+    targets = " ".join(f"--target '{custom_hostname_urn(stack, h)}'" for h in hostnames)
     return [f"pulumi refresh --stack {stack} --yes {targets}", f"pulumi up --stack {stack}"]
 
 
@@ -239,14 +208,14 @@ def status_report(stack: str, settings: StackSettings, customers: CustomersFile,
 
 def _row(entry: CustomerHostname, item: Mapping[str, Any], target: str, now: datetime,
          stale_after: timedelta) -> dict[str, Any]:
-    diagnosis = diagnose(item, cname_target=target, now=now, stale_after=stale_after)
+    assessment = assess_hostname(item, cname_target=target, now=now, stale_after=stale_after)
     waited = age(item, now)
     return {
         "hostname": entry.hostname, "customer": entry.customer_id, "id": item.get("id"),
         "status": hostname_status(item), "ssl_status": certificate_status(item),
         "verification_errors": verification_errors(item), "ssl_validation_errors": validation_errors(item),
         "created_at": item.get("created_at"), "age_seconds": int(waited.total_seconds()) if waited else None,
-        "age": format_age(waited), "level": diagnosis.level, "next_step": diagnosis.next_step,
+        "age": format_age(waited), "level": assessment.level, "next_step": assessment.next_step,
     }
 
 
@@ -277,34 +246,26 @@ def assess_fallback_origin(origin: Mapping[str, Any] | None, expected: str) -> d
             "next_step": step}
 
 
-# -- time ----------------------------------------------------------------------------------------
+class UnknownCustomer(OperationError):
+    """`--customer` names no customer of the file."""
 
 
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def status(api: CloudflareApi, stack: ZoneStack, *, customer: str | None = None,
+           stale_after: timedelta = DEFAULT_STALE_AFTER,
+           on_page: Callable[[int, int | None], None] | None = None) -> dict[str, Any]:
+    """`saas-domains status`: the report (`attention` True when something needs a person)."""
+    declared = _declared(stack, customer)
+    zone = zone_id(api, stack.settings)
+    live = zone_hostnames(api, zone, stack.settings, on_page=on_page)
+    fallback = api.fallback_origin(zone)
+    return status_report(stack.name, stack.settings, stack.customers, declared, live, fallback,
+                         customer=customer, stale_after=stale_after)
 
 
-def age(item: Mapping[str, Any], now: datetime | None = None) -> timedelta | None:
-    created = parse_time(item.get("created_at"))
-    if created is None:
-        return None
-    return max(timedelta(0), (now or datetime.now(UTC)) - created)
-
-
-def format_age(span: timedelta | None) -> str:
-    """'12d 3h', '5h 20m', '7m': two units are enough for a support table."""
-    if span is None:
-        return "?"
-    minutes = int(span.total_seconds() // 60)
-    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {mins}m" if mins else f"{hours}h"
-    return f"{mins}m"
+def _declared(stack: ZoneStack, customer: str | None) -> list[CustomerHostname]:
+    if customer is None:
+        return list(stack.customers.hostnames)
+    if customer not in {c.id for c in stack.customers.customers}:
+        known = ", ".join(sorted(c.id for c in stack.customers.customers)) or "none"
+        raise UnknownCustomer(f"no customer {customer!r} in {stack.shown_path()} (customers: {known})")
+    return [h for h in stack.customers.hostnames if h.customer_id == customer]

@@ -164,7 +164,7 @@ def test_main_alone_turns_a_command_error_into_its_message_and_code(capsys, monk
 
 def test_errors_of_the_layers_below_get_their_exit_code(capsys, monkeypatch):
     from infra.cli import status
-    from infra.operations.cloudflare_api import CloudflareApiError
+    from infra.clients.cloudflare import CloudflareApiError
 
     for error, code, message in [
         (CloudflareApiError("the API failed"), 2, "saas-domains status: the API failed\n"),

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from infra.operations.reshard import custom_hostname_urn
+from infra.model.names import custom_hostname_urn
 from tests.cli.helpers import run_cli
 from tests.emulator import cloudflare as emulated
 

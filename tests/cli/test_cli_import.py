@@ -9,7 +9,7 @@ import pytest
 
 from infra.model.customers import EntryOverrides, ValidationRules, parse_customers
 from infra.offline import render
-from infra.operations import import_
+from infra.operations import import_plan
 from tests.cli.helpers import run_cli
 from tests.conftest import EXAMPLE_CUSTOMERS, PROJECT_ROOT
 from tests.fakes.cloudflare import ZONE_ID, custom_hostname
@@ -209,10 +209,10 @@ def test_what_a_new_entry_needs_is_the_models_entry_overrides_and_the_validator_
     defaults = parse_customers(text, rules).hostnames[0]
     live = custom_hostname("shop.example.com", ssl_settings={"min_tls_version": "1.3"},
                            custom_metadata={"plan": "free", "tier": "gold"}, custom_origin_server="eu.mailito.com")
-    needed = import_.needed_overrides(live, defaults)
+    needed = import_plan.needed_overrides(live, defaults)
     assert needed == EntryOverrides(ssl=(("min_tls_version", "1.3"),), metadata=(("tier", "gold"),),
                                     origin="eu.mailito.com")
-    adopted = parse_customers(import_.plan_import(text, "customers.yaml", rules, [live]).text, rules)
+    adopted = parse_customers(import_plan.plan_import(text, "customers.yaml", rules, [live]).text, rules)
     entry = next(h for h in adopted.hostnames if h.hostname == "shop.example.com")
     assert (entry.ssl.min_tls_version, entry.metadata_dict, entry.origin) == (
         "1.3", {"plan": "free", "tier": "gold"}, "eu.mailito.com")
@@ -272,7 +272,7 @@ def test_each_origin_adopts_only_its_own_kind_of_fallback_record(project, cloudf
     hand_made_zone(cloudflare_api)  # the ALB's CNAME and the wildcard
     report = json.loads(run_cli(capsys, "import", "--stack", "gcp-example", "--dry-run", "--json").out)
     assert report["dns_records"] == ["edge-customer-wildcard"]
-    assert [(r[0], r[2]) for r in import_.EDGE_RECORD_LOOKUPS["gcp-cloud-run"]] == [
+    assert [(r[0], r[2]) for r in import_plan.EDGE_RECORD_LOOKUPS["gcp-cloud-run"]] == [
         ("edge-fallback", "A"), ("edge-fallback-ipv6", "AAAA"), ("edge-customer-wildcard", "CNAME")]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import stat
 import textwrap
@@ -10,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli.cloud import load_stack
+from infra.clients.pulumi_cli import parse_pulumi_version
+from infra.model.names import custom_hostname_urn
 from infra.model.sharding import shard_of
-from infra.operations.reshard import custom_hostname_urn, parse_pulumi_version
+from infra.operations.zone import load_zone_stack
 from tests.cli.helpers import run_cli
 from tests.conftest import PROJECT_ROOT
 
@@ -289,7 +289,7 @@ def test_help_documents_the_arguments_and_exit_codes(capsys):
         run_cli(capsys, "reshard", "--help")
     text = " ".join(capsys.readouterr().out.split())
     for needle in ("--to N", "--from-all STACK", "--stack-prefix PREFIX", "--shard-stacks", "--execute",
-                   "--dry-run", "--batch SIZE", "--from-batch K", "--json", "Exit codes: 0 planned",
+                   "--batch SIZE", "--from-batch K", "--json", "Exit codes: 0 planned",
                    "3.127 or later"):
         assert needle in text
 
@@ -306,7 +306,7 @@ def sharded_project(project: Path) -> None:
 @pytest.mark.parametrize("stack", ["dev", "core", "shard-0", "shard-1", "shard-2"])
 def test_load_stack_reads_the_whole_customers_file_from_any_role(project, stack):
     sharded_project(project)
-    loaded = load_stack(argparse.Namespace(stack=stack, project_dir=None))
+    loaded = load_zone_stack(project, stack)
     assert sorted(h.hostname for h in loaded.customers.hostnames) == sorted(EXAMPLE_HOSTNAMES)
 
 

@@ -7,7 +7,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-from infra.cli.cloud import PageProgress
+from infra.cli.terminal import PageProgress
 from tests.cli.helpers import run_cli
 from tests.fakes.cloudflare import custom_hostname
 from tests.fakes.markdown import html_or_mentions, tables
@@ -217,12 +217,12 @@ def test_the_progress_bar_draws_only_on_a_terminal():
 def test_the_listing_bound_follows_a_stack_allowed_more_than_a_zone_usually_holds():
     from types import SimpleNamespace
 
-    from infra.cli.cloud import list_zone_hostnames
+    from infra.operations.zone import zone_hostnames
 
     asked = []
     api = SimpleNamespace(custom_hostnames=lambda zone_id, **options: asked.append(options["limit"]) or [])
-    list_zone_hostnames(api, "zone", SimpleNamespace(max_hostnames=5000))
-    list_zone_hostnames(api, "zone", SimpleNamespace(max_hostnames=120_000))  # an Enterprise contract
+    zone_hostnames(api, "zone", SimpleNamespace(max_hostnames=5000))
+    zone_hostnames(api, "zone", SimpleNamespace(max_hostnames=120_000))  # an Enterprise contract
     assert asked == [50_000, 120_000]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.operations import github_api
+from infra.clients import github as github_api
 from infra.operations.status_issue import MARKER, TITLE
 from tests.cli.helpers import run_cli
 from tests.fakes.cloudflare import custom_hostname

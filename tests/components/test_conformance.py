@@ -18,8 +18,8 @@ from pulumi.dynamic.dynamic import serialize_provider
 from infra.components.fallback_origin_waiter import FallbackOriginWaiterProvider
 from infra.model import customers as model
 from infra.model import names
-from infra.model.settings import read_stack_file
 from infra.offline import DeclaredResource, FakeCloud, Invoke, Rendering, config_value, render
+from infra.stack_files import read_stack_file
 from tests.conformance import api_rules
 from tests.conformance.checker import check_invoke, check_rendering, check_resource
 from tests.conformance.sdk_schema import SchemaError, available_values, function_schema, resource_schema

@@ -26,6 +26,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from infra import offline
+from infra.clients.cloudflare import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApiError
 from infra.components import fallback_origin_waiter as waiter_module
 from infra.components.fallback_origin_waiter import (
     DEADLINE_SECONDS,
@@ -37,7 +38,6 @@ from infra.components.fallback_origin_waiter import (
     wait_until_released,
 )
 from infra.model.settings import ORIGIN_AUTH_MODES
-from infra.operations.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApiError
 from tests.conftest import PROJECT_ROOT, run_program
 from tests.fakes.cloudflare import TOKEN, ZONE_ID, FakeCloudflare, fallback_origin, serve
 

@@ -33,9 +33,10 @@ from typing import Any
 import pytest
 
 from infra.model import names
+from infra.model.names import custom_hostname_urn, moved_urn
 from infra.model.sharding import shard_of
 from infra.offline import DeclaredResource, Rendering, render
-from infra.operations.reshard import Layout, custom_hostname_urn, moved_urn, plan_reshard
+from infra.operations.reshard_plan import Layout, plan_reshard
 from tests.conftest import PROJECT_ROOT, dev_config
 
 CORE = "dev"  # the `all` stack that becomes the core

@@ -13,15 +13,11 @@ import json
 
 import pytest
 
-from infra.components.customer_hostnames import (
-    declared_urn,
-    shard_aliases,
-    urn_at_stack_root,
-)
+from infra.components.customer_hostnames import shard_aliases
 from infra.model import names
+from infra.model.names import moved_urn
 from infra.model.sharding import shard_of
 from infra.offline import FakeCloud, ProgramError, Rendering
-from infra.operations.reshard import moved_urn
 from tests.cli.helpers import run_cli
 from tests.conftest import PROJECT_ROOT, run_program, run_stack
 
@@ -166,7 +162,7 @@ def test_only_a_shards_custom_hostnames_carry_the_alias_to_the_stack_root():
         for resource in rendering.resources:
             if resource.type == names.CUSTOM_HOSTNAME_RESOURCE:
                 assert resource.aliases == [ALIAS_TO_ROOT]
-                assert resource.alias_urns() == [urn_at_stack_root(stack, resource.name)]
+                assert resource.alias_urns() == [names.custom_hostname_urn(stack, resource.name, parented=False)]
             else:
                 assert resource.aliases == []
     everything = run_program()
@@ -188,12 +184,12 @@ def test_a_hostname_moved_by_state_move_has_the_urn_its_destination_declares(gen
     everything = run_program(generated_file)
     shards = {stack: run_stack(stack, generated_file).by_urn() for stack in SHARD_STACKS}
     for resource in everything.of_type(names.CUSTOM_HOSTNAME_RESOURCE):
-        assert resource.urn == declared_urn("dev", resource.name)
+        assert resource.urn == names.custom_hostname_urn("dev", resource.name)
         destination = SHARD_STACKS[shard_of(resource.name, SHARDS)]
         moved_by_old_cli = moved_urn(resource.urn, destination, keep_parent_type=True)
         assert moved_by_old_cli in shards[destination], moved_by_old_cli
         declared = shards[destination][moved_by_old_cli]
-        assert declared.alias_urns() == [urn_at_stack_root(destination, resource.name)]
+        assert declared.alias_urns() == [names.custom_hostname_urn(destination, resource.name, parented=False)]
         assert moved_urn(resource.urn, destination) in declared.alias_urns()
 
     four = {i: {r.name: r for r in run_stack(f"shard-example-{min(i, 2)}", generated_file, shard=i, shards=4)
@@ -214,9 +210,11 @@ def test_a_hostname_moved_by_state_move_has_the_urn_its_destination_declares(gen
 
 
 def test_moved_urn_is_at_the_destination_root_or_keeps_the_old_type_chain():
-    urn = declared_urn("prod", "mail.mkdev.me")
-    assert moved_urn(urn, "prod-shard-1") == urn_at_stack_root("prod-shard-1", "mail.mkdev.me")
-    assert moved_urn(urn, "prod-shard-1", keep_parent_type=True) == declared_urn("prod-shard-1", "mail.mkdev.me")
+    urn = names.custom_hostname_urn("prod", "mail.mkdev.me")
+    at_the_root = names.custom_hostname_urn("prod-shard-1", "mail.mkdev.me", parented=False)
+    assert moved_urn(urn, "prod-shard-1") == at_the_root
+    assert moved_urn(urn, "prod-shard-1", keep_parent_type=True) == names.custom_hostname_urn(
+        "prod-shard-1", "mail.mkdev.me")
     with pytest.raises(ValueError):
         moved_urn("not-a-urn", "x")
 

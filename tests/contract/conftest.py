@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli.project import stack_settings
 from infra.model.customers import load_customers
+from infra.stack_files import stack_settings
 from tests.conftest import PROJECT_ROOT
 from tests.contract.mock_api import MockApi, Scenario, Steering, contract_network
 from tests.contract.spec import Reads, Spec
@@ -57,7 +57,7 @@ def contract_api(request: pytest.FixtureRequest, contract_network: dict[str, Moc
 def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
     """Every dict the API client hands the commands is watched: reading a field the spec does not
     define at that place is recorded in reads.undefined."""
-    from infra.operations.cloudflare_api import CloudflareApi
+    from infra.clients.cloudflare import CloudflareApi
 
     spec = Spec.load()
     watcher = Reads(spec)

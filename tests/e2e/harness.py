@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from infra.model.settings import ORIGIN_AUTH_MODES, PROJECT
-from infra.operations.status import PROBLEM, certificate_status, diagnose, hostname_status
+from infra.operations.custom_hostname_fields import certificate_status, hostname_status
+from infra.operations.status import PROBLEM, assess_hostname
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -292,14 +293,14 @@ def describe_hostname(item: Mapping[str, Any] | None, cname_target: str) -> str:
     text = f"hostname {hostname_status(item) or '?'}, certificate {certificate_status(item) or '?'}"
     if hostname_live(item):
         return text
-    return f"{text} ({diagnose(item, cname_target=cname_target).next_step})"
+    return f"{text} ({assess_hostname(item, cname_target=cname_target).next_step})"
 
 
 def hostname_problem(item: Mapping[str, Any] | None, cname_target: str) -> str | None:
     """What the support runbook would call a problem: it will not resolve itself within the wait."""
     if item is None:
         return None
-    diagnosis = diagnose(item, cname_target=cname_target)
+    diagnosis = assess_hostname(item, cname_target=cname_target)
     return diagnosis.next_step if diagnosis.level == PROBLEM else None
 
 

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from infra.operations.cloudflare_api import CloudflareApi
+from infra.clients.cloudflare import CloudflareApi
 from tests.e2e.harness import (
     E2EConfig,
     cloudflare_answer_problem,

@@ -5,7 +5,7 @@
   When the test ends, any request or answer that broke the spec fails it (`assert_no_violations`),
   as an error at teardown; a test that provokes violations on purpose takes them with
   `cf.take_violations()`.
-- `cloudflare_client`: the official SDK on it, made the way infra/operations/cloudflare_api.py makes it.
+- `cloudflare_client`: the official SDK on it, made the way infra/clients/cloudflare.py makes it.
 - `cloudflare_emulator_session`: the processes behind them (the emulator's hops and one Prism proxy),
   started once per session. Without Prism (node or `npm ci` unavailable) the tests skip, saying why.
 """

@@ -21,8 +21,8 @@ import cloudflare
 import httpx
 import pytest
 
+from infra.clients.cloudflare import CloudflareApi
 from infra.components.fallback_origin_waiter import wait_until_released
-from infra.operations.cloudflare_api import CloudflareApi
 from tests.cli.helpers import run_cli
 from tests.emulator.cloudflare import ACCOUNT_ID, PROVIDER_V4_DUPLICATE_RULESET, TOKEN, ZONE_ID, Exchange
 from tests.emulator.remote import emulator_process

@@ -19,12 +19,17 @@ import cloudflare
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from infra.components.customer_hostnames import declared_urn, urn_at_stack_root
 from infra.components.fallback_origin_waiter import FallbackOriginWaiterProvider
-from infra.model.names import CUSTOM_HOSTNAME_RESOURCE, CUSTOMER_HOSTNAMES_TYPE, EDGE_TYPE, PROJECT
+from infra.model.names import (
+    CUSTOM_HOSTNAME_RESOURCE,
+    CUSTOMER_HOSTNAMES_TYPE,
+    EDGE_TYPE,
+    PROJECT,
+    custom_hostname_urn,
+    moved_urn,
+)
 from infra.model.sharding import shard_of
 from infra.offline import render
-from infra.operations.reshard import moved_urn
 from tests.conftest import PROJECT_ROOT, stack_config
 from tests.emulator import cloudflare as emulated
 from tests.engine.real_pulumi import deployed_state
@@ -139,13 +144,13 @@ def test_reshard_execute_moves_hostnames_with_the_real_state_move(real_pulumi, t
         for hostname, resource in moved.items():
             # What the real CLI does: re-parented to the destination's root stack, its URN rebuilt from that
             # parent (pkg/cmd/pulumi/state/state_move.go at v3.274.1): the `customers` type is gone.
-            assert resource["urn"] == urn_at_stack_root(shard, hostname) == moved_urn(
-                declared_urn(source, hostname), shard)
+            assert resource["urn"] == custom_hostname_urn(shard, hostname, parented=False) == moved_urn(
+                custom_hostname_urn(source, hostname), shard)
             assert resource["parent"].endswith(f"::pulumi:pulumi:Stack::{PROJECT}-{shard}")
-            original = seeded[declared_urn(source, hostname)]
+            original = seeded[custom_hostname_urn(source, hostname)]
             assert resource["id"] == original["id"] and resource["inputs"] == original["inputs"]
             program = declared[hostname]
-            assert program.urn == declared_urn(shard, hostname)
+            assert program.urn == custom_hostname_urn(shard, hostname)
             assert resource["urn"] in program.alias_urns(), "the shard would replace the hostname at its next up"
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from infra.model.customers import CustomersFileError, ValidationRules, load_customers
 from infra.model.examples import EXAMPLE_HOSTNAMES, EXAMPLE_STACKS, EXAMPLES_FILE, refuse_examples
-from infra.model.settings import read_stack_file
 from infra.offline import ProgramError, render
+from infra.stack_files import read_stack_file
 from tests.conftest import EXAMPLE_CUSTOMERS, PROJECT_ROOT, run_stack, stack_config
 
 RULES = ValidationRules(zone="mailito.com")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from infra.model import names
 from infra.offline import render
-from infra.operations.import_ import (
+from infra.operations.import_plan import (
     CUSTOM_HOSTNAME_TYPE,
     EDGE_COMPONENT,
     EDGE_RECORDS,

@@ -29,7 +29,7 @@ from infra.model.customers.ssl_fields import (
     TLS_VERSION,
     SslField,
 )
-from infra.operations import import_, import_editor
+from infra.operations import import_editor, import_plan
 from tests.conformance.sdk_schema import resource_schema
 from tests.contract.spec import Spec
 
@@ -112,7 +112,7 @@ def api_ssl(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_importer_reads_every_row_at_its_api_path():
-    assert import_.live_ssl({"hostname": "shop.example.com", "ssl": api_ssl(OTHER)}) == OTHER
+    assert import_plan.live_ssl({"hostname": "shop.example.com", "ssl": api_ssl(OTHER)}) == OTHER
 
 
 def _row_values(row: SslField) -> st.SearchStrategy:
@@ -136,7 +136,7 @@ def test_any_ssl_block_the_table_allows_survives_import_validation_and_the_resou
     and the component sends: one table drives all three."""
     rules = ValidationRules("mailito.com")
     item = {"id": "id-shop", "hostname": "shop.example.com", "ssl": api_ssl(values)}
-    plan = import_.plan_import("customers: []\n", "customers.yaml", rules, [item])
+    plan = import_plan.plan_import("customers: []\n", "customers.yaml", rules, [item])
     adopted = parse_customers(plan.text, rules).hostnames[0].ssl
     # a null the file gives (Cloudflare chooses the certificate authority) already matches whatever it chose
     expected = {**values, **{row.key: None for row in SSL_FIELDS if row.null_matches_any and row.default is None}}
@@ -157,7 +157,7 @@ def test_refused_values_are_refused_with_the_rows_reason():
             assert row.refusal(value) in str(raised.value)
 
 
-@pytest.mark.parametrize("module", [import_, import_editor, customer_hostnames], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [import_plan, import_editor, customer_hostnames], ids=lambda m: m.__name__)
 def test_the_importer_and_the_component_name_no_ssl_field_themselves(module):
     """They iterate the table: a field named in their code would be a second copy of a row."""
     names = {row.key for row in SSL_FIELDS} | {part for row in SSL_FIELDS for part in row.api_path}

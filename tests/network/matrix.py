@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.operations.network_limits import COMMAND_TIMEOUT_VARIABLE, REQUEST_TIMEOUT_VARIABLE
+from infra.clients.network_limits import COMMAND_TIMEOUT_VARIABLE, REQUEST_TIMEOUT_VARIABLE
 from tests.cli.helpers import Result, run_cli
 
 REQUEST = 0.25  # SAAS_DOMAINS_REQUEST_TIMEOUT in these tests

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.operations import cloudflare_api
-from infra.operations.network_limits import MAX_ANSWER_VARIABLE
+from infra.clients import cloudflare as cloudflare_api
+from infra.clients.network_limits import MAX_ANSWER_VARIABLE
 from tests.fakes.cloudflare import FakeCloudflare, custom_hostname, fallback_origin
 from tests.fakes.faults import Fault, faulty_cloudflare
 from tests.network.matrix import (

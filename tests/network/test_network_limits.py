@@ -1,4 +1,4 @@
-"""The one policy for every network call (infra/operations/network_limits.py): its settings, where they are
+"""The one policy for every network call (infra/clients/network_limits.py): its settings, where they are
 stated, the clocks, and the writers that write all at once or not at all."""
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import time
 import pytest
 
 from infra.cli import main
-from infra.operations import files as files_module
-from infra.operations.files import write_atomically
-from infra.operations.network_limits import (
+from infra.clients.network_limits import (
     COMMAND_TIMEOUT_VARIABLE,
     DEFAULT_COMMAND_SECONDS,
     DEFAULT_MAX_ANSWER_BYTES,
@@ -29,6 +27,8 @@ from infra.operations.network_limits import (
     LimitsError,
     NetworkFailure,
 )
+from infra.operations import files as files_module
+from infra.operations.files import write_atomically
 from tests.conftest import PROJECT_ROOT, copy_example_project
 from tests.fakes.faults import Fault, faulty_cloudflare
 from tests.network.matrix import REQUEST, snapshot

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.operations import github_api
-from infra.operations.status_issue import MARKER, TITLE, state_document
+from infra.clients import github as github_api
+from infra.operations.status_issue import MARKER, TITLE
+from infra.operations.status_reports import state_document
 from tests.fakes.faults import Fault, faulty_github
 from tests.fakes.github import OWNER, REPO, FakeGitHub
 from tests.fakes.status_reports import report_of

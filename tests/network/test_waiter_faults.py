@@ -15,15 +15,15 @@ from google.protobuf import struct_pb2
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from infra.clients import cloudflare as cloudflare_api
+from infra.clients.cloudflare import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApiError
+from infra.clients.network_limits import REQUEST_TIMEOUT_VARIABLE
 from infra.components.fallback_origin_waiter import (
     PROVIDER_KEY,
     FallbackOriginApiError,
     FallbackOriginWaiterProvider,
     FallbackOriginWaitError,
 )
-from infra.operations import cloudflare_api
-from infra.operations.cloudflare_api import BASE_URL_VARIABLE, TOKEN_VARIABLE, CloudflareApiError
-from infra.operations.network_limits import REQUEST_TIMEOUT_VARIABLE
 from tests.conftest import PROJECT_ROOT
 from tests.fakes.cloudflare import ZONE_ID, FakeCloudflare, fallback_origin
 from tests.fakes.faults import Fault, faulty_cloudflare

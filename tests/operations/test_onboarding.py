@@ -8,18 +8,11 @@ import pytest
 
 from infra.model.customers import parse_customers
 from infra.model.hostnames import is_apex, registrable_domain
-from infra.model.settings import read_stack_file, settings_from_stack_config
+from infra.model.settings import settings_from_stack_config
+from infra.operations.custom_hostname_fields import api_hostname, format_age
 from infra.operations.instructions import instructions_for, live_instructions
-from infra.operations.status import (
-    LIVE,
-    PROBLEM,
-    WAITING,
-    api_hostname,
-    assess_fallback_origin,
-    diagnose,
-    format_age,
-    status_report,
-)
+from infra.operations.status import LIVE, PROBLEM, WAITING, assess_fallback_origin, assess_hostname, status_report
+from infra.stack_files import read_stack_file
 from tests.conftest import EXAMPLE_CUSTOMERS, PROJECT_ROOT
 from tests.fakes.cloudflare import custom_hostname
 
@@ -29,7 +22,7 @@ RECENT = "2026-03-01T10:30:00Z"  # 1h 30m before NOW
 
 
 def step(item: dict, **options) -> tuple[str, str]:
-    diagnosis = diagnose(item, cname_target=TARGET, now=NOW, **options)
+    diagnosis = assess_hostname(item, cname_target=TARGET, now=NOW, **options)
     return diagnosis.level, diagnosis.next_step
 
 
@@ -93,11 +86,11 @@ def test_txt_validation_names_the_record_or_says_it_is_not_published_yet():
     record = {"txt_name": "_acme-challenge.mail.mkdev.me", "txt_value": "ca3-token", "status": "pending"}
     item = custom_hostname("mail.mkdev.me", status="pending", ssl_status="pending_validation", method="txt",
                            created_at=RECENT, validation_records=[record])
-    certificate_step = diagnose({**item, "status": "active"}, cname_target=TARGET, now=NOW).next_step
+    certificate_step = assess_hostname({**item, "status": "active"}, cname_target=TARGET, now=NOW).next_step
     assert certificate_step.endswith("waiting for the customer's certificate TXT record: "
                                      "_acme-challenge.mail.mkdev.me TXT ca3-token")
     item["ssl"]["validation_records"] = []
-    assert "waiting for Cloudflare to publish the certificate TXT record" in diagnose(
+    assert "waiting for Cloudflare to publish the certificate TXT record" in assess_hostname(
         {**item, "status": "active"}, cname_target=TARGET, now=NOW).next_step
 
 

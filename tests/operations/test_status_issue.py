@@ -7,29 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from infra.operations import github_api
-from infra.operations.github_api import GitHubApi, GitHubApiError
-from infra.operations.status_issue import (
-    MARKER,
-    TITLE,
-    News,
-    Previous,
-    Run,
-    body,
-    bounded_body,
-    comment,
-    find_issue,
-    load_previous,
-    news,
-    plan,
-    state_document,
-)
+from infra.cli.markdown import bounded_issue_body, failing_comment, issue_body
+from infra.clients import github as github_api
+from infra.clients.github import GitHubApi, GitHubApiError
+from infra.operations.status_changes import StatusChanges, changes_between
+from infra.operations.status_issue import MARKER, TITLE, WorkflowRun, find_issue, writes_for
+from infra.operations.status_reports import Previous, load_previous, state_document
 from tests.fakes.github import OWNER, REPO, TOKEN, FakeGitHub, running
 from tests.fakes.markdown import html_or_mentions, tables
 from tests.fakes.status_reports import report_of
 
 OUR_MARKUP = {"<sub>", "</sub>", "<br>", MARKER + "\n"}  # what we write ourselves; nothing else may be HTML
-RUN = Run("https://github.com/mailito/saas-domains/actions/runs/42")
+RUN = WorkflowRun("https://github.com/mailito/saas-domains/actions/runs/42")
 NOTHING = Previous(None, None, "no previous report (the first run, or the last run's state has expired)")
 
 
@@ -42,7 +31,7 @@ def test_news_names_every_kind_of_change_by_hostname():
     after = report_of({"a.example.com": "live", "b.example.com": "problem", "c.example.com": "live",
                        "d.example.com": "live", "m.example.com": "live", "new.example.com": "waiting",
                        "newbad.example.com": "problem"}, extra=["hand.example.com"])
-    change = news(before, after)
+    change = changes_between(before, after)
     assert change.became_active == ["a.example.com", "c.example.com", "m.example.com"]  # missing → live counts
     assert change.started_failing == ["b.example.com", "hand.example.com", "newbad.example.com"]
     assert change.added == ["hand.example.com", "new.example.com", "newbad.example.com"]
@@ -54,21 +43,22 @@ def test_news_names_every_kind_of_change_by_hostname():
 def test_a_hostname_that_stays_failing_is_no_news():
     before = report_of({"a.example.com": "problem"}, missing=["m.example.com"])
     after = report_of({"a.example.com": "problem", "m.example.com": "problem"})
-    change = news(before, after)
+    change = changes_between(before, after)
     assert change.started_failing == [] and change.empty and not change.alarming
 
 
 def test_the_fallback_origin_stopping_is_news_worth_a_comment():
-    change = news(report_of({"a.example.com": "live"}), report_of({"a.example.com": "live"}, fallback="problem"))
+    change = changes_between(report_of({"a.example.com": "live"}),
+                             report_of({"a.example.com": "live"}, fallback="problem"))
     assert change.fallback_stopped and change.alarming
-    back = news(report_of(fallback="waiting"), report_of())
+    back = changes_between(report_of(fallback="waiting"), report_of())
     assert back.fallback_recovered and not back.alarming
 
 
 def test_no_previous_state_says_there_is_nothing_to_compare_with(tmp_path):
     assert load_previous(None, "mailito.com") == NOTHING
     assert load_previous(tmp_path / "absent.json", "mailito.com") == NOTHING
-    text = body(report_of({"a.example.com": "problem"}), NOTHING, None, RUN)
+    text = issue_body(report_of({"a.example.com": "problem"}), NOTHING, None, RUN)
     assert "Nothing to compare with yet: no previous report (the first run" in text
     assert "previous report" in text.splitlines()[1] and "no previous report" in text.splitlines()[1]
 
@@ -104,7 +94,7 @@ def test_the_previous_state_gives_its_report_and_issue_number(tmp_path):
 def test_the_body_is_markdown_with_the_marker_the_news_and_the_report():
     previous_report = report_of({"a.example.com": "waiting"}, generated_at="2026-03-01T09:00:00Z")
     report = report_of({"a.example.com": "live", "b.example.com": "problem"})
-    text = body(report, Previous(previous_report, 3), news(previous_report, report), RUN)
+    text = issue_body(report, Previous(previous_report, 3), changes_between(previous_report, report), RUN)
     lines = text.splitlines()
     assert lines[0] == MARKER
     assert lines[1] == ("Updated by the [status workflow](https://github.com/mailito/saas-domains/actions/runs/42) "
@@ -122,15 +112,15 @@ def test_api_text_in_the_body_stays_inert():
     hostile = "x@everyone.example.com"
     previous_report = report_of({})
     report = report_of({hostile: "problem"}, errors={hostile: ["@octocat see #1 <img src=x>"]})
-    text = body(report, Previous(previous_report, None), news(previous_report, report), RUN)
+    text = issue_body(report, Previous(previous_report, None), changes_between(previous_report, report), RUN)
     assert set(html_or_mentions(text)) <= OUR_MARKUP and hostile in text
-    assert html_or_mentions(comment(news(previous_report, report), RUN)) == []
+    assert html_or_mentions(failing_comment(changes_between(previous_report, report), RUN)) == []
 
 
 def test_each_news_list_is_bounded():
     names = {f"h{n:05}.example.com": "live" for n in range(120)}
-    change = news(report_of({}), report_of(names))
-    text = body(report_of(names), Previous(report_of({}), None), change, RUN)
+    change = changes_between(report_of({}), report_of(names))
+    text = issue_body(report_of(names), Previous(report_of({}), None), change, RUN)
     (added,) = [line for line in text.splitlines() if line.startswith("- ➕ **Added (120):**")]
     assert added.count("`h") == 50 and added.endswith(" and 70 more")
 
@@ -139,10 +129,10 @@ def test_a_huge_zone_still_fits_githubs_limit():
     """Tens of thousands of hostnames, every one failing and new: the body shrinks its tables to fit."""
     names = {f"customer-{n:05}.some-long-domain-name.example.com": "problem" for n in range(30_000)}
     report = report_of(names, missing=[f"missing-{n:05}.example.org" for n in range(5_000)])
-    change = news(report_of({}), report)
-    unbounded = body(report, Previous(report_of({}), None), change, RUN, max_rows=1000)
+    change = changes_between(report_of({}), report)
+    unbounded = issue_body(report, Previous(report_of({}), None), change, RUN, max_rows=1000)
     assert len(unbounded) > 65_536
-    text = bounded_body(report, Previous(report_of({}), None), change, RUN, max_rows=1000)
+    text = bounded_issue_body(report, Previous(report_of({}), None), change, RUN, max_rows=1000)
     assert len(text) <= 65_536
     assert text.startswith(MARKER) and "**Started failing (35,000):**" in text
     assert "… and " in text and "more: run `saas-domains status --stack dev`" in text
@@ -151,7 +141,7 @@ def test_a_huge_zone_still_fits_githubs_limit():
 
 def test_the_size_guard_has_a_last_resort():
     report = report_of({"a.example.com": "problem"})
-    text = bounded_body(report, NOTHING, None, RUN, limit=300)
+    text = bounded_issue_body(report, NOTHING, None, RUN, limit=300)
     assert len(text) <= 300 and text.startswith(MARKER) and "too large for an issue" in text
 
 
@@ -159,7 +149,12 @@ def test_the_size_guard_has_a_last_resort():
 
 BAD = report_of({"a.example.com": "problem"})
 GOOD = report_of({"a.example.com": "live"})
-FAILING_NOW = News(started_failing=["a.example.com"])
+FAILING_NOW = StatusChanges(started_failing=["a.example.com"])
+
+
+def plan(issue, report, new_body, change, run):
+    """writes_for as `status-issue` calls it: the failing comment only for alarming news."""
+    return writes_for(issue, report, new_body, failing_comment(change, run) if change and change.alarming else None)
 
 
 def ops(calls):
@@ -181,15 +176,15 @@ def test_attention_and_a_closed_issue_reopens_it_with_the_new_body():
 
 
 def test_attention_and_an_open_issue_updates_the_body_only_when_it_changed():
-    _, calls = plan({"number": 4, "state": "open", "body": "old"}, BAD, "B", News(), RUN)
+    _, calls = plan({"number": 4, "state": "open", "body": "old"}, BAD, "B", StatusChanges(), RUN)
     assert ops(calls) == [("PATCH", "issues/update", 4, {})] and calls[0].payload == {"body": "B"}
-    words, calls = plan({"number": 4, "state": "open", "body": "B"}, BAD, "B", News(), RUN)
+    words, calls = plan({"number": 4, "state": "open", "body": "B"}, BAD, "B", StatusChanges(), RUN)
     assert calls == [] and words == "#4 is up to date"
 
 
 def test_one_comment_only_when_something_started_failing():
     issue = {"number": 4, "state": "open", "body": "old"}
-    quiet = News(became_active=["b.example.com"], added=["c.example.com"])
+    quiet = StatusChanges(became_active=["b.example.com"], added=["c.example.com"])
     assert [c.operation for c in plan(issue, BAD, "B", quiet, RUN)[1]] == ["issues/update"]
     _, calls = plan(issue, BAD, "B", FAILING_NOW, RUN)
     assert [c.operation for c in calls] == ["issues/update", "issues/create-comment"]
@@ -199,9 +194,9 @@ def test_one_comment_only_when_something_started_failing():
 
 
 def test_all_well_closes_an_open_issue_and_leaves_a_closed_one_alone():
-    _, calls = plan({"number": 4, "state": "open", "body": "old"}, GOOD, "B", News(), RUN)
+    _, calls = plan({"number": 4, "state": "open", "body": "old"}, GOOD, "B", StatusChanges(), RUN)
     assert ops(calls) == [("PATCH", "issues/update", 4, {"state": "closed", "state_reason": "completed"})]
-    assert plan({"number": 4, "state": "closed", "body": "old"}, GOOD, "B", News(), RUN)[1] == []
+    assert plan({"number": 4, "state": "closed", "body": "old"}, GOOD, "B", StatusChanges(), RUN)[1] == []
     assert plan(None, GOOD, "B", None, RUN) == ("all well and no issue: nothing to do", [])
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from infra.errors import SaasDomainsError
 from infra.model.customers.ssl_fields import SSL_FIELD
 from infra.model.hostnames import normalise_hostname
 
@@ -30,7 +31,6 @@ DEFAULTS_KEYS = ("ssl", "metadata", "origin")
 CUSTOMER_KEYS = ("id", "hostnames", "ssl", "metadata", "origin")
 
 MAX_PROBLEMS_SHOWN = 200  # a readable message; CustomersFileError.problems keeps every one
-_MAX_LABEL_LENGTH = 63
 
 
 # --------------------------------------------------------------------------
@@ -161,7 +161,7 @@ class Problem:
         return ": ".join(parts)
 
 
-class CustomersFileError(ValueError):
+class CustomersFileError(SaasDomainsError, ValueError):
     """The customers file is invalid; carries every problem found, sorted by line."""
 
     def __init__(self, path: str, problems: Iterable[Problem]) -> None:

@@ -6,7 +6,7 @@ Cloudflare's API keeps it in a custom hostname's `ssl` object, the provider inpu
 values the file accepts, the values Cloudflare has that the file refuses (with why), and the default.
 Validation (`values.py`), the model's defaults (`model.py`), the importer (`infra/operations/import_.py`)
 and the resource's arguments (`infra/components/customer_hostnames.py`) all iterate this table;
-tests/test_ssl_fields.py holds it to the locked provider SDK's schema and to Cloudflare's API spec.
+tests/model/test_ssl_fields.py holds it to the locked provider SDK's schema and to Cloudflare's API spec.
 
 Pure: no Pulumi, no YAML, no network.
 """

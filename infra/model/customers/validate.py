@@ -12,8 +12,6 @@ import bisect
 import dataclasses
 import itertools
 import os
-import re
-import unicodedata
 from typing import Any
 
 from infra.model.customers.model import (
@@ -53,6 +51,7 @@ from infra.model.hostnames import (
     HostnameError,
     count_word,
     in_zone,
+    label_from,
     normalise_hostname,
 )
 from infra.model.messages import code, listed_with_and, show
@@ -360,8 +359,7 @@ _ID_RULE = "ids are lowercase letters, digits and hyphens"
 def _suggest_id(value: str, ids_in_file: dict[str, int]) -> str:
     """': try `initrode-inc`' for 'Initrode Inc' (never an id the file uses), or an example of an id
     when no letter or digit a-z is left to make one of."""
-    folded = "".join(c for c in unicodedata.normalize("NFKD", value.casefold()) if not unicodedata.combining(c))
-    base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:MAX_LABEL_LENGTH].rstrip("-")
+    base = label_from(value)
     if not base:
         return ", such as `acme`"
     if base not in ids_in_file:

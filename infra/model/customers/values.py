@@ -4,7 +4,7 @@ The validator (`validate.py`) walks the file's structure (top level, entries, ho
 every value here; each check reports what is wrong through the validator's `report` and returns the
 value for the model, or `INVALID` (ssl values, left out of the model) or None. The ssl checks follow
 the SSL-field table (`ssl_fields.py`): a row's kind picks the check, its values and reasons the words.
-The wording of these messages is pinned by tests/test_customers.py.
+The wording of these messages is pinned by tests/model/test_customers.py.
 """
 
 from __future__ import annotations

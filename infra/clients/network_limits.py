@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from infra.errors import ClientError
+
 REQUEST_TIMEOUT_VARIABLE = "SAAS_DOMAINS_REQUEST_TIMEOUT"
 COMMAND_TIMEOUT_VARIABLE = "SAAS_DOMAINS_COMMAND_TIMEOUT"
 MAX_ANSWER_VARIABLE = "SAAS_DOMAINS_MAX_ANSWER_BYTES"
@@ -57,7 +59,7 @@ UNEXPECTED = "unexpected"  # JSON, but not the shape the API promises
 CONNECTING = frozenset({UNRESOLVED, REFUSED, UNREACHABLE, TLS})
 
 
-class LimitsError(ValueError):
+class LimitsError(ClientError, ValueError):
     """A limit set in the environment is not a usable number."""
 
 

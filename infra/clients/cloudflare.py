@@ -35,7 +35,7 @@ import cloudflare
 import httpcore
 import httpx
 
-from infra.operations.network_limits import (
+from infra.clients.network_limits import (
     CONNECTING,
     TRUNCATED,
     UNEXPECTED,
@@ -51,6 +51,7 @@ from infra.operations.network_limits import (
     too_large,
     truncated,
 )
+from infra.errors import ClientError
 
 TOKEN_VARIABLE = "CLOUDFLARE_API_TOKEN"
 BASE_URL_VARIABLE = "CLOUDFLARE_BASE_URL"
@@ -67,7 +68,7 @@ TOKEN_HELP = (f"set {TOKEN_VARIABLE} to an API token scoped to the SaaS zone wit
 T = TypeVar("T")
 
 
-class CloudflareApiError(Exception):
+class CloudflareApiError(ClientError):
     """A call failed for good; the message says why and what to do, for a person."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.operations.cloudflare_api import CloudflareApi, CloudflareApiError, MissingTokenError, RetryPolicy
+from infra.clients.cloudflare import CloudflareApi, CloudflareApiError, MissingTokenError, RetryPolicy
 from tests.fakes.cloudflare import ZONE_ID, FakeCloudflare, custom_hostname, serve
 
 
@@ -42,7 +42,7 @@ def test_five_thousand_hostnames_cost_five_requests(fake):
 
 
 def test_the_page_size_is_the_largest_the_spec_allows():
-    from infra.operations.cloudflare_api import CUSTOM_HOSTNAMES_PER_PAGE
+    from infra.clients.cloudflare import CUSTOM_HOSTNAMES_PER_PAGE
     from tests.contract.spec import Spec
 
     per_page = Spec.load().parameter("/zones/{zone_id}/custom_hostnames", "per_page")

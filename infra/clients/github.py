@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.operations.network_limits import (
+from infra.clients.network_limits import (
     CONNECTING,
     UNREACHABLE,
     Budget,
@@ -49,6 +49,7 @@ from infra.operations.network_limits import (
     not_shaped,
     truncated,
 )
+from infra.errors import ClientError
 
 TOKEN_VARIABLE = "GITHUB_TOKEN"
 API_URL_VARIABLE = "GITHUB_API_URL"
@@ -65,7 +66,7 @@ TOKEN_HELP = (f"set {TOKEN_VARIABLE} to a token that may read and write issues i
               f"{API_URL_VARIABLE} overrides the API address")
 
 
-class GitHubApiError(Exception):
+class GitHubApiError(ClientError):
     """A call failed for good; the message says why and what to check, for a person."""
 
 
