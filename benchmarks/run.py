@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BARE = Path(__file__).resolve().parent / "bare"
 HOSTNAMES_PER_CUSTOMER = 2
-ZONE_ID = "0123456789abcdef0123456789abcdef"  # what FakeCloud answers for the zone lookup
+ZONE_ID = "0123456789abcdef0123456789abcdef"  # what infra/offline_cloud.py answers for the zone lookup
 
 
 # --------------------------------------------------------------------------
@@ -122,12 +122,13 @@ def child_plan(program: str, customers_path: Path, bare_path: Path) -> dict:
 
         gc.disable()
     started = time.perf_counter()
-    from infra.offline import FakeCloud, render
+    from infra.offline import render
+    from infra.offline_cloud import OfflineCloud
 
     imported = time.perf_counter()
     rss_after_engine_import = _peak_rss_mb()
     config, project_dir = _plan_config(program, customers_path, bare_path)
-    cloud = FakeCloud()
+    cloud = OfflineCloud()
     began, began_cpu = time.perf_counter(), time.process_time()
     rendering = render(project_dir, _stack() if program == "project" else "dev", config=config, cloud=cloud)
     done, done_cpu = time.perf_counter(), time.process_time()

@@ -2,8 +2,8 @@
 
 This is how the program is exercised without the Pulumi CLI, provider plugins or credentials: the
 same entry point `pulumi up` runs, driven the way Pulumi's own language host drives it
-(`run_in_stack` on a fresh event loop), with a fake cloud answering resource registrations and
-provider lookups. What comes back is what the program declares, not what is deployed.
+(`run_in_stack` on a fresh event loop), with the offline cloud (infra/offline_cloud.py) answering resource
+registrations and provider lookups. What comes back is what the program declares, not what is deployed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import contextlib
 import json
 import runpy
 import sys
-import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,43 +26,12 @@ from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import run_in_stack
 
 from infra.errors import ProgramError
-from infra.model.names import NOTIFICATION_POLICY_RESOURCE, NOTIFICATION_WEBHOOK_RESOURCE, PROJECT
+from infra.model.names import PROJECT
 from infra.model.settings import SETTINGS, SettingsError, is_encrypted
+from infra.offline_cloud import Invoke, OfflineCloud, unwrap_secrets
 from infra.stack_files import read_stack_file
 
 SECRET_PLACEHOLDER = "[secret]"
-PENDING_TXT_VALUE = "(assigned by Cloudflare when the hostname is created)"
-
-# Cloudflare's published ranges (https://www.cloudflare.com/ips/), what get_ip_ranges returns.
-CLOUDFLARE_IPV4 = (
-    "173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22", "141.101.64.0/18",
-    "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20", "197.234.240.0/22", "198.41.128.0/17",
-    "162.158.0.0/15", "104.16.0.0/13", "104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22",
-)
-CLOUDFLARE_IPV6 = (
-    "2400:cb00::/32", "2606:4700::/32", "2803:f800::/32", "2405:b500::/32", "2405:8100::/32",
-    "2a06:98c0::/29", "2c0f:f248::/32",
-)
-
-
-# The GCP resource types the Cloud Run origin declares, and the collection in their ids.
-GCP_COLLECTIONS = {
-    "gcp:compute/globalAddress:GlobalAddress": "addresses",
-    "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": "networkEndpointGroups",
-    "gcp:compute/securityPolicy:SecurityPolicy": "securityPolicies",
-    "gcp:compute/backendService:BackendService": "backendServices",
-    "gcp:compute/uRLMap:URLMap": "urlMaps",
-    "gcp:compute/sSLPolicy:SSLPolicy": "sslPolicies",
-    "gcp:compute/targetHttpsProxy:TargetHttpsProxy": "targetHttpsProxies",
-    "gcp:compute/targetHttpProxy:TargetHttpProxy": "targetHttpProxies",
-    "gcp:compute/globalForwardingRule:GlobalForwardingRule": "forwardingRules",
-    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": "dnsAuthorizations",
-    "gcp:certificatemanager/certificate:Certificate": "certificates",
-    "gcp:certificatemanager/certificateMap:CertificateMap": "certificateMaps",
-    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": "certificateMapEntries",
-    "gcp:certificatemanager/trustConfig:TrustConfig": "trustConfigs",
-    "gcp:networksecurity/serverTlsPolicy:ServerTlsPolicy": "serverTlsPolicies",
-}
 
 
 @dataclass
@@ -105,12 +73,6 @@ class DeclaredResource:
 
 
 @dataclass
-class Invoke:
-    token: str
-    args: dict[str, Any]
-
-
-@dataclass
 class Rendering:
     stack: str
     config: dict[str, str]
@@ -126,153 +88,10 @@ class Rendering:
         return {r.urn: r for r in self.resources}
 
 
-def _pem(kind: str, rid: str) -> str:
-    return f"-----BEGIN {kind}-----\noffline placeholder {rid}\n-----END {kind}-----\n"
-
-
-def _unwrap_secrets(value: Any, path: str, found: list[str]) -> Any:
-    """Plain values for assertions, with the paths of the ones Pulumi would store as secrets."""
-    if rpc.is_rpc_secret(value):
-        found.append(path)
-        return _unwrap_secrets(rpc.unwrap_rpc_secret(value), path, found)
-    if isinstance(value, dict):
-        return {k: _unwrap_secrets(v, f"{path}.{k}" if path else k, found) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrap_secrets(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
-    return value
-
-
-def _stable_id(*parts: str) -> str:
-    return uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)).hex
-
-
-class FakeCloud(pulumi.runtime.Mocks):
-    """Answers like AWS, Google Cloud and Cloudflare would after a create, with stable ids and placeholders."""
-
-    zone_id = "0123456789abcdef0123456789abcdef"
-    vpc = {"id": "vpc-0a1b2c3d", "cidrBlock": "172.31.0.0/16"}
-    subnets = ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"]
-    gcp_project = "offline-project"  # when the stack sets no gcp:project
-
-    def __init__(self, deployed_outputs: dict[str, Any] | None = None,
-                 core_outputs: dict[str, Any] | None = None) -> None:
-        self.deployed_outputs = deployed_outputs or {}  # the stack's outputs at its last deployment
-        # What a shard's reference to its core (saas-domains:coreStack) reads; None: a deployed core's.
-        self.core_outputs = core_outputs
-        self.invokes: list[Invoke] = []
-        self.created: list[str] = []  # resource types in registration order, components included
-
-    def outputs_of_core(self) -> dict[str, Any]:
-        """The core stack's outputs as a shard reads them: those given, or what a deployed core exports."""
-        if self.core_outputs is not None:
-            return self.core_outputs
-        config = pulumi.Config(PROJECT)
-        zone = config.get("zone") or "example.com"
-        return {
-            "zoneId": self.zone_id,
-            "zone": zone,
-            "cnameDomain": f"{config.get('cnameSubdomain') or 'cname'}.{zone}",
-            "fallbackOrigin": f"{config.get('fallbackSubdomain') or 'proxy-fallback'}.{zone}",
-        }
-
-    def ownership_txt_value(self, hostname: str) -> str:
-        return PENDING_TXT_VALUE
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.created.append(args.typ)
-        args.inputs = _unwrap_secrets(args.inputs, "", [])
-        if args.typ == "pulumi:pulumi:StackReference":
-            outputs = (self.outputs_of_core() if args.inputs["name"] == pulumi.Config(PROJECT).get("coreStack")
-                       else self.deployed_outputs)
-            return args.inputs["name"], {**args.inputs, "outputs": outputs, "secretOutputNames": []}
-        state = dict(args.inputs)
-        rid = _stable_id(args.typ, args.name)
-        computed = {
-            "aws:ec2/securityGroup:SecurityGroup": lambda: {"arn": f"arn:aws:ec2:::security-group/sg-{rid[:17]}"},
-            "aws:lb/loadBalancer:LoadBalancer": lambda: {
-                "arn": f"arn:aws:elasticloadbalancing:::loadbalancer/app/{args.name}/{rid[:16]}",
-                "dnsName": f"{args.name}-{rid[:10]}.elb.amazonaws.com"},
-            "aws:lb/targetGroup:TargetGroup": lambda: {
-                "arn": f"arn:aws:elasticloadbalancing:::targetgroup/{args.name}/{rid[:16]}"},
-            "aws:lb/listener:Listener": lambda: {"arn": f"arn:aws:elasticloadbalancing:::listener/{rid[:16]}"},
-            "aws:acm/certificate:Certificate": lambda: {
-                "arn": f"arn:aws:acm:::certificate/{rid}",
-                "domainValidationOptions": [{
-                    "domainName": args.inputs["domainName"],
-                    "resourceRecordName": f"_{rid[:32]}.{args.inputs['domainName']}.",
-                    "resourceRecordType": "CNAME",
-                    "resourceRecordValue": f"_{rid[::-1][:32]}.acm-validations.aws.",
-                }]},
-            "aws:acm/certificateValidation:CertificateValidation": lambda: {
-                "certificateArn": args.inputs["certificateArn"]},
-            "cloudflare:index/customHostname:CustomHostname": lambda: {
-                "status": "pending",
-                "ownershipVerification": {
-                    "name": f"_cf-custom-hostname.{args.inputs['hostname']}",
-                    "type": "txt",
-                    "value": self.ownership_txt_value(args.inputs["hostname"]),
-                }},
-            "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin": lambda: {
-                "status": "initializing"},
-            "random:index/randomPassword:RandomPassword": lambda: {
-                "result": f"offline-placeholder-{rid}"[: int(args.inputs.get("length", 16))]},
-            "tls:index/privateKey:PrivateKey": lambda: {"privateKeyPem": _pem("PRIVATE KEY", rid)},
-            "tls:index/selfSignedCert:SelfSignedCert": lambda: {"certPem": _pem("CERTIFICATE", rid)},
-            "tls:index/certRequest:CertRequest": lambda: {"certRequestPem": _pem("CERTIFICATE REQUEST", rid)},
-            "tls:index/locallySignedCert:LocallySignedCert": lambda: {"certPem": _pem("CERTIFICATE", rid)},
-            "aws:s3/bucket:Bucket": lambda: {"bucket": f"{args.name}-{rid[:8]}", "arn": f"arn:aws:s3:::{args.name}"},
-            "aws:lb/trustStore:TrustStore": lambda: {
-                "arn": f"arn:aws:elasticloadbalancing:::truststore/{args.name}/{rid[:16]}"},
-            NOTIFICATION_WEBHOOK_RESOURCE: lambda: {"type": "generic"},  # what Cloudflare infers from the URL
-        }.get(args.typ)
-        if computed:
-            state.update(computed())
-        if args.typ in (NOTIFICATION_WEBHOOK_RESOURCE, NOTIFICATION_POLICY_RESOURCE):
-            return str(uuid.UUID(rid)), state  # Cloudflare's alerting ids are UUIDs
-        if args.typ in GCP_COLLECTIONS:
-            return self._gcp_resource(args, rid, state)
-        return (rid if args.custom else f"{args.name}-component"), state
-
-    def _gcp_resource(self, args: pulumi.runtime.MockResourceArgs, rid: str, state: dict) -> tuple[str, dict]:
-        """A GCP resource: its autoname, its id (the API path) and self link, and what GCP computes."""
-        project = pulumi.Config("gcp").get("project") or self.gcp_project
-        name = state.get("name") or f"{args.name}-{rid[:7]}"  # Pulumi's autonaming: name + random suffix
-        location = (f"regions/{args.inputs['region']}" if "region" in args.inputs
-                    else f"locations/{args.inputs.get('location') or 'global'}"
-                    if args.typ.startswith(("gcp:certificatemanager", "gcp:networksecurity")) else "global")
-        rid = f"projects/{project}/{location}/{GCP_COLLECTIONS[args.typ]}/{name}"
-        state.update(name=name, project=project, selfLink=f"https://www.googleapis.com/compute/v1/{rid}")
-        if args.typ == "gcp:compute/globalAddress:GlobalAddress":
-            number = int(_stable_id(rid)[:4], 16)
-            state["address"] = (f"2600:1901:0:{number:x}::" if args.inputs.get("ipVersion") == "IPV6"
-                                else f"34.{number % 256}.{number // 256}.1")
-        if args.typ == "gcp:certificatemanager/dnsAuthorization:DnsAuthorization":
-            domain = args.inputs["domain"]
-            state["dnsResourceRecords"] = [{
-                "name": f"_acme-challenge.{domain}.",
-                "type": "CNAME",
-                "data": f"{_stable_id(rid)[:36]}.4.authorize.certificatemanager.goog.",
-            }]
-        return rid, state
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        self.invokes.append(Invoke(args.token, dict(args.args)))
-        if args.token == "cloudflare:index/getZone:getZone":
-            name = (args.args.get("filter") or {}).get("name")
-            return {"id": self.zone_id, "zoneId": self.zone_id, "name": name, "status": "active"}
-        if args.token == "cloudflare:index/getIpRanges:getIpRanges":
-            return {"ipv4Cidrs": list(CLOUDFLARE_IPV4), "ipv6Cidrs": list(CLOUDFLARE_IPV6)}
-        if args.token == "aws:ec2/getVpc:getVpc":
-            return {**self.vpc, "id": args.args.get("id") or self.vpc["id"], "default": True}
-        if args.token == "aws:ec2/getSubnets:getSubnets":
-            return {"id": "subnets", "ids": list(self.subnets)}
-        raise NotImplementedError(f"the offline engine has no answer for the lookup {args.token}")
-
-
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, keeping each registration's parent and dependencies and the stack outputs."""
 
-    def __init__(self, mocks: FakeCloud):
+    def __init__(self, mocks: OfflineCloud):
         super().__init__(mocks)
         self.registrations: dict[str, dict[str, Any]] = {}
         self.stack_outputs: dict[str, Any] | None = None
@@ -290,7 +109,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             for prop_deps in request.propertyDependencies.values():
                 deps.update(prop_deps.urns)
             secrets: list[str] = []
-            inputs = _unwrap_secrets(rpc.deserialize_properties(request.object), "", secrets)
+            inputs = unwrap_secrets(rpc.deserialize_properties(request.object), "", secrets)
             self.registrations[response.urn] = {
                 "type": request.type, "name": request.name, "parent": request.parent,
                 "custom": request.custom, "inputs": inputs, "dependencies": sorted(deps),
@@ -339,7 +158,7 @@ def config_value(value: Any, key: str | None = None) -> str:
 
 
 def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] | None = None,
-           cloud: FakeCloud | None = None) -> Rendering:
+           cloud: OfflineCloud | None = None) -> Rendering:
     """Run `<project_dir>/__main__.py` once under mocks with the stack's config (or `config`)."""
     project_dir = Path(project_dir).resolve()
     secret_keys: list[str] = []
@@ -351,7 +170,7 @@ def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] |
         config = {key: config_value(value, key) for key, value in stack_file.items()}
         secret_keys = [key for key, value in stack_file.items() if is_encrypted(value)]  # as Pulumi marks them
     config = dict(config)
-    cloud = cloud or FakeCloud()
+    cloud = cloud or OfflineCloud()
     monitor = _RecordingMonitor(cloud)
 
     loop = asyncio.new_event_loop()
@@ -391,7 +210,7 @@ def render(project_dir: Path, stack: str = "dev", *, config: Mapping[str, str] |
 
     secret_outputs: list[str] = []
     rendering = Rendering(stack=stack, config=config, invokes=cloud.invokes,
-                          outputs=_unwrap_secrets(monitor.stack_outputs or {}, "", secret_outputs),
+                          outputs=unwrap_secrets(monitor.stack_outputs or {}, "", secret_outputs),
                           secret_outputs=secret_outputs)
     for urn, reg in monitor.registrations.items():
         registered = monitor.resources.get(urn)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.offline import FakeCloud, Rendering, config_value, render
+from infra.offline import Rendering, config_value, render
 from infra.stack_files import read_stack_file
+from tests.fakes.cloud import FakeCloud
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The example customers the example stacks read (customers.yaml itself starts empty).

@@ -11,6 +11,8 @@
 - `infra/operations/` (what each command does) and `infra/components/` (the Pulumi resources, whose
   dynamic providers call Cloudflare from the engine's provider process) build on the clients and the
   model; neither imports the other.
+- `infra/offline.py` runs the program under Pulumi's mock engine for `plan` and the tests, against
+  `infra/offline_cloud.py`'s answers; the knobs only tests turn are in tests/fakes/cloud.py.
 - `infra/cli/` is the top: nothing below imports it.
 Every import counts, including those inside functions (the CLI defers heavy ones). No exceptions.
 """
@@ -40,7 +42,8 @@ ALLOWED = {
     "operations": {"infra.errors", "infra.model", "infra.stack_files", "infra.clients", "infra.operations"},
     "components": {"infra.errors", "infra.model", "infra.clients", "infra.components"},
     "program": {"infra.errors", "infra.model", "infra.components"},
-    "offline": {"infra.errors", "infra.model", "infra.stack_files"},
+    "offline_cloud": {"infra.errors", "infra.model"},
+    "offline": {"infra.errors", "infra.model", "infra.stack_files", "infra.offline_cloud"},
     "cli": {"infra.errors", "infra.model", "infra.stack_files", "infra.clients", "infra.operations", "infra.offline",
             "infra.cli"},
     "__main__": {"infra.cli"},

@@ -29,7 +29,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from infra.offline import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, config_value, render
+from infra.offline import config_value, render
+from infra.offline_cloud import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 from infra.stack_files import read_stack_file
 from tests.conftest import EXAMPLE_CUSTOMERS, PROJECT_ROOT, run_program, run_stack
 

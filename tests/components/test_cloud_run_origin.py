@@ -13,8 +13,9 @@ import re
 import pytest
 
 from infra.components.cloud_run_origin import MAX_RANGES_PER_RULE, MAX_SUBEXPRESSIONS
-from infra.offline import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, FakeCloud
+from infra.offline_cloud import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 from tests.conftest import run_gcp_program
+from tests.fakes.cloud import FakeCloud
 
 COMPONENT = "saas-domains:index:CloudRunOrigin"
 ADDRESS = "gcp:compute/globalAddress:GlobalAddress"

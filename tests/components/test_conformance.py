@@ -18,12 +18,14 @@ from pulumi.dynamic.dynamic import serialize_provider
 from infra.components.fallback_origin_waiter import FallbackOriginWaiterProvider
 from infra.model import customers as model
 from infra.model import names
-from infra.offline import DeclaredResource, FakeCloud, Invoke, Rendering, config_value, render
+from infra.offline import DeclaredResource, Rendering, config_value, render
+from infra.offline_cloud import Invoke
 from infra.stack_files import read_stack_file
 from tests.conformance import api_rules
 from tests.conformance.checker import check_invoke, check_rendering, check_resource
 from tests.conformance.sdk_schema import SchemaError, available_values, function_schema, resource_schema
 from tests.conftest import PROJECT_ROOT, run_program, run_stack
+from tests.fakes.cloud import FakeCloud
 
 # Every optional key the customers file accepts, in defaults and in customers, with values that
 # exercise each allowed choice somewhere.

@@ -12,7 +12,7 @@ import pytest
 from infra.components.origin_auth import HEADER_NAME
 from infra.model import names
 from infra.model.settings import SettingsError, settings_from
-from infra.offline import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
+from infra.offline_cloud import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 from tests.conftest import run_stack
 
 ORIGIN_HOSTNAME = "ingress.mailito-apps.net"  # Pulumi.external-example.yaml

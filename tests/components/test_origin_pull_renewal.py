@@ -11,8 +11,8 @@ from __future__ import annotations
 import pulumi
 
 from infra.components.origin_auth import trust_store_key
-from infra.offline import FakeCloud
 from tests.conftest import EXAMPLE_CUSTOMERS, run_program
+from tests.fakes.cloud import FakeCloud
 
 TRUST_STORE = "aws:lb/trustStore:TrustStore"
 BUNDLE = "aws:s3/bucketObjectv2:BucketObjectv2"

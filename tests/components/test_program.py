@@ -6,8 +6,10 @@ import ipaddress
 
 import pytest
 
-from infra.offline import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, FakeCloud, ProgramError
+from infra.offline import ProgramError
+from infra.offline_cloud import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 from tests.conftest import run_program
+from tests.fakes.cloud import FakeCloud
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 ALB = "aws:lb/loadBalancer:LoadBalancer"

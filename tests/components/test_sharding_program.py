@@ -17,9 +17,10 @@ from infra.components.customer_hostnames import shard_aliases
 from infra.model import names
 from infra.model.names import moved_urn
 from infra.model.sharding import shard_of
-from infra.offline import FakeCloud, ProgramError, Rendering
+from infra.offline import ProgramError, Rendering
 from tests.cli.helpers import run_cli
 from tests.conftest import PROJECT_ROOT, run_program, run_stack
+from tests.fakes.cloud import FakeCloud
 
 SHARDS = 3
 SHARD_STACKS = [f"shard-example-{i}" for i in range(SHARDS)]

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from infra.offline import DeclaredResource, Invoke, Rendering
+from infra.offline import DeclaredResource, Rendering
+from infra.offline_cloud import Invoke
 from tests.conformance import api_rules
 from tests.conformance.sdk_schema import SchemaError, Shape, function_schema, resource_schema
 

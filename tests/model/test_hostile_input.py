@@ -31,8 +31,9 @@ from pathlib import Path
 import pytest
 
 from infra.model import names
-from infra.offline import FakeCloud, ProgramError, Rendering
+from infra.offline import ProgramError, Rendering
 from tests.conftest import run_gcp_program, run_program, stack_config
+from tests.fakes.cloud import FakeCloud
 
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 HOSTNAME = "cloudflare:index/customHostname:CustomHostname"
