@@ -28,7 +28,6 @@ import time
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import cloudflare
@@ -42,6 +41,7 @@ from infra.clients.network_limits import (
     UNREACHABLE,
     Budget,
     NetworkFailure,
+    RetryPolicy,
     collect,
     current_attempt,
     dropped,
@@ -76,13 +76,9 @@ class MissingTokenError(CloudflareApiError):
     """No API token in the environment: the command cannot run at all."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying: bounded, so a persistent 429 ends with an error, not a hang."""
-
-    attempts: int = 5  # calls in total, the first included
-    max_wait: float = 300.0  # Cloudflare blocks for 5 minutes after the limit; never wait longer at once
-    first_backoff: float = 2.0  # without Retry-After: 2, 4, 8... seconds
+# Cloudflare blocks a client for 5 minutes after its rate limit: never wait longer at once; 2, 4, 8... s
+# without Retry-After.
+RETRY = RetryPolicy(attempts=5, max_wait=300.0, first_backoff=2.0)
 
 
 def _stderr_notice(message: str) -> None:
@@ -101,7 +97,7 @@ class CloudflareApi:
     left of it, and `call` never waits for a retry past it.
     """
 
-    def __init__(self, client: cloudflare.Cloudflare, *, retry: RetryPolicy = RetryPolicy(),
+    def __init__(self, client: cloudflare.Cloudflare, *, retry: RetryPolicy = RETRY,
                  sleep: Callable[[float], None] | None = None,
                  notify: Callable[[str], None] = _stderr_notice, budget: Budget | None = None) -> None:
         self.client = client
@@ -175,7 +171,7 @@ class CloudflareApi:
                 if not failure.transient or attempt == self.retry.attempts:
                     tries = f" (still failing after {attempt} attempts)" if attempt > 1 else ""
                     raise CloudflareApiError(self._failed(failure, what + tries)) from None
-                delay = min(self.retry.first_backoff * 2 ** (attempt - 1), self.retry.max_wait)
+                delay = self.retry.delay(attempt)
                 self._refuse_late_wait(delay, self._failed(failure, what, advice=False), self._advice(failure))
                 self.notify(f"Cloudflare API: {failure.said} while {what}: retrying in {_seconds(delay)}, "
                             f"attempt {attempt + 1} of {self.retry.attempts}")
@@ -203,9 +199,7 @@ class CloudflareApi:
     def _delay(self, headers: Mapping[str, str], attempt: int) -> tuple[float, str]:
         """Retry-After when the API gives it (capped), else exponential backoff."""
         retry_after = _parse_retry_after(headers.get("retry-after"))
-        if retry_after is not None:
-            return min(retry_after, self.retry.max_wait), "Retry-After"
-        return min(self.retry.first_backoff * 2 ** (attempt - 1), self.retry.max_wait), "backoff"
+        return self.retry.delay(attempt, retry_after), "Retry-After" if retry_after is not None else "backoff"
 
     # -- endpoints ------------------------------------------------------------------------------
 

@@ -9,10 +9,10 @@ Rate limits and transient failures (429, 5xx, a 403 that is a rate limit, a drop
 answer, a request past its deadline, a maintenance page instead of JSON) are retried a bounded number
 of times (a POST only where GitHub cannot have acted on it: after a rate limit, or when not a byte of
 it was sent; after a 5xx or a dropped connection it may have created the issue or comment already),
-honouring `Retry-After` or `x-ratelimit-reset` but never waiting longer than `RetryPolicy.max_wait` at
-once nor past the command's deadline, so a job ends with a clear error instead of hanging. Every
-other failure becomes a GitHubApiError whose message names the API, what was being done and what to
-check.
+honouring `Retry-After` or `x-ratelimit-reset` but never waiting longer than `RETRY.max_wait` at once
+(network_limits.RetryPolicy, the one retry rule of every client) nor past the command's deadline, so a
+job ends with a clear error instead of hanging. Every other failure becomes a GitHubApiError whose
+message names the API, what was being done and what to check.
 
 Each request is held to the limits of `network_limits`: a total deadline (connect, TLS, sending and
 every read together), the command's deadline and a size cap on the body. urllib's `timeout` is per
@@ -42,6 +42,7 @@ from infra.clients.network_limits import (
     UNREACHABLE,
     Budget,
     NetworkFailure,
+    RetryPolicy,
     collect,
     current_attempt,
     failure_of,
@@ -74,11 +75,8 @@ class MissingGitHubTokenError(GitHubApiError):
     """No token in the environment: the command cannot run at all."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4  # calls in total, the first included
-    max_wait: float = 60.0  # never wait longer than this at once, whatever GitHub asks
-    first_backoff: float = 1.0  # without Retry-After or a reset time: 1, 2, 4 seconds
+# 1, 2, 4 s without Retry-After or a reset time; never longer than a minute at once, whatever GitHub asks.
+RETRY = RetryPolicy(attempts=4, max_wait=60.0, first_backoff=1.0)
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ class GitHubApi:
     """One repository's issues. `notify` tells the person at the terminal (stderr) about every wait."""
 
     def __init__(self, token: str, repo: str, *, base_url: str = DEFAULT_API_URL,
-                 retry: RetryPolicy = RetryPolicy(), notify: Callable[[str], None] | None = None,
+                 retry: RetryPolicy = RETRY, notify: Callable[[str], None] | None = None,
                  budget: Budget | None = None) -> None:
         self.token, self.repo = token, repo
         self.base_url = base_url.rstrip("/")
@@ -252,14 +250,14 @@ class GitHubApi:
         return Answer(status, answer_headers, _json(raw))
 
     def _wait(self, answer: Answer | None, attempt: int) -> float:
-        wanted = self.retry.first_backoff * 2 ** (attempt - 1)
+        asked = None
         if answer is not None:
             headers = {k.lower(): v for k, v in answer.headers.items()}
             if _number(headers.get("retry-after")) is not None:
-                wanted = _number(headers["retry-after"])
+                asked = _number(headers["retry-after"])
             elif headers.get("x-ratelimit-remaining") == "0" and _number(headers.get("x-ratelimit-reset")) is not None:
-                wanted = _number(headers["x-ratelimit-reset"]) - time.time()
-        return max(0.0, min(wanted, self.retry.max_wait))
+                asked = _number(headers["x-ratelimit-reset"]) - time.time()
+        return self.retry.delay(attempt, asked)
 
     def _refusal(self, what: str, answer: Answer | None) -> str:
         assert answer is not None

@@ -134,6 +134,23 @@ def help_text() -> str:
 # -- the clocks ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long a client waits before trying a call again: bounded, so a persistent 429
+    or 5xx ends with an error, never a hang. Each service's client holds one (its own numbers); the
+    command's Budget still refuses any wait that would end past its deadline."""
+
+    attempts: int  # calls in total, the first included
+    max_wait: float  # never wait longer than this at once, whatever the service asks
+    first_backoff: float  # without an answer saying how long: first_backoff, then twice as long each time
+
+    def delay(self, attempt: int, asked: float | None = None) -> float:
+        """The wait before attempt `attempt + 1`: what the service asked for (Retry-After and the like),
+        else exponential backoff; never below zero, never above max_wait."""
+        wanted = self.first_backoff * 2 ** (attempt - 1) if asked is None else asked
+        return max(0.0, min(wanted, self.max_wait))
+
+
 class Budget:
     """One command's time on the network: its deadline, and each request's, which never outlives it."""
 

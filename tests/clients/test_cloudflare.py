@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.clients.cloudflare import CloudflareApi, CloudflareApiError, MissingTokenError, RetryPolicy
+from infra.clients.cloudflare import CloudflareApi, CloudflareApiError, MissingTokenError
+from infra.clients.network_limits import RetryPolicy
 from tests.fakes.cloudflare import ZONE_ID, FakeCloudflare, custom_hostname, serve
 
 

@@ -190,3 +190,17 @@ def test_a_trickling_answer_ends_import_at_the_deadline(project):
     assert snapshot(project / "customers.yaml") == files
     assert not (project / "Pulumi.dev.import.json").exists()
     assert json.loads((project / "report.json").read_text()) == {"the": "previous report"}
+
+
+def test_every_client_waits_by_the_one_retry_rule():
+    """Backoff doubles from the first wait; what the service asks for wins; neither exceeds max_wait or
+    goes below zero (a reset time already past)."""
+    from infra.clients import cloudflare, github
+    from infra.clients.network_limits import RetryPolicy
+
+    policy = RetryPolicy(attempts=4, max_wait=5.0, first_backoff=1.0)
+    assert [policy.delay(attempt) for attempt in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 5.0]
+    assert policy.delay(1, asked=3.5) == 3.5 and policy.delay(1, asked=600) == 5.0 and policy.delay(2, -7) == 0.0
+    assert isinstance(cloudflare.RETRY, RetryPolicy) and isinstance(github.RETRY, RetryPolicy)
+    assert cloudflare.CloudflareApi.__init__.__kwdefaults__["retry"] is cloudflare.RETRY
+    assert github.GitHubApi.__init__.__kwdefaults__["retry"] is github.RETRY
