@@ -256,9 +256,9 @@ def declare_external_origin(settings: StackSettings, zone_id: pulumi.Input[str],
     """An origin of the team's own: nothing to declare for it, only what it needs to know (outputs).
 
     The fallback record becomes a proxied CNAME to originHostname. The origin itself must admit only
-    Cloudflare's ranges and check the origin authentication this stack sets up (README, "origin:
-    external"), so the stack hands it both: the ranges, and the header or the CA of the client
-    certificate Cloudflare presents. No AWS or Google Cloud provider is loaded.
+    Cloudflare's ranges and check the origin authentication this stack sets up (docs/operators.md,
+    "What an external origin needs from you"), so the stack hands it both: the ranges, and the header or
+    the CA of the client certificate Cloudflare presents. No AWS or Google Cloud provider is loaded.
     """
     assert settings.origin_hostname  # settings_from refuses origin external without it
     pulumi.export("zoneId", zone_id)

@@ -612,7 +612,7 @@ def test_a_stack_sharing_the_zones_transform_rules_passes_every_mandatory_policy
 @pytest.mark.parametrize("mode", ["header", "mtls", "none"])
 def test_an_external_origin_stack_passes_every_mandatory_policy(mode):
     """The origin is outside the stack: the pack judges the zone's side (the ruleset, the zone's own client
-    certificate), which is all the stack declares; what the origin checks is the team's (README)."""
+    certificate), which is all the stack declares; what the origin checks is the team's (docs/operators.md)."""
     found = _violations(run_stack("external-example", EXAMPLE_CUSTOMERS, originAuth=mode))
     assert found == {}
 

@@ -284,13 +284,13 @@ def assert_policy_pack_runs(job: dict) -> None:
 
 def test_the_readme_table_names_every_secret_and_variable_the_workflows_read():
     """Each `secrets.X` and `vars.X` has a row (its kind, who uses it) in "Secrets and settings the workflows need"."""
-    readme = (PROJECT_ROOT / "README.md").read_text()
+    readme = (PROJECT_ROOT / "docs" / "operators.md").read_text()
     section = readme.split("### Secrets and settings the workflows need", 1)[1].split("\n## ", 1)[0]
     rows = {row.split("|")[1]: row.split("|")[2].strip() for row in section.splitlines() if row.startswith("| `")}
     kinds = {name: kind for cell, kind in rows.items() for name in re.findall(r"`([A-Z0-9_]+)`", cell)}
     for workflow in sorted(WORKFLOWS.glob("*.yml")):
         for kind, name in re.findall(r"\b(secrets|vars)\.([A-Z0-9_]+)", workflow.read_text()):
-            assert name in kinds, f"{workflow.name} reads {kind}.{name}, which the README's table does not list"
+            assert name in kinds, f"{workflow.name} reads {kind}.{name}, docs/operators.md's table lacks"
             assert kinds[name].startswith("secret" if kind == "secrets" else "variable"), (name, kinds[name])
 
 

@@ -6,7 +6,7 @@ repeat on every validation retry), with a webhook destination when a URL is conf
 shared secret, which Cloudflare sends in the `cf-webhook-auth` header, is the team's own
 (`alertWebhookSecret`) or a random password; the URL and the secret stay Pulumi secrets. Cloudflare
 tests a destination when it is created or changed ("Save and Test": a fixed text message, with the
-header) and refuses it unless the receiver answers 2xx: README "Alerts" says how a receiver handles it.
+header) and refuses it unless the receiver answers 2xx: docs/operators.md "Alerts" says how a receiver handles it.
 Notifications belong to the account, not the zone: the policy fires for every SaaS zone of the account,
 so only role `all` and `core` stacks declare it.
 """

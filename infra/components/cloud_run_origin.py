@@ -8,7 +8,7 @@ certificate map to every SNI. Cloud Armor on the backend service admits only Clo
 `mtls`, the HTTPS proxy requires a client certificate of our own CA (infra/components/origin_auth.py).
 
 The Cloud Run service itself must have ingress "internal and cloud load balancing", or its `run.app`
-URL bypasses all of this (README).
+URL bypasses all of this (docs/operators.md, "What the Cloud Run origin needs from you").
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ In terraform-provider-cloudflare v5.22.0 (what pulumi-cloudflare 6.23.1 bridges)
 resource sits between the zone's certificate and the settings: created before the settings enable pulls
 (create calls nothing), deleted after the settings and before the certificate, and its delete PUTs
 `enabled: false` to /zones/{zone_id}/origin_tls_client_auth/settings. So after either, zone-level
-Authenticated Origin Pulls is off (README, "What the zone looks like afterwards").
+Authenticated Origin Pulls is off (docs/operators.md, "What the zone looks like afterwards").
 """
 
 from __future__ import annotations

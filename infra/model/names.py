@@ -51,7 +51,7 @@ NOTIFICATION_WEBHOOK_RESOURCE = "cloudflare:index/notificationPolicyWebhooks:Not
 # The notification policy's alert_type for Cloudflare for SaaS custom-hostname certificate events: one of
 # the "Available values" of pulumi-cloudflare's NotificationPolicy.alert_type (the conformance test checks
 # it against the locked SDK). Cloudflare's docs name the alert "SSL for SaaS Custom Hostnames Alert" without
-# printing its type string; README "Alerts" says how this value was identified and how to confirm it.
+# printing its type string; docs/operators.md "Alerts" says how this value was identified and how to confirm it.
 CUSTOM_HOSTNAME_CERTIFICATE_ALERT = "custom_ssl_certificate_event_type"
 
 

@@ -264,7 +264,7 @@ SETTINGS: tuple[Setting, ...] = (
             "or shared (the zone has some already, e.g. made in the dashboard: the stack adds its one rule to "
             "them and removes only that).", choices=TRANSFORM_RULES),
     Setting("manageZoneSslMode", "boolean", True,
-            "Set the zone's SSL/TLS mode to Full, which the ALB origin needs (see README)."),
+            "Set the zone's SSL/TLS mode to Full, which the ALB origin needs (see docs/operators.md)."),
     Setting("vpcId", "string", "", "VPC for the ALB; empty means the account's default VPC. Set with subnetIds.",
             check=empty_is_none),
     Setting("subnetIds", "array", [],

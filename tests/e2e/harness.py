@@ -97,7 +97,7 @@ def gate(environ: Mapping[str, str], which: Callable[[str], str | None] = shutil
         return Gate(run=True, fail=False, reason="")
     required = (environ.get(REQUIRED) or "").strip().lower() in ("1", "true", "yes")
     reason = (f"end-to-end test needs real credentials; missing: {', '.join(missing)} "
-              "(README: End-to-end test)")
+              "(docs/contributors.md: End-to-end test)")
     return Gate(run=False, fail=required, reason=reason)
 
 

@@ -112,7 +112,8 @@ class ThrowawayStack:
         self.report(f"stack {self.name}: destroyed and removed")
         if attempt > 1:
             raise TeardownError(f"stack {self.name} was destroyed and removed, but only on destroy attempt {attempt}: "
-                                "one `pulumi destroy` must complete (the fallback-origin waiter, README: Deploying)")
+                                "one `pulumi destroy` must complete (the fallback-origin waiter, docs/operators.md: "
+                                "One `pulumi destroy` completes)")
 
     def _remove_scratch(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)

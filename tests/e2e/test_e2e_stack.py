@@ -1,6 +1,6 @@
 """End to end, against the real clouds: deploy a throw-away stack, reach the test hostname through Cloudflare,
 fail to reach the ALB around it, destroy. Skipped (reason printed by -ra) without credentials; see harness.py
-for the variables and the README's "End-to-end test" for the set-up. Run alone with `pytest tests/e2e -m e2e`.
+for the variables and docs/contributors.md "End-to-end test" for the set-up. Run alone with `pytest tests/e2e -m e2e`.
 
 The tests share one deployment (a module fixture) and run in file order; the stack is destroyed and removed
 in the fixture's teardown whatever happened, also when `up` itself failed half-way.

@@ -264,10 +264,10 @@ def test_readme_shows_the_real_pr_comment_for_the_example_change(tmp_path):
         text + "\n  - id: initech\n    hostnames: [mail.initech.com, portal.initech.com]\n")
 
     printed = diff_cli(tmp_path, "--format", "markdown").stdout
-    readme = (PROJECT_ROOT / "README.md").read_text()
+    readme = (PROJECT_ROOT / "docs" / "pull-requests.md").read_text()
     block = readme.split("<!-- example-diff-start -->\n```markdown\n", 1)[1]
     block = block.split("\n```\n<!-- example-diff-end -->")[0]
-    assert block == printed.rstrip("\n"), f"update the README example to:\n{printed}"
+    assert block == printed.rstrip("\n"), f"update the docs/pull-requests.md example to:\n{printed}"
 
 
 # --- a sharded zone: per-shard counts, the zone-wide cap, and CI's view of the stacks ----------------
