@@ -36,10 +36,8 @@ from infra.components.provider_api import (
     Budget,  # network_limits' clock, as the API client uses it
     CloudflareApi,
     CloudflareApiError,
+    CloudflareCallingProvider,
     Limits,
-    MissingProviderToken,
-    config_token,
-    provider_api,
     said_plainly,
 )
 
@@ -122,7 +120,7 @@ def waiter_id(zone_id: str, hostname: str) -> str:
     return f"{zone_id}/{hostname}"
 
 
-class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
+class FallbackOriginWaiterProvider(CloudflareCallingProvider):
     """Create and update do nothing remote; delete waits for the fallback origin to be gone."""
 
     serialize_as_secret_always = False  # holds no secret: the token comes from the environment
@@ -131,19 +129,10 @@ class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
         super().__init__()
         self.deadline = deadline
         self.interval = interval
-        self._config_token: str | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # What goes into the stack's state: the timing only, never a token.
         return {"deadline": self.deadline, "interval": self.interval}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)
-
-    def configure(self, req: dynamic.ConfigureRequest) -> None:
-        # Called in the provider process only, with the stack's config: the README also allows the
-        # token as `cloudflare:apiToken` (a secret) instead of the environment variable.
-        self._config_token = config_token(req.config)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         return dynamic.CreateResult(waiter_id(props["zone_id"], props["hostname"]), _outputs(props))
@@ -162,15 +151,11 @@ class FallbackOriginWaiterProvider(dynamic.ResourceProvider):
 
     @said_plainly(FallbackOriginWaitError)
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        try:
-            api = provider_api(self._config_token, budget_for=self._budget,
-                               notify=lambda message: _log(message),
-                               needs="deleting the fallback-origin waiter asks Cloudflare (read-only) whether the "
-                                     "fallback origin is gone before its DNS record is deleted",
-                               permission=f"Zone · SSL and Certificates read ({BASE_URL_VARIABLE} overrides the API "
-                                          "address)")
-        except MissingProviderToken as err:
-            raise FallbackOriginWaitError(str(err)) from None
+        api = self.api(budget_for=self._budget, notify=lambda message: _log(message), refused=FallbackOriginWaitError,
+                       needs="deleting the fallback-origin waiter asks Cloudflare (read-only) whether the "
+                             "fallback origin is gone before its DNS record is deleted",
+                       permission=f"Zone · SSL and Certificates read ({BASE_URL_VARIABLE} overrides the API "
+                                  "address)")
         try:
             wait_until_released(api, props["zone_id"], props["hostname"], deadline=self.deadline,
                                 interval=self.interval)

@@ -20,9 +20,7 @@ import pulumi.dynamic as dynamic
 
 from infra.components.provider_api import (
     CloudflareApiError,
-    MissingProviderToken,
-    config_token,
-    provider_api,
+    CloudflareCallingProvider,
     said_plainly,
 )
 
@@ -31,23 +29,10 @@ class OriginPullsOffError(Exception):
     """Authenticated Origin Pulls could not be switched off; the message says what to do."""
 
 
-class OriginPullsOffProvider(dynamic.ResourceProvider):
+class OriginPullsOffProvider(CloudflareCallingProvider):
     """Create and update call nothing; delete switches zone-level Authenticated Origin Pulls off."""
 
     serialize_as_secret_always = False  # holds no secret
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._config_token: str | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {}  # never a token in state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__()
-
-    def configure(self, req: dynamic.ConfigureRequest) -> None:
-        self._config_token = config_token(req.config)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         return dynamic.CreateResult(f"{props['zone_id']}/origin-pulls", {"zone_id": props["zone_id"]})
@@ -59,13 +44,11 @@ class OriginPullsOffProvider(dynamic.ResourceProvider):
     @said_plainly(OriginPullsOffError)
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         zone_id = props["zone_id"]
+        api = self.api(permission="Zone · SSL and Certificates edit", refused=OriginPullsOffError,
+                       needs="switching the zone's Authenticated Origin Pulls off")
         try:
-            api = provider_api(self._config_token, permission="Zone · SSL and Certificates edit",
-                               needs="switching the zone's Authenticated Origin Pulls off")
             api.call(lambda: api.client.origin_tls_client_auth.settings.update(zone_id=zone_id, enabled=False),
                      "switching zone-level Authenticated Origin Pulls off")
-        except MissingProviderToken as err:
-            raise OriginPullsOffError(str(err)) from None
         except CloudflareApiError as err:
             raise OriginPullsOffError(f"{err}; the zone still sends client certificates to its origins: run the "
                                       "same pulumi command again") from None

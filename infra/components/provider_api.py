@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pulumi
+import pulumi.dynamic as dynamic
 
 # The one door from the components to the API client (tests/test_layout.py states it): what the
 # dynamic providers use of it is re-exported here.
@@ -28,13 +29,9 @@ from infra.clients.cloudflare import (
 from infra.clients.environment import Clients
 from infra.clients.network_limits import Limits
 
-__all__ = ["BASE_URL_VARIABLE", "Budget", "CloudflareApi", "CloudflareApiError", "Limits", "MissingProviderToken",
-           "config_token", "provider_api"]
+__all__ = ["BASE_URL_VARIABLE", "Budget", "CloudflareApi", "CloudflareApiError", "CloudflareCallingProvider",
+           "Limits", "config_token"]
 CONFIG_TOKEN_KEY = "cloudflare:apiToken"
-
-
-class MissingProviderToken(Exception):
-    """No token in the provider process; the message says what needs it and with which permission."""
 
 
 def config_token(config: Any) -> str | None:
@@ -43,23 +40,43 @@ def config_token(config: Any) -> str | None:
     return token if isinstance(token, str) and token.strip() else None
 
 
-def provider_api(token_from_config: str | None, *, needs: str, permission: str,
-                 budget_for: Callable[[Limits], Budget] | None = None, **options: Any) -> CloudflareApi:
-    """An API client for a dynamic provider, made by infra/clients/environment.py like every other.
+class CloudflareCallingProvider(dynamic.ResourceProvider):
+    """A dynamic provider that calls Cloudflare: the token from `configure` (the stack's
+    `cloudflare:apiToken`) or the environment, held in the provider process and never pickled.
 
-    `budget_for` turns the environment's network limits into the call's deadline (the default: the
-    limits' own); MissingProviderToken names what `needs` the token and the `permission`.
+    A subclass with state of its own extends __init__ (keyword arguments) and __getstate__.
     """
-    environ = dict(os.environ)
-    if not (environ.get(TOKEN_VARIABLE) or "").strip() and token_from_config:
-        environ[TOKEN_VARIABLE] = token_from_config
-    options.setdefault("notify", lambda message: pulumi.log.info(message))
-    try:
-        return Clients(environ, budget_for=budget_for or Budget).cloudflare(**options)
-    except MissingTokenError:
-        raise MissingProviderToken(
-            f"{TOKEN_VARIABLE} is not set (nor {CONFIG_TOKEN_KEY}): {needs}. Export an API token scoped to the "
-            f"SaaS zone with {permission}, then run the command again.") from None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._config_token: str | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}  # never a token in state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
+    def configure(self, req: dynamic.ConfigureRequest) -> None:
+        # Called in the provider process only, with the stack's config: a token may be given as
+        # `cloudflare:apiToken` (a secret) instead of the environment variable.
+        self._config_token = config_token(req.config)
+
+    def api(self, *, needs: str, permission: str, refused: type[Exception],
+            budget_for: Callable[[Limits], Budget] = Budget, **options: Any) -> CloudflareApi:
+        """An API client made by infra/clients/environment.py like every other; without a token,
+        `refused` names what `needs` it and the `permission`. `budget_for` turns the environment's
+        network limits into the call's deadline (the default: the limits' own)."""
+        environ = dict(os.environ)
+        if not (environ.get(TOKEN_VARIABLE) or "").strip() and self._config_token:
+            environ[TOKEN_VARIABLE] = self._config_token
+        options.setdefault("notify", lambda message: pulumi.log.info(message))
+        try:
+            return Clients(environ, budget_for=budget_for).cloudflare(**options)
+        except MissingTokenError:
+            raise refused(
+                f"{TOKEN_VARIABLE} is not set (nor {CONFIG_TOKEN_KEY}): {needs}. Export an API token scoped to the "
+                f"SaaS zone with {permission}, then run the command again.") from None
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -26,9 +26,7 @@ import pulumi.dynamic as dynamic
 from infra.components.provider_api import (
     CloudflareApi,
     CloudflareApiError,
-    MissingProviderToken,
-    config_token,
-    provider_api,
+    CloudflareCallingProvider,
     said_plainly,
 )
 
@@ -64,31 +62,15 @@ def their_rules(entrypoint: dict[str, Any] | None) -> list[dict[str, Any]]:
             for rule in entrypoint.get("rules") or [] if rule.get("ref") != RULE_REF]
 
 
-class SharedTransformRuleProvider(dynamic.ResourceProvider):
+class SharedTransformRuleProvider(CloudflareCallingProvider):
     """Create and update put our rule in the entrypoint; delete takes it out; nothing else is touched."""
 
     serialize_as_secret_always = True  # the outputs carry the header value
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._config_token: str | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {}  # never a token in state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__()
-
-    def configure(self, req: dynamic.ConfigureRequest) -> None:
-        self._config_token = config_token(req.config)
-
     def _api(self) -> CloudflareApi:
-        try:
-            return provider_api(self._config_token, permission="Zone · Transform Rules edit",
-                                needs="the origin-authentication rule is kept in the zone's request-header "
-                                      "Transform Rules through the API")
-        except MissingProviderToken as err:
-            raise SharedTransformRuleError(str(err)) from None
+        return self.api(permission="Zone · Transform Rules edit", refused=SharedTransformRuleError,
+                        needs="the origin-authentication rule is kept in the zone's request-header Transform "
+                              "Rules through the API")
 
     def _entrypoint(self, api: CloudflareApi, zone_id: str) -> dict[str, Any] | None:
         found = api.call(lambda: api.client.rulesets.phases.get(PHASE, zone_id=zone_id),
