@@ -41,7 +41,6 @@ from infra.components.provider_api import (
     said_plainly,
 )
 
-WAITER_TYPE = "pulumi-python:dynamic:Resource"  # what the engine records for a dynamic resource
 INPUTS = ("zone_id", "hostname")  # plain strings; nothing else is stored besides the pickled provider
 DEADLINE_SECONDS = 600.0
 POLL_SECONDS = 10.0

@@ -47,6 +47,9 @@ FALLBACK_ORIGIN_RESOURCE = "cloudflare:index/customHostnameFallbackOrigin:Custom
 DNS_RECORD_RESOURCE = "cloudflare:index/dnsRecord:DnsRecord"
 NOTIFICATION_POLICY_RESOURCE = "cloudflare:index/notificationPolicy:NotificationPolicy"
 NOTIFICATION_WEBHOOK_RESOURCE = "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks"
+# What the engine records for every dynamic resource (the fallback-origin waiter, origin-pulls-off, the shared
+# transform rule): they are told apart by their inputs.
+DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"
 
 # The notification policy's alert_type for Cloudflare for SaaS custom-hostname certificate events: one of
 # the "Available values" of pulumi-cloudflare's NotificationPolicy.alert_type (the conformance test checks

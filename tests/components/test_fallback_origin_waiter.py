@@ -32,11 +32,11 @@ from infra.components.fallback_origin_waiter import (
     DEADLINE_SECONDS,
     POLL_SECONDS,
     PROVIDER_KEY,
-    WAITER_TYPE,
     FallbackOriginWaiterProvider,
     FallbackOriginWaitError,
     wait_until_released,
 )
+from infra.model.names import DYNAMIC_RESOURCE as WAITER_TYPE
 from infra.model.settings import ORIGIN_AUTH_MODES
 from tests.conftest import PROJECT_ROOT, run_program
 from tests.fakes.cloudflare import TOKEN, ZONE_ID, FakeCloudflare, fallback_origin, serve

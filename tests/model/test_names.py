@@ -41,10 +41,10 @@ def test_the_policy_pack_names_the_same_resource_types():
 
 
 def test_the_policy_pack_knows_the_shared_transform_rule_by_its_inputs():
-    from infra.components.fallback_origin_waiter import WAITER_TYPE
     from infra.components.shared_transform_rule import INPUTS, PHASE
 
-    assert P.DYNAMIC_RESOURCE == WAITER_TYPE and P.SHARED_TRANSFORM_RULE_INPUTS == INPUTS and P.HEADER_PHASE == PHASE
+    assert P.DYNAMIC_RESOURCE == names.DYNAMIC_RESOURCE
+    assert P.SHARED_TRANSFORM_RULE_INPUTS == INPUTS and P.HEADER_PHASE == PHASE
 
 
 def test_the_policy_packs_explicit_ssl_fields_are_rows_of_the_ssl_table():
