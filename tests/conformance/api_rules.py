@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infra.components import fallback_origin_waiter
+from infra.model.names import DYNAMIC_RESOURCE
 from infra.offline import DeclaredResource, Rendering
 
 # ---------------------------------------------------------------------------------------------------
@@ -786,5 +787,5 @@ def dynamic_resource_inputs(resource: DeclaredResource) -> Iterable[tuple[str, s
 # Resources served by this project's own dynamic providers: no provider schema exists, so each
 # declares what its provider accepts (resource → (path, problem) pairs).
 OWN_PROVIDER_RESOURCES: dict[str, Callable[[DeclaredResource], Iterable[tuple[str, str]]]] = {
-    fallback_origin_waiter.WAITER_TYPE: dynamic_resource_inputs,
+    DYNAMIC_RESOURCE: dynamic_resource_inputs,
 }
