@@ -28,6 +28,9 @@ from infra.model.names import (
     custom_hostname_urn,
     moved_urn,
 )
+from infra.model.names import (
+    DYNAMIC_RESOURCE as WAITER_TYPE,
+)
 from infra.model.sharding import shard_of
 from infra.offline import render
 from tests.conftest import PROJECT_ROOT, stack_config
@@ -152,9 +155,6 @@ def test_reshard_execute_moves_hostnames_with_the_real_state_move(real_pulumi, t
             program = declared[hostname]
             assert program.urn == custom_hostname_urn(shard, hostname)
             assert resource["urn"] in program.alias_urns(), "the shard would replace the hostname at its next up"
-
-
-WAITER_TYPE = "pulumi-python:dynamic:Resource"
 
 
 def test_destroy_waits_for_cloudflares_asynchronous_deletion_in_one_run(real_pulumi, cloudflare_emulator):
