@@ -23,13 +23,11 @@ from infra.components.fallback_origin_waiter import FallbackOriginWaiterProvider
 from infra.model.names import (
     CUSTOM_HOSTNAME_RESOURCE,
     CUSTOMER_HOSTNAMES_TYPE,
+    DYNAMIC_RESOURCE,
     EDGE_TYPE,
     PROJECT,
     custom_hostname_urn,
     moved_urn,
-)
-from infra.model.names import (
-    DYNAMIC_RESOURCE as WAITER_TYPE,
 )
 from infra.model.sharding import shard_of
 from infra.offline import render
@@ -165,10 +163,10 @@ def test_destroy_waits_for_cloudflares_asynchronous_deletion_in_one_run(real_pul
     real_pulumi.env.update(CLOUDFLARE_API_TOKEN=cf.token, CLOUDFLARE_BASE_URL=cf.base_url)  # the waiter reads them
     stack = real_pulumi.new_stack({"zone": emulated.ZONE_NAME, "zoneId": zone})
     rendering = render(PROJECT_ROOT, stack, config=edge_config(zone))
-    edge = [r for r in rendering.resources if r.type in (EDGE_TYPE, WAITER_TYPE)]
+    edge = [r for r in rendering.resources if r.type in (EDGE_TYPE, DYNAMIC_RESOURCE)]
     quick = serialize_provider(FallbackOriginWaiterProvider(deadline=60, interval=0.2))  # the test's deadline
     for resource in edge:
-        if resource.type == WAITER_TYPE:
+        if resource.type == DYNAMIC_RESOURCE:
             resource.inputs["__provider"] = resource.state["__provider"] = quick
     real_pulumi.seed(stack, deployed_state(stack, edge, {}, {"pulumi-python": "0.1.0"}))
 
@@ -250,7 +248,7 @@ def test_a_failing_waiter_says_why_on_a_line_of_its_own(real_pulumi):
         real_pulumi.env.pop(variable, None)
     stack = real_pulumi.new_stack({"zone": emulated.ZONE_NAME, "zoneId": zone})
     rendering = render(PROJECT_ROOT, stack, config=edge_config(zone))
-    edge = [r for r in rendering.resources if r.type in (EDGE_TYPE, WAITER_TYPE)]
+    edge = [r for r in rendering.resources if r.type in (EDGE_TYPE, DYNAMIC_RESOURCE)]
     real_pulumi.seed(stack, deployed_state(stack, edge, {}, {"pulumi-python": "0.1.0"}))
 
     answer = real_pulumi.run("destroy", "--yes", "--stack", stack, check=False)
